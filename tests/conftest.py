@@ -1,0 +1,59 @@
+"""Shared fixtures: a real PostgreSQL server, and a fresh database for every test.
+
+The server is TEST_DATABASE_URL when set (CI: the machine's PostgreSQL), otherwise an
+embedded PostgreSQL 18 started once per test session in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from schemactl.db import embedded
+from schemactl.db.throwaway import throwaway_database
+from schemactl.db.urls import libpq_dsn, normalize
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+    """The PostgreSQL server the tests run against (its maintenance database)."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return normalize(configured)
+    return embedded.server_url(tmp_path_factory.mktemp("embedded") / "pgdata")
+
+
+@pytest.fixture
+def db_url(server_url: URL) -> Iterator[URL]:
+    """A brand-new empty database for one test, dropped afterwards."""
+    with throwaway_database(server_url, prefix="schemactl_test") as url:
+        yield url
+
+
+@pytest.fixture
+def db(db_url: URL) -> Iterator[psycopg.Connection]:
+    """An autocommit psycopg connection to the test's own database."""
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        yield conn
+
+
+def pg_dump_schema(url: URL) -> str:
+    """`pg_dump --schema-only` of a database, with the lines that differ between runs removed."""
+    out = subprocess.run(
+        [str(embedded.bin_path("pg_dump")), "--schema-only", "--no-owner", "--no-privileges",
+         libpq_dsn(url)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    keep = [
+        line for line in out.splitlines()
+        if not line.startswith(("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog"))
+    ]
+    return "\n".join(keep).strip() + "\n"

@@ -1,0 +1,3 @@
+from schemactl.cli import main
+
+main()

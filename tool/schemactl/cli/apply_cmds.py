@@ -1,0 +1,1 @@
+"""Commands: apply_cmds (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Commands: inspect_cmds (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Commands: plan_cmds (filled in by its issue)."""

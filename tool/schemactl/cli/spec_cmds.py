@@ -1,0 +1,1 @@
+"""Commands: spec_cmds (filled in by its issue)."""

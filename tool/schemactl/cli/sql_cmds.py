@@ -1,0 +1,1 @@
+"""Commands: sql_cmds (filled in by its issue)."""

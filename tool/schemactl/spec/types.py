@@ -1,0 +1,206 @@
+"""SchemaSpec: the validated, normalised schema. The one type between validate and compile.
+
+Everything here is frozen and fully resolved: every constraint and index has its final
+name (the naming convention is applied by validate), column shorthands (`unique: true`,
+`references:`, `primary_key: true`) are lifted to table level, and types are in their
+canonical spelling. Compile and inspect never need to know how the YAML spelled things.
+
+`mark` fields say where an object was written (for diagnostics); they do not take part in
+equality, so two specs that describe the same schema compare equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+DEFAULT_SCHEMA = "public"
+
+# A YAML literal default: quoted by the tool, never pasted as SQL.
+LiteralValue = Union[str, int, float, bool, list, dict]  # list/dict only for json/jsonb/arrays
+FkAction = Literal["cascade", "restrict", "no action", "set null", "set default"]
+IndexMethod = Literal["btree", "gin", "gist", "brin", "hash"]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a YAML file; line and column are 1-based."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NO_MARK = Mark("<unknown>", 0, 0)
+
+
+def _mark() -> Mark:
+    return field(default=NO_MARK, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """A column type in canonical spelling.
+
+    name: a built-in type (`varchar`, `numeric`, `timestamptz`, ...) or an enum's name;
+    args: its modifiers ((50,) for varchar(50), (10, 2) for numeric(10,2));
+    array_dims: 1 for `text[]`; enum_schema: set when name is an enum declared in the spec.
+    """
+
+    name: str
+    args: tuple[int, ...] = ()
+    array_dims: int = 0
+    enum_schema: str | None = None
+
+    @property
+    def is_enum(self) -> bool:
+        return self.enum_schema is not None
+
+    def sql(self) -> str:
+        """PostgreSQL spelling, e.g. varchar(50), numeric(10,2), text[], blog.post_status."""
+        base = self.name
+        if self.enum_schema and self.enum_schema != DEFAULT_SCHEMA:
+            base = f"{self.enum_schema}.{self.name}"
+        if self.args:
+            base += "(" + ",".join(str(a) for a in self.args) + ")"
+        return base + "[]" * self.array_dims
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: TypeRef
+    nullable: bool = False
+    default: LiteralValue | None = None  # literal; mutually exclusive with default_sql
+    default_sql: str | None = None  # one SQL expression, checked by sqlglot
+    identity: Literal["by default", "always"] | None = None
+    generated: str | None = None  # STORED generated column expression
+    comment: str | None = None
+    renamed_from: str | None = None
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class PrimaryKeySpec:
+    name: str
+    columns: tuple[str, ...]
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class UniqueSpec:
+    name: str
+    columns: tuple[str, ...]
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class IndexElement:
+    """One key of an index: a column, or an expression (exactly one is set)."""
+
+    column: str | None = None
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    elements: tuple[IndexElement, ...]
+    unique: bool = False
+    using: IndexMethod = "btree"
+    where: str | None = None  # partial index predicate, one SQL expression
+    include: tuple[str, ...] = ()
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class ForeignKeySpec:
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: FkAction | None = None
+    on_update: FkAction | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    expression: str  # one SQL boolean expression, checked by sqlglot
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    schema: str
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    primary_key: PrimaryKeySpec | None = None
+    uniques: tuple[UniqueSpec, ...] = ()
+    indexes: tuple[IndexSpec, ...] = ()
+    foreign_keys: tuple[ForeignKeySpec, ...] = ()
+    checks: tuple[CheckSpec, ...] = ()
+    comment: str | None = None
+    renamed_from: str | None = None
+    mark: Mark = _mark()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    name: str
+    renamed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class EnumSpec:
+    schema: str
+    name: str
+    values: tuple[EnumValue, ...]
+    renamed_from: str | None = None
+    mark: Mark = _mark()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.values)
+
+
+@dataclass(frozen=True)
+class ExtensionSpec:
+    name: str
+    schema: str | None = None  # None: the extension's own default
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
+class SchemaSpec:
+    """The whole desired schema, from every YAML file under schema/."""
+
+    tables: tuple[TableSpec, ...] = ()
+    enums: tuple[EnumSpec, ...] = ()
+    extensions: tuple[ExtensionSpec, ...] = ()
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        """PostgreSQL namespaces used, other than public, sorted."""
+        names = {t.schema for t in self.tables} | {e.schema for e in self.enums}
+        return tuple(sorted(names - {DEFAULT_SCHEMA}))
+
+    def table(self, schema: str, name: str) -> TableSpec | None:
+        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def enum(self, schema: str, name: str) -> EnumSpec | None:
+        return next((e for e in self.enums if e.schema == schema and e.name == name), None)
