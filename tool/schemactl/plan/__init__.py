@@ -1,0 +1,1 @@
+"""ops -> Plan: what will change, in order, with its hazards."""
