@@ -1,0 +1,384 @@
+"""Compile a SchemaSpec into MetaData: the only place SQLAlchemy schema objects are built.
+
+The MetaData is what Alembic autogenerate compares with the shadow database, so every
+choice here aims at one property: a database created from this MetaData, compared with
+it again, shows NO difference. Hence:
+- objects in the `public` schema get schema=None (Alembic reflects the default schema as None);
+- every constraint and index carries its final name from the spec, wrapped in `conv()` so
+  that neither SQLAlchemy nor Alembic applies a naming convention on top of it;
+- literal defaults are spelled the way PostgreSQL prints them back (pg_get_expr), so the
+  comparison is a string match and needs no round trip to the server.
+
+What SQLAlchemy has no object for (extensions, schemas, enum renames, enums no column uses)
+is kept in metadata.info for plan (see INFO_* below).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.naming import conv
+from sqlalchemy.types import TypeEngine
+
+from schemactl.errors import SchemactlError
+from schemactl.spec import naming
+from schemactl.spec.types import (
+    DEFAULT_SCHEMA,
+    CheckSpec,
+    ColumnSpec,
+    EnumSpec,
+    ForeignKeySpec,
+    IndexSpec,
+    LiteralValue,
+    SchemaSpec,
+    TableSpec,
+    TypeRef,
+)
+
+# Keys of metadata.info, read by plan.
+INFO_SPEC = "schemactl_spec"  # the SchemaSpec itself
+INFO_EXTENSIONS = "schemactl_extensions"  # tuple[ExtensionSpec, ...]: CREATE EXTENSION
+INFO_SCHEMAS = "schemactl_schemas"  # tuple[str, ...]: CREATE SCHEMA (public excluded)
+INFO_ENUMS = "schemactl_enums"  # dict[(schema, name), postgresql.ENUM], every enum, used or not
+INFO_ENUM_RENAMES = "schemactl_enum_renames"  # dict[(schema, name), old name]
+INFO_ENUM_VALUE_RENAMES = "schemactl_enum_value_renames"  # dict[(schema, name), {new: old}]
+# Keys of Table.info and Column.info.
+INFO_RENAMED_FROM = "renamed_from"
+
+EnumKey = tuple[str, str]  # (schema as written in the spec, name)
+
+
+# --- naming convention ------------------------------------------------------------------------
+# Every name is already final in the spec; the convention only matters for anything Alembic
+# names on its own, and then it must agree with spec/naming.py (including its shortening).
+
+def _column_names(constraint: Any) -> list[str]:
+    return [c.name for c in constraint.columns]
+
+
+def _index_keys(index: Any, table: Any) -> list[str]:
+    return [getattr(e, "name", None) or "expr" for e in index.expressions]
+
+
+NAMING_CONVENTION: dict[str, Any] = {
+    "schemactl_pk": lambda c, t: naming.primary_key_name(t.name),
+    "schemactl_uq": lambda c, t: naming.unique_name(t.name, _column_names(c)),
+    "schemactl_fk": lambda c, t: naming.foreign_key_name(t.name, _column_names(c)),
+    "schemactl_ix": lambda c, t: naming.index_name(t.name, _index_keys(c, t)),
+    "pk": "%(schemactl_pk)s",
+    "uq": "%(schemactl_uq)s",
+    "fk": "%(schemactl_fk)s",
+    "ix": "%(schemactl_ix)s",
+    # no "ck": a check's name is its YAML key, used verbatim.
+}
+
+
+# --- SQL fragments ------------------------------------------------------------------------------
+
+# SQLAlchemy's text() reads `:word` as a bind parameter; a fragment is SQL, never a template.
+_BIND_LIKE = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+def sql_text(fragment: str) -> TextClause:
+    """A SQL fragment as a TextClause that renders exactly as written (`:x` stays `:x`)."""
+    return sa.text(_BIND_LIKE.sub(r"\\:\1", fragment))
+
+
+# --- types --------------------------------------------------------------------------------------
+
+_SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
+    "smallint": postgresql.SMALLINT,
+    "integer": postgresql.INTEGER,
+    "bigint": postgresql.BIGINT,
+    "real": postgresql.REAL,
+    "double precision": postgresql.DOUBLE_PRECISION,
+    "boolean": postgresql.BOOLEAN,
+    "text": postgresql.TEXT,
+    "date": postgresql.DATE,
+    "time": lambda: postgresql.TIME(timezone=False),
+    "timetz": lambda: postgresql.TIME(timezone=True),
+    "timestamp": lambda: postgresql.TIMESTAMP(timezone=False),
+    "timestamptz": lambda: postgresql.TIMESTAMP(timezone=True),
+    "interval": postgresql.INTERVAL,
+    "uuid": postgresql.UUID,
+    "json": postgresql.JSON,
+    "jsonb": postgresql.JSONB,
+    "bytea": postgresql.BYTEA,
+    "inet": postgresql.INET,
+    "cidr": postgresql.CIDR,
+    "macaddr": postgresql.MACADDR,
+    "citext": postgresql.CITEXT,
+}
+
+def _arg(args: tuple[int, ...], position: int) -> int | None:
+    return args[position] if len(args) > position else None
+
+
+# Types that take modifiers: (args) -> type.
+_SIZED_TYPES: dict[str, Callable[[tuple[int, ...]], TypeEngine[Any]]] = {
+    "varchar": lambda args: postgresql.VARCHAR(_arg(args, 0)),
+    "char": lambda args: postgresql.CHAR(_arg(args, 0)),
+    "numeric": lambda args: postgresql.NUMERIC(_arg(args, 0), _arg(args, 1)),
+}
+
+
+def _scalar_type(ref: TypeRef, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeEngine[Any]:
+    if ref.enum_schema is not None:
+        return enums[(ref.enum_schema, ref.name)]
+    if ref.name in _SIZED_TYPES:
+        return _SIZED_TYPES[ref.name](ref.args)
+    if ref.name in _SIMPLE_TYPES and not ref.args:
+        return _SIMPLE_TYPES[ref.name]()
+    raise SchemactlError(f"cannot compile column type {ref.sql()!r}: not a supported type")
+
+
+def column_type(ref: TypeRef, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeEngine[Any]:
+    """The SQLAlchemy (postgresql dialect) type for a TypeRef; enums share one ENUM object."""
+    scalar = _scalar_type(ref, enums)
+    if ref.array_dims:
+        # dimensions only for real multi-dimensional arrays: the catalog never records it,
+        # and a reflected ARRAY has none.
+        dims = ref.array_dims if ref.array_dims > 1 else None
+        return postgresql.ARRAY(scalar, dimensions=dims)
+    return scalar
+
+
+# --- literal defaults ---------------------------------------------------------------------------
+# PostgreSQL keeps a default as the expression it parsed and prints it back with pg_get_expr,
+# labelling constants with their type except bare non-negative integers, numerics that look
+# like decimals, and booleans. Spelling our defaults the same way makes them round-trip exactly.
+
+_INT4 = (-(2**31), 2**31 - 1)
+_INT8 = (-(2**63), 2**63 - 1)
+
+# How format_type() names a type when it labels a constant (typmods are never shown there).
+_LABELS = {
+    "varchar": "character varying",
+    "char": "bpchar",
+    "time": "time without time zone",
+    "timetz": "time with time zone",
+    "timestamp": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone",
+}
+_NUMBER_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
+_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal: 'it''s'. Backslashes stay as they are (standard_conforming_strings)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote_ident(name: str) -> str:
+    return name if _IDENT.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def _type_label(ref: TypeRef) -> str:
+    """The type name PostgreSQL appends to a constant, e.g. character varying, blog.mood."""
+    if ref.enum_schema is not None:
+        # format_type() qualifies a type outside the search path; ours is the default one.
+        name = _quote_ident(ref.name)
+        if ref.enum_schema == DEFAULT_SCHEMA:
+            return name
+        return f"{_quote_ident(ref.enum_schema)}.{name}"
+    return _LABELS.get(ref.name, ref.name)
+
+
+def _number(value: int | float | Decimal) -> str:
+    """A number as pg_get_expr prints the constant the parser made of it."""
+    if isinstance(value, int) and _INT4[0] <= value <= _INT4[1]:
+        return str(value) if value >= 0 else f"'{value}'::integer"
+    if isinstance(value, int) and _INT8[0] <= value <= _INT8[1]:
+        return f"'{value}'::bigint"
+    # Anything else is parsed as numeric and printed in plain decimal notation.
+    digits = format(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), "f")
+    if digits[0].isdigit() and "." in digits:
+        return digits
+    return f"'{digits}'::numeric"
+
+
+def _jsonb_sorted(value: Any) -> Any:
+    """jsonb prints object keys shortest first, then bytewise; json keeps the text as written."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode("utf-8")), k.encode("utf-8")))
+        return {k: _jsonb_sorted(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_jsonb_sorted(v) for v in value]
+    return value
+
+
+def _json_text(value: LiteralValue, jsonb: bool) -> str:
+    if jsonb:
+        value = _jsonb_sorted(value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+_ARRAY_PLAIN = re.compile(r'^[^{}",\\\s]+$')
+
+
+def _array_element(value: Any) -> str:
+    """One element as array_out writes it: bare when safe, else "double-quoted" with escapes."""
+    if isinstance(value, list):
+        return "{" + ",".join(_array_element(v) for v in value) + "}"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    if _ARRAY_PLAIN.match(text) and text.upper() != "NULL":
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _scalar_text(value: LiteralValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def literal_default_sql(value: LiteralValue, ref: TypeRef) -> str:
+    """A YAML literal default as the SQL PostgreSQL stores and prints back for a column of ref.
+
+    Values are quoted here, never pasted: `it's` becomes 'it''s'::text.
+    """
+    label = _type_label(ref)
+    if ref.array_dims:
+        items = value if isinstance(value, list) else [value]
+        return f"{quote_literal(_array_element(items))}::{label}[]"
+    if ref.name in ("json", "jsonb") and not ref.is_enum:
+        return f"{quote_literal(_json_text(value, ref.name == 'jsonb'))}::{ref.name}"
+    if ref.name == "boolean" and isinstance(value, bool):
+        return "true" if value else "false"
+    if (ref.name in _NUMBER_TYPES and isinstance(value, (int, float))
+            and not isinstance(value, bool)):
+        return _number(value)
+    return f"{quote_literal(_scalar_text(value))}::{label}"
+
+
+def _server_default(column: ColumnSpec) -> Any:
+    if column.identity:
+        return sa.Identity(always=column.identity == "always")
+    if column.generated is not None:
+        return sa.Computed(sql_text(column.generated), persisted=True)
+    if column.default_sql is not None:
+        return sql_text(column.default_sql)
+    if column.default is not None:
+        return sql_text(literal_default_sql(column.default, column.type))
+    return None
+
+
+# --- schema objects -----------------------------------------------------------------------------
+
+def _sa_schema(schema: str) -> str | None:
+    # Alembic compares the default schema's objects under schema None; naming it "public"
+    # would make autogenerate see every public table as dropped and re-added.
+    return None if schema == DEFAULT_SCHEMA else schema
+
+
+def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
+    # metadata= ties the type to the MetaData, so create_all creates it even when no column
+    # uses it; alembic-postgresql-enum finds the ENUMs through the columns.
+    return postgresql.ENUM(
+        *spec.labels, name=spec.name, schema=_sa_schema(spec.schema), metadata=metadata
+    )
+
+
+def _column(spec: ColumnSpec, enums: Mapping[EnumKey, postgresql.ENUM]) -> sa.Column[Any]:
+    info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
+    args: list[Any] = [spec.name, column_type(spec.type, enums)]
+    default = _server_default(spec)
+    if isinstance(default, (sa.Identity, sa.Computed)):
+        args.append(default)
+        default = None
+    return sa.Column(
+        *args,
+        nullable=spec.nullable,
+        server_default=default,
+        # Without this an integer primary key silently becomes SERIAL in create_all.
+        autoincrement=bool(spec.identity),
+        comment=spec.comment,
+        info=info,
+    )
+
+
+def _ref_column(fk: ForeignKeySpec, column: str) -> str:
+    target = f"{fk.ref_table}.{column}"
+    return target if fk.ref_schema == DEFAULT_SCHEMA else f"{fk.ref_schema}.{target}"
+
+
+def _action(action: str | None) -> str | None:
+    # NO ACTION is PostgreSQL's default and reflects as None; spelling it out would be a diff.
+    return None if action in (None, "no action") else str(action).upper()
+
+
+def _foreign_key(fk: ForeignKeySpec) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        list(fk.columns),
+        [_ref_column(fk, c) for c in fk.ref_columns],
+        name=conv(fk.name),
+        ondelete=_action(fk.on_delete),
+        onupdate=_action(fk.on_update),
+        deferrable=True if fk.deferrable or fk.initially_deferred else None,
+        initially="DEFERRED" if fk.initially_deferred else None,
+    )
+
+
+def _check(check: CheckSpec) -> sa.CheckConstraint:
+    return sa.CheckConstraint(sql_text(check.expression), name=conv(check.name))
+
+
+def _index(index: IndexSpec) -> sa.Index:
+    elements = [e.column if e.column is not None else sql_text(e.expression or "")
+                for e in index.elements]
+    options: dict[str, Any] = {}
+    if index.using != "btree":  # btree is the default and reflects as no option at all
+        options["postgresql_using"] = index.using
+    if index.where:
+        options["postgresql_where"] = sql_text(index.where)
+    if index.include:
+        options["postgresql_include"] = list(index.include)
+    return sa.Index(conv(index.name), *elements, unique=index.unique, **options)
+
+
+def _table(
+    spec: TableSpec, metadata: sa.MetaData, enums: Mapping[EnumKey, postgresql.ENUM]
+) -> sa.Table:
+    items: list[Any] = [_column(c, enums) for c in spec.columns]
+    if spec.primary_key:
+        items.append(sa.PrimaryKeyConstraint(*spec.primary_key.columns,
+                                             name=conv(spec.primary_key.name)))
+    items += [sa.UniqueConstraint(*u.columns, name=conv(u.name)) for u in spec.uniques]
+    items += [_foreign_key(fk) for fk in spec.foreign_keys]
+    items += [_check(c) for c in spec.checks]
+    items += [_index(i) for i in spec.indexes]
+    info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
+    return sa.Table(spec.name, metadata, *items, schema=_sa_schema(spec.schema),
+                    comment=spec.comment, info=info)
+
+
+def compile_spec(spec: SchemaSpec) -> sa.MetaData:
+    """The MetaData for a validated SchemaSpec, with plan's extras in metadata.info."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    enums = {(e.schema, e.name): _enum(e, metadata) for e in spec.enums}
+    for table in spec.tables:
+        _table(table, metadata, enums)
+    metadata.info[INFO_SPEC] = spec
+    metadata.info[INFO_EXTENSIONS] = spec.extensions
+    metadata.info[INFO_SCHEMAS] = spec.schemas
+    metadata.info[INFO_ENUMS] = enums
+    metadata.info[INFO_ENUM_RENAMES] = {
+        (e.schema, e.name): e.renamed_from for e in spec.enums if e.renamed_from
+    }
+    metadata.info[INFO_ENUM_VALUE_RENAMES] = {
+        (e.schema, e.name): {v.name: v.renamed_from for v in e.values if v.renamed_from}
+        for e in spec.enums
+        if any(v.renamed_from for v in e.values)
+    }
+    return metadata
