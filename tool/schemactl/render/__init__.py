@@ -1,0 +1,1 @@
+"""Renderers: human plan text, revision files, offline SQL (checked with sqlglot)."""
