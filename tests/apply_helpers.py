@@ -1,0 +1,102 @@
+"""Hand-written revisions for the apply/status/checksum tests.
+
+These tests are about running revisions safely, not about planning them, so they write
+revision files of the template's shape directly (plus an offline SQL file, as plan does).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from schemactl.apply import checksums
+from schemactl.project import Project
+
+REPO = Path(__file__).resolve().parent.parent
+
+_TEMPLATE = '''"""{message}
+
+Revision ID: {rev}
+Revises: {down}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {rev!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+schemactl_hazards: list[dict[str, str]] = {hazards!r}
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def new_project(root: Path) -> Project:
+    """An empty project with this repository's alembic.ini, env.py and template."""
+    (root / "migrations" / "versions").mkdir(parents=True)
+    (root / "migrations" / "sql").mkdir()
+    (root / "schema").mkdir()
+    shutil.copy(REPO / "alembic.ini", root)
+    for name in ("env.py", "script.py.mako"):
+        shutil.copy(REPO / "migrations" / name, root / "migrations")
+    return Project(root)
+
+
+def _body(statements: list[str]) -> str:
+    if not statements:
+        return "    pass"
+    return "\n".join(f"    op.execute({s!r})" for s in statements)
+
+
+def write_revision(project: Project, rev: str, slug: str, upgrade: list[str],
+                   downgrade: list[str] | None = None, down: str | None = None,
+                   hazards: list[dict[str, str]] | None = None, record: bool = True) -> Path:
+    """Write versions/<rev>_<slug>.py and sql/<rev>_<slug>.sql; re-record the sum like plan."""
+    stem = f"{rev}_{slug}"
+    path = project.versions_dir / f"{stem}.py"
+    path.write_text(_TEMPLATE.format(
+        message=slug.replace("_", " "), rev=rev, down=down, hazards=hazards or [],
+        upgrade=_body(upgrade), downgrade=_body(downgrade or []),
+    ))
+    (project.sql_dir / f"{stem}.sql").write_text(
+        "BEGIN;\n" + "".join(f"{s};\n" for s in upgrade) + "COMMIT;\n")
+    if record:
+        checksums.record(project)
+    return path
+
+
+def schemactl(project: Project, *args: str, url: URL | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user (or CI) would."""
+    return subprocess.run(
+        [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
+         *(["--database-url", url.render_as_string(hide_password=False)] if url else [])],
+        capture_output=True, text=True, timeout=timeout, env=_env(),
+    )
+
+
+def start_schemactl(project: Project, *args: str, url: URL) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
+         "--database-url", url.render_as_string(hide_password=False)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )
+
+
+def _env() -> dict[str, str]:
+    # A DATABASE_URL of the developer's shell must not leak into the test's target.
+    return {k: v for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "SHADOW_DATABASE_URL")}

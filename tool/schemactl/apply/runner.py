@@ -1,0 +1,240 @@
+"""Upgrade or downgrade a database, one revision per transaction, under the migration lock.
+
+The order of a run:
+  1. the migration files must match migrations/schemactl.sum (nothing unreviewed runs);
+  2. one session (session.py) takes the advisory lock (lock.py), waiting at most lock_wait;
+  3. under the lock, read where the database is: a second run that waited finds nothing left;
+  4. files of revisions already applied must not have changed since (schemactl_history);
+  5. hooks.confirm sees the revisions about to run and may refuse (the CLI asks the user);
+  6. each revision: BEGIN; Alembic runs it; the history row is written; COMMIT. A failing
+     statement rolls the whole revision back; a lock timeout (55P03) is retried with backoff.
+
+Nothing here prints: progress goes to the hooks, the outcome is an ApplyResult.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlalchemy.exc
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import URL
+
+from schemactl.alembic_env import VERSION_TABLE
+from schemactl.apply import checksums, history, revisions
+from schemactl.apply.lock import LockHolder, migration_lock
+from schemactl.apply.revisions import Revision
+from schemactl.apply.session import migration_session, pg_message
+from schemactl.errors import SchemactlError
+from schemactl.project import Project
+from schemactl.settings import Settings
+
+Direction = Literal["up", "down"]
+LOCK_NOT_AVAILABLE = "55P03"
+BACKOFF_SECONDS = 0.5  # doubled after every lock timeout
+DEFAULT_LOCK_WAIT = 300.0
+
+
+class MigrationFailed(SchemactlError):
+    """A revision failed and was rolled back; the database stays at the revision before it."""
+
+
+class FilesChanged(SchemactlError):
+    """Migration files differ from what was reviewed (sum file) or applied (history)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    revision: Revision
+    direction: Direction
+    duration_ms: int
+    attempts: int
+
+
+@dataclass
+class ApplyResult:
+    direction: Direction
+    before: str | None  # the database's revision before the run (None = empty)
+    after: str | None
+    steps: list[StepResult] = field(default_factory=list)
+
+
+def _ignore(*args: object) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """How a run talks to its caller. confirm may raise to refuse the run."""
+
+    confirm: Callable[[Direction, list[Revision]], None] = _ignore
+    on_lock_wait: Callable[[LockHolder | None], None] = _ignore
+    on_start: Callable[[Revision, int, int], None] = _ignore  # revision, index (1-based), total
+    on_retry: Callable[[Revision, int, float], None] = _ignore  # revision, attempt, sleep seconds
+    on_done: Callable[[StepResult], None] = _ignore
+
+
+def current_revision(conn: Connection) -> str | None:
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    try:
+        current = context.get_current_revision()
+    except Exception as exc:  # several rows in alembic_version: a branched database
+        raise SchemactlError(f"cannot read the database's revision: {exc}") from None
+    finally:
+        conn.commit()
+    return current
+
+
+def verify_files(project: Project) -> None:
+    problems = checksums.verify(project)
+    if problems:
+        listed = "\n".join(f"  {p}" for p in problems)
+        raise FilesChanged(
+            f"migration files do not match {project.sum_file.name}:\n{listed}",
+            hint="review the change; if it is deliberate, run `schemactl hash` to re-record",
+        )
+
+
+def edited_after_apply(project: Project, conn: Connection, current: str | None) -> list[str]:
+    """Files of applied revisions whose content differs from when they were applied."""
+    recorded = history.applied_checksums(conn)
+    edited = []
+    for rev in revisions.chain_to(project, current):
+        applied = recorded.get(rev.id)
+        if applied is not None and applied != checksums.file_checksum(rev.path):
+            edited.append(f"migrations/versions/{rev.path.name}")
+    return edited
+
+
+def _refuse_edited(project: Project, conn: Connection, current: str | None) -> None:
+    edited = edited_after_apply(project, conn, current)
+    if edited:
+        raise FilesChanged(
+            "revision files changed after they were applied to this database: "
+            + ", ".join(edited),
+            hint="restore them as they were applied (git checkout); to change the schema, "
+                 "edit the YAML and run `schemactl plan` for a new revision",
+        )
+
+
+def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
+            hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
+    """Bring the database at url up to revision `to` (default: head)."""
+    verify_files(project)
+    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait)
+
+
+def downgrade(project: Project, settings: Settings, url: URL, to: str,
+              hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
+    """Take the database at url down to revision `to` ("base" undoes everything)."""
+    verify_files(project)
+    return _run(project, settings, url, "down", to, hooks or Hooks(), lock_wait)
+
+
+def _run(project: Project, settings: Settings, url: URL, direction: Direction, to: str,
+         hooks: Hooks, lock_wait: float) -> ApplyResult:
+    with migration_session(url, settings) as conn, \
+            migration_lock(conn, lock_wait, hooks.on_lock_wait):
+        history.ensure(conn)
+        before = current_revision(conn)
+        _refuse_edited(project, conn, before)
+        if direction == "up":
+            path = revisions.upgrade_path(project, before, to)
+        else:
+            path = revisions.downgrade_path(project, before, to)
+        hooks.confirm(direction, path)
+        result = ApplyResult(direction, before, before)
+        for index, rev in enumerate(path, start=1):
+            hooks.on_start(rev, index, len(path))
+            step = _run_step(project, settings, conn, rev, direction, result.after, hooks)
+            result.steps.append(step)
+            result.after = rev.id if direction == "up" else rev.down_id
+            hooks.on_done(step)
+        return result
+
+
+def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revision,
+              direction: Direction, at: str | None, hooks: Hooks) -> StepResult:
+    attempt = 1
+    while True:
+        try:
+            return _run_once(project, conn, rev, direction, attempt)
+        except sqlalchemy.exc.DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate == LOCK_NOT_AVAILABLE and attempt <= settings.lock_retries:
+                pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
+                hooks.on_retry(rev, attempt, pause)
+                time.sleep(pause)
+                attempt += 1
+                continue
+            raise _failure(conn, rev, direction, at, exc, attempt, settings) from None
+        except SchemactlError:
+            raise
+        except Exception as exc:  # a bug in the revision file itself (NameError, ...)
+            raise MigrationFailed(
+                f"revision {rev.name} failed and was rolled back; the database stays at "
+                f"revision {at or 'base (empty)'}.\n  error: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _run_once(project: Project, conn: Connection, rev: Revision, direction: Direction,
+              attempt: int) -> StepResult:
+    config = project.alembic_config()
+    config.attributes["connection"] = conn
+    started = time.monotonic()
+    # An explicit transaction: Alembic sees it as external and runs inside it, so the
+    # revision, its alembic_version update and its history row commit or vanish together.
+    with conn.begin():
+        if direction == "up":
+            command.upgrade(config, rev.id)
+        else:
+            command.downgrade(config, rev.down_id or "base")
+        duration_ms = round((time.monotonic() - started) * 1000)
+        history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, duration_ms)
+    return StepResult(rev, direction, duration_ms, attempt)
+
+
+def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | None,
+             exc: sqlalchemy.exc.DBAPIError, attempts: int, settings: Settings) -> MigrationFailed:
+    verb = "upgrade" if direction == "up" else "downgrade"
+    lines = [
+        f"{verb} of revision {rev.name} failed and was rolled back; the database stays at "
+        f"revision {at or 'base (empty)'}.",
+        f"  statement: {_shorten(str(exc.statement or ''))}",
+        f"  PostgreSQL: {pg_message(exc)}",
+    ]
+    if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        lines.insert(1, f"  could not get a lock within lock_timeout={settings.lock_timeout} "
+                        f"in {attempts} tries")
+        lines.extend(f"  blocked by: {held}" for held in _locks_held_by_others(conn))
+    return MigrationFailed("\n".join(lines),
+                           hint="fix the cause and run again; nothing of this revision remains")
+
+
+def _shorten(statement: str, limit: int = 600) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= limit else flat[:limit] + " ..."
+
+
+def _locks_held_by_others(conn: Connection) -> list[str]:
+    """Relation locks other sessions hold in this database: who kept us waiting."""
+    try:
+        rows = conn.execute(text(
+            "SELECT l.relation::regclass::text, l.mode, l.pid, "
+            "       coalesce(nullif(a.application_name, ''), a.usename, '?') "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid() "
+            "  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "  AND l.relation >= 16384 "  # user objects, not the catalogs
+            "ORDER BY l.mode = 'AccessExclusiveLock' DESC, 1 LIMIT 5"
+        )).all()
+        conn.commit()
+    except sqlalchemy.exc.DBAPIError:
+        conn.rollback()
+        return []
+    return [f"{r[1]} on {r[0]} held by pid {r[2]} ({r[3]})" for r in rows]

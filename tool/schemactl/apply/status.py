@@ -1,0 +1,105 @@
+"""status (where a database is, what is pending, how it drifted) and check (CI, no database).
+
+Both return reports; the CLI turns them into text and exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL
+
+from schemactl.apply import checksums, drift, revisions, runner
+from schemactl.apply.checksums import ChecksumProblem
+from schemactl.apply.drift import DriftItem
+from schemactl.apply.revisions import Revision
+from schemactl.apply.session import migration_session
+from schemactl.db.throwaway import throwaway_database
+from schemactl.project import Project
+from schemactl.settings import Settings, shadow_server_url
+
+
+@dataclass
+class StatusReport:
+    current: str | None
+    head: str | None
+    pending: list[Revision]
+    drift: list[DriftItem]
+    file_problems: list[ChecksumProblem] = field(default_factory=list)
+    edited_after_apply: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """At head, no drift, files as reviewed and as applied: exit 0."""
+        return not (self.pending or self.drift or self.file_problems or self.edited_after_apply)
+
+
+def status(project: Project, settings: Settings, url: URL) -> StatusReport:
+    head = revisions.head(project)
+    with migration_session(url, settings) as conn:
+        current = runner.current_revision(conn)
+        pending = revisions.upgrade_path(project, current, "head") if head else []
+        edited = runner.edited_after_apply(project, conn, current)
+    report = StatusReport(current, head, pending, [], checksums.verify(project), edited)
+    report.drift = drift_of(project, settings, url, current)
+    return report
+
+
+def drift_of(project: Project, settings: Settings, url: URL,
+             revision: str | None) -> list[DriftItem]:
+    """Differences between the database and a shadow migrated to the same revision."""
+    with throwaway_database(shadow_server_url(settings, project.root),
+                            prefix="schemactl_shadow") as shadow:
+        if revision is not None:
+            runner.upgrade(project, settings, shadow, to=revision)
+        expected = drift.dump_schema(shadow)
+    return drift.compare(drift.dump_schema(url), expected)
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    message: str
+    fix: str  # what to run
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.fix}"
+
+
+@dataclass
+class CheckReport:
+    problems: list[CheckProblem]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(project: Project, settings: Settings) -> CheckReport:
+    """For CI: one head, files match the sum, and the YAML needs no new revision."""
+    report = CheckReport([])
+    heads = revisions.heads(project) if project.versions_dir.is_dir() else []
+    if len(heads) > 1:
+        report.problems.append(CheckProblem(
+            f"the migrations have {len(heads)} heads ({', '.join(heads)}); schemactl needs one",
+            "rebase your branch's schema change: delete your new revision, then `schemactl plan`",
+        ))
+    for problem in checksums.verify(project):
+        report.problems.append(CheckProblem(
+            f"{problem}", "review the change, then `schemactl hash` to re-record the sum"))
+    if len(heads) <= 1 and not report.problems:
+        _check_yaml(project, settings, report)
+    return report
+
+
+def _check_yaml(project: Project, settings: Settings, report: CheckReport) -> None:
+    try:
+        from schemactl.pipeline import make_plan
+    except ImportError:
+        report.notes.append("YAML not compared with head: schemactl.pipeline is not available")
+        return
+    if make_plan(project, settings).has_changes:
+        report.problems.append(CheckProblem(
+            "the YAML schema has changes that no revision contains",
+            "run `schemactl plan` and commit the new revision",
+        ))
