@@ -1,0 +1,216 @@
+"""The catalog queries of `schemactl inspect`: one query per kind, for the whole database.
+
+Each query returns rows for every schema at once (a big schema costs the same number of
+round trips as a small one). They share two filters: the namespaces a user owns
+(%(schemas)s: NULL for all of them, else a list) and "not created by an extension".
+"""
+
+from __future__ import annotations
+
+# Namespaces that hold user objects: not PostgreSQL's own, optionally restricted by --schema.
+_NS = """
+    {n}.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND {n}.nspname NOT LIKE 'pg\\_toast%%' AND {n}.nspname NOT LIKE 'pg\\_temp\\_%%'
+    AND (%(schemas)s::text[] IS NULL OR {n}.nspname = ANY(%(schemas)s::text[]))
+"""
+
+
+def ns(alias: str) -> str:
+    return _NS.format(n=alias)
+
+
+def not_from_extension(catalog: str, oid: str) -> str:
+    """Objects that belong to an extension are the extension's, not the user's schema."""
+    return f"""NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '{catalog}'::regclass
+               AND dep.objid = {oid} AND dep.deptype = 'e')"""
+
+
+SCHEMAS = f"""
+SELECT n.nspname AS name, obj_description(n.oid, 'pg_namespace') AS comment
+FROM pg_namespace n
+WHERE {ns('n')} AND {not_from_extension('pg_namespace', 'n.oid')}
+ORDER BY 1
+"""
+
+EXTENSIONS = """
+SELECT e.extname AS name, n.nspname AS schema
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname <> 'plpgsql'
+ORDER BY 1
+"""
+
+# Every relation: tables become TableSpecs, the rest is reported as not supported.
+# owner_*: the column a sequence belongs to (identity: deptype i, serial/OWNED BY: deptype a).
+RELATIONS = f"""
+SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+       c.relpersistence AS persistence, c.relispartition AS is_partition,
+       c.relrowsecurity AS row_security, c.relacl IS NOT NULL AS has_grants,
+       c.reloptions IS NOT NULL AS has_options,
+       EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AS inherits,
+       obj_description(c.oid, 'pg_class') AS comment,
+       own.deptype AS owned_how, own.refobjid AS owner_table, own.refobjsubid AS owner_column
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend own ON c.relkind = 'S' AND own.classid = 'pg_class'::regclass
+     AND own.objid = c.oid AND own.refclassid = 'pg_class'::regclass AND own.deptype IN ('a', 'i')
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {ns('n')}
+  AND {not_from_extension('pg_class', 'c.oid')}
+ORDER BY n.nspname, c.relname
+"""
+
+# Columns of every table. elem_*: the type itself, or for an array its element type.
+COLUMNS = f"""
+SELECT a.attrelid AS table_oid, a.attnum AS num, a.attname AS name, a.attnotnull AS not_null,
+       a.attidentity AS identity, a.attgenerated AS generated,
+       pg_get_expr(ad.adbin, ad.adrelid) AS expr,
+       col_description(a.attrelid, a.attnum) AS comment,
+       format_type(a.atttypid, a.atttypmod) AS formatted, a.atttypmod AS typmod,
+       (t.typcategory = 'A' AND t.typelem <> 0) AS is_array,
+       et.typname AS elem_name, etn.nspname AS elem_schema, et.typtype AS elem_kind,
+       (a.attcollation <> 0 AND a.attcollation <> et.typcollation) AS custom_collation,
+       (SELECT ARRAY[s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache]::text[]
+               || s.seqcycle::text
+        FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+        WHERE a.attidentity <> '' AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+          AND d.classid = 'pg_class'::regclass AND d.deptype = 'i') AS identity_options
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0
+                                 THEN t.typelem ELSE t.oid END
+JOIN pg_namespace etn ON etn.oid = et.typnamespace
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {ns('n')}
+  AND {not_from_extension('pg_class', 'c.oid')}
+ORDER BY a.attrelid, a.attnum
+"""
+
+# Column names of a constraint, in constraint order.
+_KEY_NAMES = """ARRAY(SELECT att.attname FROM unnest({keys}) WITH ORDINALITY k(num, ord)
+       JOIN pg_attribute att ON att.attrelid = {rel} AND att.attnum = k.num ORDER BY k.ord)"""
+
+CONSTRAINTS = f"""
+SELECT con.conrelid AS table_oid, con.conname AS name, con.contype AS kind,
+       {_KEY_NAMES.format(keys='con.conkey', rel='con.conrelid')} AS columns,
+       {_KEY_NAMES.format(keys='con.confkey', rel='con.confrelid')} AS ref_columns,
+       con.confrelid AS ref_oid, fn.nspname AS ref_schema, fc.relname AS ref_table,
+       con.confupdtype AS on_update, con.confdeltype AS on_delete,
+       con.confmatchtype AS match, con.condeferrable AS deferrable,
+       con.condeferred AS deferred, con.convalidated AS validated,
+       con.conislocal AS is_local,
+       pg_get_constraintdef(con.oid, true) AS definition,
+       obj_description(con.oid, 'pg_constraint') AS comment
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND {ns('n')}
+ORDER BY con.conrelid, con.conname
+"""
+
+# Indexes that do not back a primary key, unique or exclusion constraint.
+# keys: per key column, its name (plain column) or expression text, as PostgreSQL prints it.
+INDEXES = f"""
+SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
+       am.amname AS method, i.indnkeyatts AS key_count,
+       string_to_array(i.indkey::text, ' ')::int[] AS attnums,
+       string_to_array(i.indoption::text, ' ')::int[] AS options,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
+             FROM generate_series(1, i.indnatts) k ORDER BY k) AS keys,
+       ARRAY(SELECT coalesce(opc.opcdefault, true)
+             FROM unnest(string_to_array(i.indclass::text, ' ')::oid[]) WITH ORDINALITY u(o, ord)
+             LEFT JOIN pg_opclass opc ON opc.oid = u.o ORDER BY u.ord) AS default_opclasses,
+       EXISTS (SELECT 1 FROM unnest(string_to_array(i.indcollation::text, ' ')::oid[])
+                    WITH ORDINALITY u(coll, ord)
+               JOIN pg_attribute att ON att.attrelid = i.indrelid
+                    AND att.attnum = (string_to_array(i.indkey::text, ' ')::int[])[u.ord]
+               WHERE u.coll <> 0 AND u.coll <> att.attcollation) AS custom_collation,
+       pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+       i.indnullsnotdistinct AS nulls_not_distinct,
+       obj_description(i.indexrelid, 'pg_class') AS comment
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+WHERE c.relkind IN ('r', 'p') AND {ns('n')}
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
+                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
+ORDER BY i.indrelid, ic.relname
+"""
+
+ENUMS = f"""
+SELECT n.nspname AS schema, t.typname AS name,
+       array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels,
+       obj_description(t.oid, 'pg_type') AS comment
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE {ns('n')} AND {not_from_extension('pg_type', 't.oid')}
+GROUP BY n.nspname, t.typname, t.oid
+ORDER BY 1, 2
+"""
+
+# Everything else the YAML language cannot express yet, as (kind, name) rows.
+OTHER_OBJECTS = f"""
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+            WHEN 'w' THEN 'window function' ELSE 'function' END AS kind,
+       n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE {ns('n')} AND {not_from_extension('pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'trigger', n.nspname || '.' || c.relname || '.' || tg.tgname
+FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {ns('n')}
+UNION ALL
+SELECT 'policy', n.nspname || '.' || c.relname || '.' || pol.polname
+FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {ns('n')}
+UNION ALL
+SELECT 'rule', n.nspname || '.' || c.relname || '.' || r.rulename
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND {ns('n')}
+UNION ALL
+SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'
+            WHEN 'r' THEN 'range type' ELSE 'base type' END,
+       n.nspname || '.' || t.typname
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype IN ('d', 'c', 'r', 'b') AND (t.typtype <> 'c' OR c.relkind = 'c')
+  AND NOT (t.typtype = 'b' AND (t.typelem <> 0 OR t.typcategory = 'A'))
+  AND {ns('n')} AND {not_from_extension('pg_type', 't.oid')}
+UNION ALL
+SELECT 'collation', n.nspname || '.' || co.collname
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE {ns('n')} AND {not_from_extension('pg_collation', 'co.oid')}
+UNION ALL
+SELECT 'text search configuration', n.nspname || '.' || cfg.cfgname
+FROM pg_ts_config cfg JOIN pg_namespace n ON n.oid = cfg.cfgnamespace
+WHERE {ns('n')} AND {not_from_extension('pg_ts_config', 'cfg.oid')}
+UNION ALL
+SELECT 'text search dictionary', n.nspname || '.' || d.dictname
+FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+WHERE {ns('n')} AND {not_from_extension('pg_ts_dict', 'd.oid')}
+UNION ALL
+SELECT 'operator', n.nspname || '.' || o.oprname
+FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE {ns('n')} AND {not_from_extension('pg_operator', 'o.oid')}
+UNION ALL
+SELECT 'extended statistics', n.nspname || '.' || s.stxname
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE {ns('n')}
+UNION ALL
+SELECT 'default privileges', coalesce(n.nspname, '(database)') || ' for ' || da.defaclrole::regrole
+FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
+UNION ALL
+SELECT 'event trigger', evtname FROM pg_event_trigger
+WHERE {not_from_extension('pg_event_trigger', 'oid')}
+UNION ALL
+SELECT 'publication', pubname FROM pg_publication
+ORDER BY 1, 2
+"""
