@@ -1,0 +1,1402 @@
+"""validate: YAML node trees (SourceDoc) -> SchemaSpec, or SpecError with every problem found.
+
+The walk has three passes so that order in the files never matters:
+  1. extensions and enums of every file (column types may name an enum from another file);
+  2. tables, each read on its own: columns, then keys, indexes and checks that name them;
+  3. what spans tables and files: duplicate names, foreign keys, renames.
+Errors never stop the walk; they are collected and raised together at the end.
+
+Diagnostic codes (stable; tests and docs refer to them):
+  E101 unknown key            E102 wrong kind of value     E103 missing required key
+  E104 invalid value          E105 empty where something is required
+  E201 unknown type           E202 bad type arguments      E203 extension required
+  E301 duplicate table        E302 duplicate column        E303 duplicate enum/extension
+  E304 duplicate index/constraint name                    E305 duplicate key
+  E306 duplicate enum value   E307 enum name clashes with a table or built-in type
+  E401 unknown column         E402 foreign key to a missing table
+  E403 foreign key to a missing column   E404 foreign key type mismatch
+  E405 foreign key shape (column count, no unique key, set null on NOT NULL)
+  E406 more than one primary key
+  E501 nullable primary key   E502 conflicting default/identity/generated
+  E503 identity on a non-integer type    E504 default does not fit the column type
+  E505 enum default not a value of the enum
+  E601 identifier longer than 63 bytes   E602 empty name
+  E701 table renamed_from collides       E702 column renamed_from collides
+  E703 enum (value) renamed_from collides
+  E801 SQL fragment is not exactly one expression
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+
+from schemactl.errors import SpecError
+from schemactl.spec import naming
+from schemactl.spec.load import SourceDoc, load
+from schemactl.spec.sqlfrag import FragmentError, column_names, parse_fragment
+from schemactl.spec.typenames import (
+    ALIASES,
+    BUILTINS,
+    INTEGER_TYPES,
+    JSON_TYPES,
+    NUMBER_TYPES,
+    STRING_TYPES,
+    TypeSpellingError,
+    parse_type,
+    suggest,
+)
+from schemactl.spec.types import (
+    DEFAULT_SCHEMA,
+    CheckSpec,
+    ColumnSpec,
+    EnumSpec,
+    EnumValue,
+    ExtensionSpec,
+    FkAction,
+    ForeignKeySpec,
+    IndexElement,
+    IndexMethod,
+    IndexSpec,
+    Mark,
+    PrimaryKeySpec,
+    SchemaSpec,
+    TableSpec,
+    TypeRef,
+    UniqueSpec,
+)
+from schemactl.spec.yamlnodes import (
+    BOOL_TAG,
+    Collector,
+    Entry,
+    did_you_mean,
+    is_null,
+    is_text,
+    kind_name,
+    mark_of,
+    plain_value,
+)
+
+# The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
+TOP_KEYS = ("schema", "extensions", "enums", "tables")
+EXTENSION_KEYS = ("name", "schema")
+ENUM_KEYS = ("values", "renamed_from", "schema")
+ENUM_VALUE_KEYS = ("name", "renamed_from")
+TABLE_KEYS = (
+    "schema",
+    "comment",
+    "renamed_from",
+    "columns",
+    "primary_key",
+    "unique",
+    "foreign_keys",
+    "indexes",
+    "checks",
+)
+COLUMN_KEYS = (
+    "type",
+    "nullable",
+    "primary_key",
+    "unique",
+    "default",
+    "default_sql",
+    "identity",
+    "generated",
+    "comment",
+    "renamed_from",
+    "references",
+    "on_delete",
+    "on_update",
+    "deferrable",
+)
+PRIMARY_KEY_KEYS = ("columns", "name")
+UNIQUE_KEYS = ("columns", "name")
+FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
+REFERENCES_KEYS = ("table", "columns", "schema")
+INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include")
+INDEX_ELEMENT_KEYS = ("expression",)
+
+FK_ACTIONS: tuple[FkAction, ...] = ("cascade", "restrict", "no action", "set null", "set default")
+INDEX_METHODS: tuple[IndexMethod, ...] = ("btree", "gin", "gist", "brin", "hash")
+INCLUDE_METHODS = ("btree", "gist")  # the methods that support INCLUDE columns
+
+# Stands in for a type that failed to parse, so later checks can skip it quietly.
+UNKNOWN_TYPE = TypeRef("?")
+
+
+def load_schema(path: Path, base: Path | None = None) -> SchemaSpec:
+    """Load and validate a schema file or directory (what every command starts with)."""
+    return validate(load(path, base))
+
+
+def validate(docs: Sequence[SourceDoc]) -> SchemaSpec:
+    """The validated, normalised SchemaSpec for these documents, or SpecError."""
+    return _Validator().run(docs)
+
+
+@dataclass
+class _File:
+    """One YAML file's top level: its default PostgreSQL schema and its sections."""
+
+    file: str
+    schema: str
+    sections: dict[str, Entry]
+
+
+@dataclass
+class _Table:
+    """A table while it is being read; becomes a TableSpec at the end."""
+
+    schema: str
+    name: str
+    obj: str
+    mark: Mark
+    columns: list[ColumnSpec] = field(default_factory=list)
+    column_nodes: dict[str, yaml.Node] = field(default_factory=dict)
+    primary_key: PrimaryKeySpec | None = None
+    uniques: list[UniqueSpec] = field(default_factory=list)
+    foreign_keys: list[ForeignKeySpec] = field(default_factory=list)
+    indexes: list[IndexSpec] = field(default_factory=list)
+    checks: list[CheckSpec] = field(default_factory=list)
+    comment: str | None = None
+    renamed_from: str | None = None
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def spec(self) -> TableSpec:
+        return TableSpec(
+            self.schema,
+            self.name,
+            tuple(self.columns),
+            self.primary_key,
+            tuple(self.uniques),
+            tuple(self.indexes),
+            tuple(self.foreign_keys),
+            tuple(self.checks),
+            self.comment,
+            self.renamed_from,
+            self.mark,
+        )
+
+
+def _qualified(schema: str, name: str) -> str:
+    return name if schema == DEFAULT_SCHEMA else f"{schema}.{name}"
+
+
+class _Validator:
+    def __init__(self) -> None:
+        self.out = Collector()
+        self.file = ""
+        self.extensions: list[ExtensionSpec] = []
+        self.enums: list[EnumSpec] = []
+        self.tables: list[_Table] = []
+        # Where a renamed_from was written, for errors found in pass 3.
+        self.rename_marks: dict[tuple[str, str, str], Mark] = {}
+
+    # ---- pass orchestration ------------------------------------------------------------
+
+    def run(self, docs: Sequence[SourceDoc]) -> SchemaSpec:
+        files = [f for f in (self._file(doc) for doc in docs) if f is not None]
+        for f in files:
+            self._in(f)
+            self._extensions(f)
+        for f in files:
+            self._in(f)
+            self._enums(f)
+        for f in files:
+            self._in(f)
+            self._tables(f)
+        self._check_relation_names()
+        self._check_foreign_keys()
+        self._check_renames()
+        if self.out.diagnostics:
+            raise SpecError(sorted(self.out.diagnostics, key=_position))
+        return SchemaSpec(
+            tables=tuple(t.spec() for t in self.tables),
+            enums=tuple(self.enums),
+            extensions=tuple(self.extensions),
+        )
+
+    def _in(self, f: _File) -> None:
+        self.file = f.file
+
+    # ---- node helpers (each reports and returns None on a wrong value) ------------------
+
+    def mark(self, node: yaml.Node) -> Mark:
+        return mark_of(self.file, node)
+
+    def error(
+        self,
+        code: str,
+        node: yaml.Node | Mark,
+        message: str,
+        obj: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = node if isinstance(node, Mark) else self.mark(node)
+        self.out.error(code, where, message, obj, hint)
+
+    def mapping(
+        self,
+        node: yaml.Node,
+        obj: str | None,
+        allowed: Sequence[str] | None,
+        expected: str = "a mapping",
+        duplicate: str = "key",
+        dup_code: str = "E305",
+    ) -> list[Entry] | None:
+        """The entries of a mapping node; reports duplicate and (if allowed given) unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
+            return None
+        entries: list[Entry] = []
+        first: dict[str, yaml.Node] = {}
+        for key_node, value in node.value:
+            if not is_text(key_node):
+                self.error("E102", key_node, f"a {duplicate} name must be text", obj)
+                continue
+            key = str(key_node.value)
+            if key in first:
+                self.error(
+                    dup_code,
+                    key_node,
+                    f"duplicate {duplicate} {key!r} (first at line {self.mark(first[key]).line})",
+                    obj,
+                )
+                continue
+            first[key] = key_node
+            if allowed is not None and key not in allowed:
+                self.error(
+                    "E101",
+                    key_node,
+                    f"unknown key {key!r}",
+                    obj,
+                    did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}",
+                )
+                continue
+            entries.append(Entry(key, key_node, value))
+        return entries
+
+    def sequence(self, node: yaml.Node, obj: str | None, expected: str) -> list[yaml.Node] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
+            return None
+        return list(node.value)
+
+    def text(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
+        if not is_text(node):
+            self.error("E102", node, f"{what} must be text, found {kind_name(node)}", obj)
+            return None
+        return str(node.value)
+
+    def name(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
+        """An identifier the user chose: non-empty and at most 63 bytes (never truncated)."""
+        value = self.text(node, obj, what)
+        if value is None:
+            return None
+        if not value.strip():
+            self.error("E602", node, f"{what} must not be empty", obj)
+            return None
+        if not naming.fits(value):
+            size = len(value.encode("utf-8"))
+            self.error(
+                "E601",
+                node,
+                f"{what} {value!r} is {size} bytes; PostgreSQL allows 63",
+                obj,
+                "PostgreSQL would silently cut it; choose a shorter name",
+            )
+            return None
+        return value
+
+    def flag(self, node: yaml.Node, obj: str | None, what: str) -> bool | None:
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG):
+            self.error("E102", node, f"{what} must be true or false, found {kind_name(node)}", obj)
+            return None
+        return bool(plain_value(node))
+
+    def choice(
+        self, node: yaml.Node, obj: str | None, what: str, choices: Sequence[str]
+    ) -> str | None:
+        value = self.text(node, obj, what)
+        if value is None:
+            return None
+        normal = " ".join(value.lower().replace("_", " ").split())
+        if normal not in choices:
+            self.error(
+                "E104",
+                node,
+                f"{what} {value!r} is not one of: {', '.join(choices)}",
+                obj,
+                did_you_mean(normal, choices),
+            )
+            return None
+        return normal
+
+    def fragment(self, node: yaml.Node, obj: str | None, what: str) -> tuple[str, Any] | None:
+        """(text, parsed expression) of an SQL fragment that is exactly one expression."""
+        text = self.text(node, obj, what)
+        if text is None:
+            return None
+        try:
+            return text, parse_fragment(text)
+        except FragmentError as exc:
+            self.error(
+                "E801",
+                node,
+                f"{what} {text!r}: {exc}",
+                obj,
+                "write a single SQL expression, e.g. now() or length(title) > 0",
+            )
+            return None
+
+    # ---- pass 1: files, extensions, enums -------------------------------------------------
+
+    def _file(self, doc: SourceDoc) -> _File | None:
+        self.file = doc.file
+        if doc.root is None:
+            return _File(doc.file, DEFAULT_SCHEMA, {})
+        entries = self.mapping(doc.root, None, TOP_KEYS, "a mapping with tables:, enums: ...")
+        if entries is None:
+            return None
+        sections = {e.key: e for e in entries}
+        schema = DEFAULT_SCHEMA
+        if "schema" in sections:
+            schema = self.name(sections["schema"].value, None, "schema name") or DEFAULT_SCHEMA
+        return _File(doc.file, schema, sections)
+
+    def _extensions(self, f: _File) -> None:
+        if "extensions" not in f.sections:
+            return
+        items = self.sequence(f.sections["extensions"].value, None, "a list of extension names")
+        for item in items or []:
+            ext = self._extension(item)
+            if ext is None:
+                continue
+            same = next((e for e in self.extensions if e.name == ext.name), None)
+            if same is None:
+                self.extensions.append(ext)
+            elif same.schema != ext.schema:
+                self.error(
+                    "E303",
+                    item,
+                    f"extension {ext.name!r} listed again with another schema "
+                    f"(also at {same.mark})",
+                    f"extension {ext.name}",
+                )
+
+    def _extension(self, node: yaml.Node) -> ExtensionSpec | None:
+        if is_text(node):
+            name = self.name(node, None, "extension name")
+            return ExtensionSpec(name, None, self.mark(node)) if name else None
+        entries = self.mapping(node, None, EXTENSION_KEYS, "an extension name or {name, schema}")
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        if "name" not in keys:
+            self.error("E103", node, "extension needs a name")
+            return None
+        name = self.name(keys["name"].value, None, "extension name")
+        schema = self.name(keys["schema"].value, None, "schema name") if "schema" in keys else None
+        return ExtensionSpec(name, schema, self.mark(node)) if name else None
+
+    def _enums(self, f: _File) -> None:
+        if "enums" not in f.sections:
+            return
+        entries = self.mapping(
+            f.sections["enums"].value, None, None, "a mapping of enum names", "enum", "E303"
+        )
+        for entry in entries or []:
+            enum = self._enum(f, entry)
+            if enum is None:
+                continue
+            other = next(
+                (e for e in self.enums if (e.schema, e.name) == (enum.schema, enum.name)), None
+            )
+            if other is not None:
+                self.error(
+                    "E303",
+                    entry.key_node,
+                    f"enum {enum.name!r} is already defined at {other.mark}",
+                    f"enum {_qualified(enum.schema, enum.name)}",
+                )
+                continue
+            self.enums.append(enum)
+
+    def _enum(self, f: _File, entry: Entry) -> EnumSpec | None:
+        name = self.name(entry.key_node, None, "enum name")
+        if name is None:
+            return None
+        obj = f"enum {name}"
+        if name.lower() in BUILTINS or name.lower() in ALIASES:
+            self.error(
+                "E307",
+                entry.key_node,
+                f"enum name {name!r} is a built-in type",
+                obj,
+                "choose another name",
+            )
+            return None
+        keys: dict[str, Entry] = {}
+        if isinstance(entry.value, yaml.SequenceNode):
+            keys["values"] = Entry("values", entry.value, entry.value)
+        else:
+            entries = self.mapping(entry.value, obj, ENUM_KEYS, "a list of values or a mapping")
+            if entries is None:
+                return None
+            keys = {e.key: e for e in entries}
+        schema = f.schema
+        if "schema" in keys:
+            schema = self.name(keys["schema"].value, obj, "schema name") or f.schema
+        if "values" not in keys:
+            self.error("E103", entry.value, "enum needs values", obj)
+            return None
+        values = self._enum_values(keys["values"].value, obj)
+        renamed_from = None
+        if "renamed_from" in keys:
+            renamed_from = self.name(keys["renamed_from"].value, obj, "renamed_from")
+            self.rename_marks[("enum", schema, name)] = self.mark(keys["renamed_from"].value)
+        if values is None:
+            return None
+        return EnumSpec(schema, name, values, renamed_from, self.mark(entry.key_node))
+
+    def _enum_values(self, node: yaml.Node, obj: str) -> tuple[EnumValue, ...] | None:
+        items = self.sequence(node, obj, "a list of values")
+        if items is None:
+            return None
+        if not items:
+            self.error("E105", node, "enum needs at least one value", obj)
+            return None
+        values: list[EnumValue] = []
+        where: dict[str, yaml.Node] = {}
+        renames: list[tuple[str, yaml.Node]] = []
+        for item in items:
+            value = self._enum_value(item, obj, renames)
+            if value is None:
+                continue
+            if value.name in where:
+                line = self.mark(where[value.name]).line
+                self.error(
+                    "E306", item, f"duplicate value {value.name!r} (first at line {line})", obj
+                )
+                continue
+            where[value.name] = item
+            values.append(value)
+        for old, node_ in renames:
+            if old in where:
+                self.error(
+                    "E703",
+                    node_,
+                    f"value renamed from {old!r}, but {old!r} is still a value",
+                    obj,
+                    f"remove {old!r} from the values, or drop renamed_from",
+                )
+        return tuple(values)
+
+    def _enum_value(
+        self, item: yaml.Node, obj: str, renames: list[tuple[str, yaml.Node]]
+    ) -> EnumValue | None:
+        if is_text(item):
+            label = self.name(item, obj, "enum value")
+            return EnumValue(label) if label is not None else None
+        entries = self.mapping(item, obj, ENUM_VALUE_KEYS, "a value or {name, renamed_from}")
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        if "name" not in keys:
+            self.error("E103", item, "enum value needs a name", obj)
+            return None
+        label = self.name(keys["name"].value, obj, "enum value")
+        old = None
+        if "renamed_from" in keys:
+            old = self.name(keys["renamed_from"].value, obj, "renamed_from")
+            if old is not None:
+                renames.append((old, keys["renamed_from"].value))
+        return EnumValue(label, old) if label is not None else None
+
+    # ---- pass 2: tables ---------------------------------------------------------------------
+
+    def _tables(self, f: _File) -> None:
+        if "tables" not in f.sections:
+            return
+        entries = self.mapping(
+            f.sections["tables"].value, None, None, "a mapping of table names", "table", "E301"
+        )
+        for entry in entries or []:
+            table = self._table(f, entry)
+            if table is None:
+                continue
+            other = next(
+                (t for t in self.tables if (t.schema, t.name) == (table.schema, table.name)), None
+            )
+            if other is not None:
+                self.error(
+                    "E301",
+                    entry.key_node,
+                    f"table {table.name!r} is already defined at {other.mark}",
+                    table.obj,
+                )
+                continue
+            self.tables.append(table)
+
+    def _table(self, f: _File, entry: Entry) -> _Table | None:
+        name = self.name(entry.key_node, None, "table name")
+        if name is None:
+            return None
+        entries = self.mapping(entry.value, f"table {name}", TABLE_KEYS)
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        schema = f.schema
+        if "schema" in keys:
+            schema = self.name(keys["schema"].value, f"table {name}", "schema name") or f.schema
+        t = _Table(schema, name, f"table {_qualified(schema, name)}", self.mark(entry.key_node))
+        if "comment" in keys:
+            t.comment = self.text(keys["comment"].value, t.obj, "comment")
+        if "renamed_from" in keys:
+            t.renamed_from = self.name(keys["renamed_from"].value, t.obj, "renamed_from")
+            self.rename_marks[("table", schema, name)] = self.mark(keys["renamed_from"].value)
+        if "columns" not in keys:
+            self.error("E103", entry.key_node, "table has no columns:", t.obj)
+            return t
+        self._columns(t, keys["columns"].value)
+        if "primary_key" in keys:
+            self._table_primary_key(t, keys["primary_key"])
+        if "unique" in keys:
+            self._table_uniques(t, keys["unique"].value)
+        if "foreign_keys" in keys:
+            self._table_foreign_keys(t, keys["foreign_keys"].value)
+        if "indexes" in keys:
+            self._indexes(t, keys["indexes"].value)
+        if "checks" in keys:
+            self._checks(t, keys["checks"].value)
+        self._check_local_constraint_names(t)
+        return t
+
+    # -- columns
+
+    def _columns(self, t: _Table, node: yaml.Node) -> None:
+        entries = self.mapping(node, t.obj, None, "a mapping of column names", "column", "E302")
+        if entries is None:
+            return
+        if not entries and isinstance(node, yaml.MappingNode):
+            self.error("E105", node, "table needs at least one column", t.obj)
+        generated: list[tuple[ColumnSpec, yaml.Node, Any]] = []
+        renames: list[tuple[str, yaml.Node]] = []
+        for entry in entries:
+            name = self.name(entry.key_node, t.obj, "column name")
+            if name is None:
+                continue
+            t.column_nodes[name] = entry.key_node
+            column = self._column(t, name, entry, generated, renames)
+            if column is not None:
+                t.columns.append(column)
+        for column, expr_node, expression in generated:
+            self._check_fragment_columns(t, expr_node, expression, f"{t.obj}, column {column.name}")
+        for old, rename_node in renames:
+            if old in t.column_nodes:
+                self.error(
+                    "E702",
+                    rename_node,
+                    f"column renamed from {old!r}, but {old!r} still exists",
+                    t.obj,
+                    f"remove column {old!r}, or drop renamed_from",
+                )
+        seen_renames: dict[str, yaml.Node] = {}
+        for old, rename_node in renames:
+            if old in seen_renames:
+                self.error("E702", rename_node, f"two columns are renamed from {old!r}", t.obj)
+            seen_renames[old] = rename_node
+
+    def _column(
+        self,
+        t: _Table,
+        name: str,
+        entry: Entry,
+        generated: list[tuple[ColumnSpec, yaml.Node, Any]],
+        renames: list[tuple[str, yaml.Node]],
+    ) -> ColumnSpec | None:
+        obj = f"{t.obj}, column {name}"
+        keys: dict[str, Entry]
+        if is_text(entry.value):  # shorthand: `nickname: varchar(50)`
+            keys = {"type": Entry("type", entry.value, entry.value)}
+        else:
+            entries = self.mapping(entry.value, obj, COLUMN_KEYS, "a type or a mapping")
+            if entries is None:
+                return None
+            keys = {e.key: e for e in entries}
+        if "type" not in keys:
+            self.error("E103", entry.value, "column needs a type", obj, "e.g. {type: text}")
+            return None
+        type_ = self._type(t.schema, keys["type"].value, obj) or UNKNOWN_TYPE
+        nullable = (
+            bool(self.flag(keys["nullable"].value, obj, "nullable"))
+            if "nullable" in keys
+            else False
+        )
+        column = ColumnSpec(name, type_, nullable, mark=self.mark(entry.key_node))
+        column = self._column_value_source(column, keys, obj, generated)
+        if "comment" in keys:
+            column = replace(column, comment=self.text(keys["comment"].value, obj, "comment"))
+        if "renamed_from" in keys:
+            old = self.name(keys["renamed_from"].value, obj, "renamed_from")
+            column = replace(column, renamed_from=old)
+            if old is not None:
+                renames.append((old, keys["renamed_from"].value))
+        self._column_constraints(t, column, keys, obj)
+        return column
+
+    def _column_value_source(
+        self,
+        column: ColumnSpec,
+        keys: dict[str, Entry],
+        obj: str,
+        generated: list[tuple[ColumnSpec, yaml.Node, Any]],
+    ) -> ColumnSpec:
+        """default / default_sql / identity / generated: at most one of them, each checked."""
+        given = [
+            k
+            for k in ("default", "default_sql", "identity", "generated")
+            if k in keys
+            and not (k == "default" and is_null(keys[k].value))
+            and not (k == "identity" and _is_false(keys[k].value))
+        ]
+        if len(given) > 1:
+            self.error(
+                "E502",
+                keys[given[1]].key_node,
+                f"{given[0]} and {given[1]} cannot be used together",
+                obj,
+                "a column gets its value from at most one of default, default_sql, identity, "
+                "generated",
+            )
+        if "default" in keys and not is_null(keys["default"].value):
+            column = replace(column, default=self._literal_default(column, keys["default"], obj))
+        if "default_sql" in keys:
+            parsed = self.fragment(keys["default_sql"].value, obj, "default_sql")
+            column = replace(column, default_sql=parsed[0] if parsed else None)
+        if "identity" in keys:
+            column = replace(column, identity=self._identity(column, keys["identity"], obj))
+        if "generated" in keys:
+            parsed = self.fragment(keys["generated"].value, obj, "generated")
+            if parsed is not None:
+                column = replace(column, generated=parsed[0])
+                generated.append((column, keys["generated"].value, parsed[1]))
+        return column
+
+    def _identity(
+        self, column: ColumnSpec, entry: Entry, obj: str
+    ) -> Literal["by default", "always"] | None:
+        node = entry.value
+        if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
+            identity: Literal["by default", "always"] | None = (
+                "by default" if plain_value(node) else None
+            )
+        elif is_text(node) and str(node.value).lower() == "always":
+            identity = "always"
+        else:
+            self.error(
+                "E104", node, f"identity must be true or always, found {kind_name(node)}", obj
+            )
+            return None
+        if (
+            identity
+            and column.type != UNKNOWN_TYPE
+            and (column.type.name not in INTEGER_TYPES or column.type.array_dims)
+        ):
+            self.error(
+                "E503",
+                node,
+                f"identity needs smallint, integer or bigint, not {column.type.sql()}",
+                obj,
+            )
+        if identity and column.nullable:
+            self.error("E502", node, "an identity column cannot be nullable", obj)
+        return identity
+
+    def _literal_default(self, column: ColumnSpec, entry: Entry, obj: str) -> Any:
+        value = plain_value(entry.value)
+        if column.type == UNKNOWN_TYPE:
+            return value
+        enum = self._enum_of(column.type)
+        problem = _literal_problem(value, column.type, enum)
+        if problem is not None:
+            code, message, hint = problem
+            self.error(code, entry.value, message, obj, hint)
+        return value
+
+    def _enum_of(self, type_: TypeRef) -> EnumSpec | None:
+        if not type_.is_enum:
+            return None
+        return next(
+            (e for e in self.enums if (e.schema, e.name) == (type_.enum_schema, type_.name)), None
+        )
+
+    def _type(self, schema: str, node: yaml.Node, obj: str) -> TypeRef | None:
+        text = self.text(node, obj, "type")
+        if text is None:
+            return None
+        try:
+            parsed = parse_type(text)
+        except TypeSpellingError as exc:
+            self.error("E202", node, exc.message, obj, exc.hint)
+            return None
+        if parsed.builtin:
+            if parsed.name == "citext" and not any(e.name == "citext" for e in self.extensions):
+                self.error(
+                    "E203",
+                    node,
+                    "type citext needs the citext extension",
+                    obj,
+                    "add `extensions: [citext]` to a schema file",
+                )
+            return parsed.ref()
+        enum_schema, _, enum_name = parsed.name.rpartition(".")
+        enum_schema = enum_schema or schema
+        if any((e.schema, e.name) == (enum_schema, enum_name) for e in self.enums):
+            return parsed.ref(enum_schema)
+        enum_names = [e.name if e.schema == schema else f"{e.schema}.{e.name}" for e in self.enums]
+        hint = suggest(parsed.name.lower(), enum_names)
+        elsewhere = [e for e in self.enums if e.name == enum_name and e.schema != enum_schema]
+        if elsewhere:
+            hint = (
+                f"enum {enum_name!r} is in schema {elsewhere[0].schema!r}: write "
+                f"{elsewhere[0].schema}.{enum_name}"
+            )
+        self.error("E201", node, f"unknown type {text!r}", obj, hint)
+        return None
+
+    def _column_constraints(
+        self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str
+    ) -> None:
+        """Lift `primary_key: true`, `unique: true` and `references:` to table level."""
+        if "primary_key" in keys and self.flag(keys["primary_key"].value, obj, "primary_key"):
+            node = keys["primary_key"].key_node
+            if t.primary_key is not None:
+                self.error(
+                    "E406",
+                    node,
+                    f"a second primary_key column (first: {t.primary_key.columns[0]})",
+                    obj,
+                    f"for a composite key write `primary_key: [{t.primary_key.columns[0]}, "
+                    f"{column.name}]` on the table",
+                )
+            else:
+                self._require_not_null(column, node, obj)
+                t.primary_key = PrimaryKeySpec(
+                    naming.primary_key_name(t.name), (column.name,), self.mark(node)
+                )
+        if "unique" in keys and self.flag(keys["unique"].value, obj, "unique"):
+            node = keys["unique"].key_node
+            t.uniques.append(
+                UniqueSpec(
+                    naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node)
+                )
+            )
+        if "references" in keys:
+            self._column_foreign_key(t, column, keys, obj)
+        else:
+            for k in ("on_delete", "on_update", "deferrable"):
+                if k in keys:
+                    self.error("E103", keys[k].key_node, f"{k} needs references:", obj)
+
+    def _require_not_null(self, column: ColumnSpec, node: yaml.Node | Mark, obj: str) -> None:
+        if column.nullable:
+            self.error(
+                "E501",
+                node,
+                f"primary key column {column.name!r} is nullable",
+                obj,
+                "primary key columns are NOT NULL: remove nullable: true",
+            )
+
+    def _column_foreign_key(
+        self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str
+    ) -> None:
+        node = keys["references"].value
+        target = self.text(node, obj, "references")
+        if target is None:
+            return
+        parts = target.split(".")
+        if len(parts) not in (2, 3) or not all(parts):
+            self.error(
+                "E104",
+                node,
+                f"references {target!r} must be table.column or schema.table.column",
+                obj,
+            )
+            return
+        ref_schema = parts[0] if len(parts) == 3 else t.schema
+        fk = ForeignKeySpec(
+            naming.foreign_key_name(t.name, [column.name]),
+            (column.name,),
+            ref_schema,
+            parts[-2],
+            (parts[-1],),
+            mark=self.mark(node),
+        )
+        t.foreign_keys.append(self._fk_options(fk, keys, obj))
+
+    def _fk_options(self, fk: ForeignKeySpec, keys: dict[str, Entry], obj: str) -> ForeignKeySpec:
+        if "on_delete" in keys:
+            action = self.choice(keys["on_delete"].value, obj, "on_delete", FK_ACTIONS)
+            fk = replace(fk, on_delete=cast(FkAction | None, action))
+        if "on_update" in keys:
+            action = self.choice(keys["on_update"].value, obj, "on_update", FK_ACTIONS)
+            fk = replace(fk, on_update=cast(FkAction | None, action))
+        if "deferrable" in keys:
+            node = keys["deferrable"].value
+            if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
+                fk = replace(fk, deferrable=bool(plain_value(node)))
+            elif is_text(node) and str(node.value).lower() == "initially_deferred":
+                fk = replace(fk, deferrable=True, initially_deferred=True)
+            else:
+                self.error(
+                    "E104",
+                    node,
+                    "deferrable must be true, false or initially_deferred, "
+                    f"found {kind_name(node)}",
+                    obj,
+                )
+        return fk
+
+    # -- table-level keys, indexes, checks
+
+    def _column_list(
+        self, t: _Table, node: yaml.Node, obj: str, what: str
+    ) -> tuple[str, ...] | None:
+        """A non-empty list of this table's column names, each once."""
+        if is_text(node):  # `primary_key: id` reads as a list of one
+            items = [node]
+        else:
+            seq = self.sequence(node, obj, f"a list of column names for {what}")
+            if seq is None:
+                return None
+            items = seq
+        if not items:
+            self.error("E105", node, f"{what} needs at least one column", obj)
+            return None
+        names: list[str] = []
+        ok = True
+        for item in items:
+            name = self.text(item, obj, "column name")
+            if name is None:
+                ok = False
+            elif name not in t.column_nodes:
+                self.error(
+                    "E401",
+                    item,
+                    f"{what} names unknown column {name!r}",
+                    obj,
+                    did_you_mean(name, t.column_nodes),
+                )
+                ok = False
+            elif name in names:
+                self.error("E104", item, f"column {name!r} listed twice in {what}", obj)
+                ok = False
+            else:
+                names.append(name)
+        return tuple(names) if ok else None
+
+    def _name_and_columns(
+        self, t: _Table, node: yaml.Node, obj: str, what: str, allowed: Sequence[str]
+    ) -> tuple[str | None, tuple[str, ...] | None, bool]:
+        """`[a, b]` or `{columns: [a, b], name: n}` -> (user name, columns, ok)."""
+        if not isinstance(node, yaml.MappingNode):
+            return None, self._column_list(t, node, obj, what), True
+        entries = self.mapping(node, obj, allowed)
+        if entries is None:
+            return None, None, False
+        keys = {e.key: e for e in entries}
+        name = self.name(keys["name"].value, obj, f"{what} name") if "name" in keys else None
+        if "columns" not in keys:
+            self.error("E103", node, f"{what} needs columns:", obj)
+            return name, None, False
+        return name, self._column_list(t, keys["columns"].value, obj, what), True
+
+    def _table_primary_key(self, t: _Table, entry: Entry) -> None:
+        user_name, columns, _ = self._name_and_columns(
+            t, entry.value, t.obj, "primary key", PRIMARY_KEY_KEYS
+        )
+        if t.primary_key is not None:
+            self.error(
+                "E406",
+                entry.key_node,
+                f"primary key given twice: on column {t.primary_key.columns[0]!r} and on the table",
+                t.obj,
+                "keep one of them",
+            )
+            return
+        if columns is None:
+            return
+        for name in columns:
+            column = t.column(name)
+            if column is not None:
+                self._require_not_null(column, entry.value, t.obj)
+        name = user_name or naming.primary_key_name(t.name)
+        t.primary_key = PrimaryKeySpec(name, columns, self.mark(entry.value))
+
+    def _table_uniques(self, t: _Table, node: yaml.Node) -> None:
+        for item in self.sequence(node, t.obj, "a list of unique column lists") or []:
+            user_name, columns, _ = self._name_and_columns(t, item, t.obj, "unique", UNIQUE_KEYS)
+            if columns is not None:
+                name = user_name or naming.unique_name(t.name, columns)
+                t.uniques.append(UniqueSpec(name, columns, self.mark(item)))
+
+    def _table_foreign_keys(self, t: _Table, node: yaml.Node) -> None:
+        for item in self.sequence(node, t.obj, "a list of foreign keys") or []:
+            entries = self.mapping(item, t.obj, FOREIGN_KEY_KEYS)
+            if entries is None:
+                continue
+            keys = {e.key: e for e in entries}
+            missing = [k for k in ("columns", "references") if k not in keys]
+            if missing:
+                self.error("E103", item, f"foreign key needs {' and '.join(missing)}:", t.obj)
+                continue
+            columns = self._column_list(t, keys["columns"].value, t.obj, "foreign key")
+            target = self._fk_target(t, keys["references"].value)
+            user_name = (
+                self.name(keys["name"].value, t.obj, "foreign key name") if "name" in keys else None
+            )
+            if columns is None or target is None:
+                continue
+            ref_schema, ref_table, ref_columns = target
+            name = user_name or naming.foreign_key_name(t.name, columns)
+            fk = ForeignKeySpec(
+                name,
+                columns,
+                ref_schema,
+                ref_table,
+                ref_columns,
+                mark=self.mark(keys["references"].value),
+            )
+            t.foreign_keys.append(self._fk_options(fk, keys, t.obj))
+
+    def _fk_target(self, t: _Table, node: yaml.Node) -> tuple[str, str, tuple[str, ...]] | None:
+        entries = self.mapping(node, t.obj, REFERENCES_KEYS, "{table, columns, schema}")
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        missing = [k for k in ("table", "columns") if k not in keys]
+        if missing:
+            self.error("E103", node, f"references needs {' and '.join(missing)}:", t.obj)
+            return None
+        table = self.name(keys["table"].value, t.obj, "table name")
+        schema = (
+            self.name(keys["schema"].value, t.obj, "schema name") if "schema" in keys else t.schema
+        )
+        columns_node = keys["columns"].value
+        items = (
+            [columns_node]
+            if is_text(columns_node)
+            else self.sequence(columns_node, t.obj, "a list of column names")
+        )
+        if items is None or table is None or schema is None:
+            return None
+        columns = [self.text(i, t.obj, "column name") for i in items]
+        if not columns or any(c is None for c in columns):
+            self.error("E105", columns_node, "references needs at least one column", t.obj)
+            return None
+        return schema, table, tuple(c for c in columns if c is not None)
+
+    def _indexes(self, t: _Table, node: yaml.Node) -> None:
+        for item in self.sequence(node, t.obj, "a list of indexes") or []:
+            index = self._index(t, item)
+            if index is not None:
+                t.indexes.append(index)
+
+    def _index(self, t: _Table, node: yaml.Node) -> IndexSpec | None:
+        obj = f"{t.obj}, index"
+        entries = self.mapping(node, obj, INDEX_KEYS)
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        user_name = self.name(keys["name"].value, obj, "index name") if "name" in keys else None
+        if user_name:
+            obj = f"{t.obj}, index {user_name}"
+        if "columns" not in keys:
+            self.error("E103", node, "index needs columns:", obj)
+            return None
+        parsed = self._index_elements(t, keys["columns"].value, obj)
+        unique = bool(self.flag(keys["unique"].value, obj, "unique")) if "unique" in keys else False
+        using = "btree"
+        if "using" in keys:
+            using = self.choice(keys["using"].value, obj, "using", INDEX_METHODS) or "btree"
+            if unique and using != "btree":
+                self.error(
+                    "E104", keys["using"].value, f"a unique index must use btree, not {using}", obj
+                )
+        where = None
+        if "where" in keys:
+            fragment = self.fragment(keys["where"].value, obj, "where")
+            if fragment is not None:
+                where = fragment[0]
+                self._check_fragment_columns(t, keys["where"].value, fragment[1], obj)
+        include: tuple[str, ...] = ()
+        if "include" in keys:
+            include = self._column_list(t, keys["include"].value, obj, "include") or ()
+            if using not in INCLUDE_METHODS:
+                self.error(
+                    "E104",
+                    keys["include"].key_node,
+                    f"include needs a btree or gist index, not {using}",
+                    obj,
+                )
+        if parsed is None:
+            return None
+        elements, name_keys = parsed
+        name = user_name or naming.index_name(t.name, name_keys)
+        return IndexSpec(
+            name, elements, unique, cast(IndexMethod, using), where, include, self.mark(node)
+        )
+
+    def _index_elements(
+        self, t: _Table, node: yaml.Node, obj: str
+    ) -> tuple[tuple[IndexElement, ...], list[str]] | None:
+        """The index keys, and the words its default name is made of."""
+        items = self.sequence(node, obj, "a list of columns or {expression: ...}")
+        if items is None:
+            return None
+        if not items:
+            self.error("E105", node, "index needs at least one column", obj)
+            return None
+        elements: list[IndexElement] = []
+        words: list[str] = []
+        for item in items:
+            if is_text(item):
+                name = str(item.value)
+                if name not in t.column_nodes:
+                    self.error(
+                        "E401",
+                        item,
+                        f"index names unknown column {name!r}",
+                        obj,
+                        did_you_mean(name, t.column_nodes),
+                    )
+                    continue
+                elements.append(IndexElement(column=name))
+                words.append(name)
+                continue
+            entries = self.mapping(item, obj, INDEX_ELEMENT_KEYS, "a column or {expression: ...}")
+            if not entries:
+                if entries is not None:
+                    self.error("E103", item, "index key needs expression:", obj)
+                continue
+            fragment = self.fragment(entries[0].value, obj, "expression")
+            if fragment is None:
+                continue
+            self._check_fragment_columns(t, entries[0].value, fragment[1], obj)
+            elements.append(IndexElement(expression=fragment[0]))
+            words.extend(column_names(fragment[1]) or ["expr"])
+        if len(elements) != len(items):
+            return None
+        return tuple(elements), words
+
+    def _checks(self, t: _Table, node: yaml.Node) -> None:
+        entries = self.mapping(
+            node, t.obj, None, "a mapping of check names to expressions", "check", "E304"
+        )
+        for entry in entries or []:
+            name = self.name(entry.key_node, t.obj, "check name")
+            fragment = self.fragment(entry.value, f"{t.obj}, check {name}", "check")
+            if fragment is None or name is None:
+                continue
+            self._check_fragment_columns(t, entry.value, fragment[1], f"{t.obj}, check {name}")
+            t.checks.append(CheckSpec(name, fragment[0], self.mark(entry.key_node)))
+
+    def _check_fragment_columns(
+        self, t: _Table, node: yaml.Node, expression: Any, obj: str
+    ) -> None:
+        for name in column_names(expression):
+            if name not in t.column_nodes and name.lower() not in _SQL_NAMES:
+                self.error(
+                    "E401",
+                    node,
+                    f"expression uses unknown column {name!r}",
+                    obj,
+                    did_you_mean(name, t.column_nodes),
+                )
+
+    def _check_local_constraint_names(self, t: _Table) -> None:
+        """Constraint names are unique per table (PK and unique also per schema, see pass 3)."""
+        seen: dict[str, Mark] = {}
+        named: list[tuple[str, Mark]] = []
+        if t.primary_key:
+            named.append((t.primary_key.name, t.primary_key.mark))
+        named += [(u.name, u.mark) for u in t.uniques]
+        named += [(f.name, f.mark) for f in t.foreign_keys]
+        named += [(c.name, c.mark) for c in t.checks]
+        for name, mark in named:
+            if name in seen:
+                self.error(
+                    "E304",
+                    mark,
+                    f"constraint name {name!r} is used twice in this table (also at {seen[name]})",
+                    t.obj,
+                    "give one of them another name with name:",
+                )
+            else:
+                seen[name] = mark
+
+    # ---- pass 3: across tables and files ---------------------------------------------------
+
+    def _check_relation_names(self) -> None:
+        """Tables, indexes, and PK/unique constraints (which are indexes) share one namespace
+        per PostgreSQL schema; enums share the type namespace with tables' row types."""
+        seen: dict[tuple[str, str], tuple[str, Mark]] = {}
+        for t in self.tables:
+            seen[(t.schema, t.name)] = (f"table {t.name}", t.mark)
+        for t in self.tables:
+            named: list[tuple[str, str, Mark]] = []
+            if t.primary_key:
+                named.append((t.primary_key.name, "primary key", t.primary_key.mark))
+            named += [(u.name, "unique constraint", u.mark) for u in t.uniques]
+            named += [(i.name, "index", i.mark) for i in t.indexes]
+            for name, kind, mark in named:
+                key = (t.schema, name)
+                if key in seen:
+                    other, where = seen[key]
+                    self.error(
+                        "E304",
+                        mark,
+                        f"{kind} name {name!r} is already used by {other} (at {where})",
+                        t.obj,
+                        "PostgreSQL needs a unique name per schema; add name: to one of them",
+                    )
+                else:
+                    seen[key] = (f"{t.obj}'s {kind}", mark)
+        for e in self.enums:
+            table = next((t for t in self.tables if (t.schema, t.name) == (e.schema, e.name)), None)
+            if table is not None:
+                self.error(
+                    "E307",
+                    e.mark,
+                    f"enum {e.name!r} has the name of table {table.name!r} (at {table.mark})",
+                    f"enum {_qualified(e.schema, e.name)}",
+                    "every table is also a type in PostgreSQL; rename the enum",
+                )
+
+    def _check_foreign_keys(self) -> None:
+        by_name = {(t.schema, t.name): t for t in self.tables}
+        for t in self.tables:
+            for fk in t.foreign_keys:
+                self._check_foreign_key(t, fk, by_name)
+
+    def _check_foreign_key(
+        self, t: _Table, fk: ForeignKeySpec, by_name: dict[tuple[str, str], _Table]
+    ) -> None:
+        obj = f"{t.obj}, foreign key {fk.name}"
+        target = by_name.get((fk.ref_schema, fk.ref_table))
+        if target is None:
+            names = [n for s, n in by_name if s == fk.ref_schema]
+            self.error(
+                "E402",
+                fk.mark,
+                f"references unknown table {_qualified(fk.ref_schema, fk.ref_table)!r}",
+                obj,
+                did_you_mean(fk.ref_table, names),
+            )
+            return
+        if len(fk.ref_columns) != len(fk.columns):
+            self.error(
+                "E405",
+                fk.mark,
+                f"{len(fk.columns)} column(s) reference {len(fk.ref_columns)} column(s)",
+                obj,
+            )
+            return
+        ok = True
+        for mine, theirs in zip(fk.columns, fk.ref_columns, strict=True):
+            ok = self._check_fk_pair(t, target, mine, theirs, fk.mark, obj) and ok
+        if ok and not _has_unique_key(target, fk.ref_columns):
+            self.error(
+                "E405",
+                fk.mark,
+                f"{target.obj} has no primary key or unique constraint on "
+                f"({', '.join(fk.ref_columns)})",
+                obj,
+                "PostgreSQL can only reference a primary key or unique columns",
+            )
+        for action, label in ((fk.on_delete, "on_delete"), (fk.on_update, "on_update")):
+            if action == "set null":
+                for name in fk.columns:
+                    column = t.column(name)
+                    if column is not None and not column.nullable:
+                        self.error(
+                            "E405",
+                            fk.mark,
+                            f"{label}: set null, but column {name!r} is NOT NULL",
+                            obj,
+                            "add nullable: true, or choose another action",
+                        )
+
+    def _check_fk_pair(
+        self, t: _Table, target: _Table, mine: str, theirs: str, mark: Mark, obj: str
+    ) -> bool:
+        ref = target.column(theirs)
+        if ref is None:
+            self.error(
+                "E403",
+                mark,
+                f"references unknown column {theirs!r} of {target.obj}",
+                obj,
+                did_you_mean(theirs, target.column_nodes),
+            )
+            return False
+        column = t.column(mine)
+        if column is None or UNKNOWN_TYPE in (column.type, ref.type):
+            return False
+        if column.type != ref.type:
+            self.error(
+                "E404",
+                mark,
+                f"column {mine!r} is {column.type.sql()} but "
+                f"{target.name}.{theirs} is {ref.type.sql()}",
+                obj,
+                f"make {mine!r} {ref.type.sql()}",
+            )
+            return False
+        return True
+
+    def _check_renames(self) -> None:
+        self._check_rename_kind("table", [(t.schema, t.name, t.renamed_from) for t in self.tables])
+        self._check_rename_kind("enum", [(e.schema, e.name, e.renamed_from) for e in self.enums])
+
+    def _check_rename_kind(self, kind: str, items: list[tuple[str, str, str | None]]) -> None:
+        existing = {(s, n) for s, n, _ in items}
+        code = "E701" if kind == "table" else "E703"
+        claimed: dict[tuple[str, str], str] = {}
+        for schema, name, old in items:
+            if old is None:
+                continue
+            mark = self.rename_marks[(kind, schema, name)]
+            obj = f"{kind} {_qualified(schema, name)}"
+            if (schema, old) in existing:
+                self.error(
+                    code,
+                    mark,
+                    f"renamed from {old!r}, but {kind} {old!r} still exists",
+                    obj,
+                    f"remove {kind} {old!r}, or drop renamed_from",
+                )
+            elif (schema, old) in claimed:
+                self.error(
+                    code,
+                    mark,
+                    f"{kind}s {claimed[(schema, old)]!r} and {name!r} are both "
+                    f"renamed from {old!r}",
+                    obj,
+                )
+            else:
+                claimed[(schema, old)] = name
+
+
+# Words that sqlglot reads as column names but PostgreSQL knows as values.
+_SQL_NAMES = frozenset(
+    {
+        "current_user",
+        "session_user",
+        "current_role",
+        "user",
+        "current_catalog",
+        "current_schema",
+        "localtime",
+        "localtimestamp",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "true",
+        "false",
+        "null",
+    }
+)
+
+
+def _is_false(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG and not plain_value(node)
+
+
+def _has_unique_key(table: _Table, columns: tuple[str, ...]) -> bool:
+    wanted = set(columns)
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.uniques]
+    keys += [
+        tuple(e.column or "" for e in i.elements)
+        for i in table.indexes
+        if i.unique and i.where is None and all(e.column for e in i.elements)
+    ]
+    return any(set(k) == wanted for k in keys)
+
+
+def _position(d: Any) -> tuple[str, int, int]:
+    return (d.file or "", d.line or 0, d.column or 0)
+
+
+_INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+
+
+def _literal_problem(
+    value: Any, type_: TypeRef, enum: EnumSpec | None
+) -> tuple[str, str, str | None] | None:
+    """(code, message, hint) when a literal default cannot be a value of the type."""
+    if type_.array_dims:
+        if not isinstance(value, list):
+            return "E504", f"default for {type_.sql()} must be a list, e.g. []", None
+        element = replace(type_, array_dims=type_.array_dims - 1)
+        for item in value:
+            if item is not None and (problem := _literal_problem(item, element, enum)):
+                return problem
+        return None
+    if enum is not None:
+        if not isinstance(value, str) or value not in enum.labels:
+            return (
+                "E505",
+                f"default {value!r} is not a value of enum {enum.name}",
+                f"one of: {', '.join(enum.labels)}",
+            )
+        return None
+    return _scalar_problem(value, type_)
+
+
+def _scalar_problem(value: Any, type_: TypeRef) -> tuple[str, str, str | None] | None:
+    name = type_.name
+    found = f"default {value!r} does not fit {type_.sql()}"
+    if name in JSON_TYPES:
+        return None
+    if name == "boolean":
+        return None if isinstance(value, bool) else ("E504", found, "write true or false")
+    if name in NUMBER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "E504", found, "write a number (unquoted)"
+        if name in INTEGER_TYPES:
+            if not isinstance(value, int):
+                return "E504", found, "write a whole number"
+            if not -_INT_RANGES[name] <= value < _INT_RANGES[name]:
+                return "E504", f"default {value} is out of range for {name}", None
+        return None
+    if not isinstance(value, str):
+        return "E504", found, "quote it to make it text, e.g. '\"yes\"'"
+    if name in STRING_TYPES and type_.args and len(value) > type_.args[0]:
+        return "E504", f"default is {len(value)} characters, longer than {type_.sql()}", None
+    if name == "uuid" and not _parses(uuid.UUID, value):
+        return "E504", f"default {value!r} is not a UUID", None
+    if name in ("inet", "cidr") and not _parses(
+        ipaddress.ip_network if name == "cidr" else ipaddress.ip_interface, value
+    ):
+        return "E504", f"default {value!r} is not an {name} address", None
+    return None
+
+
+def _parses(parse: Any, value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
