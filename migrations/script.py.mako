@@ -6,6 +6,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql  # noqa: F401
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
@@ -14,7 +15,7 @@ branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
 # Hazards found when this revision was planned (codes in schemactl.plan.hazards).
-schemactl_hazards: list[dict[str, str]] = []
+schemactl_hazards: list[dict[str, str]] = ${hazards if hazards else "[]"}
 
 
 def upgrade() -> None:

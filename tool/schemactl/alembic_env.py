@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, create_engine, pool
 
+from schemactl.diff import ops as _ops  # noqa: F401  registers op.run_sql for revision files
 from schemactl.project import Project
 
 VERSION_TABLE = "alembic_version"

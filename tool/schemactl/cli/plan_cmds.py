@@ -1,1 +1,111 @@
-"""Commands: plan_cmds (filled in by its issue)."""
+"""Commands: init, plan."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
+from schemactl.db.urls import normalize
+from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
+from schemactl.pipeline import make_plan, write_revision
+from schemactl.plan.build import Plan
+from schemactl.render.human import NO_CHANGES, render_plan
+
+# What `init` writes, from the package's templates/ (copies of this repository's own files).
+_SCAFFOLD = {
+    "alembic.ini": "alembic.ini",
+    "env.py": "migrations/env.py",
+    "script.py.mako": "migrations/script.py.mako",
+    "example.yaml": "schema/app.yaml",
+}
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Create a schemactl project in DIRECTORY (default: here).
+
+    Writes alembic.ini, migrations/ (env.py, script.py.mako, versions/, sql/) and an
+    example schema/app.yaml. Existing files are never overwritten.
+    """
+    templates = resources.files("schemactl") / "templates"
+    for source, target in _SCAFFOLD.items():
+        path = directory / target
+        if path.exists():
+            echo(f"  exists   {path}")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with resources.as_file(templates / source) as template:
+            shutil.copyfile(template, path)
+        echo(f"  created  {path}")
+    for folder in ("migrations/versions", "migrations/sql"):
+        (directory / folder).mkdir(parents=True, exist_ok=True)
+    gitignore = directory / ".gitignore"
+    if ".schemactl/" not in (gitignore.read_text() if gitignore.exists() else ""):
+        with gitignore.open("a") as handle:
+            handle.write(".schemactl/\n.env\n")
+    echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+def _default_message(plan: Plan) -> str:
+    first = plan.steps[0]
+    verb = {"+": "add", "-": "drop", "~": "change", "-/+": "replace"}[first.action]
+    more = len(plan.steps) - 1
+    return f"{verb} {first.kind} {first.name}" + (f" and {more} more" if more else "")
+
+
+@main.command()
+@click.option("-m", "--message", help="Revision message; also names the file. "
+              "Default: a summary of the first step.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--allow-destructive", is_flag=True,
+              help="Write steps that lose data (drop table/column/enum value, narrowing type).")
+@click.option("--against", metavar="URL",
+              help="Compare with this live database instead of the migration history "
+              "(adopting a database, or drift). It is only read.")
+@pass_context
+@handle_errors
+def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
+         allow_destructive: bool, against: str | None) -> None:
+    """Compare schema/*.yaml with the migrations and write the next revision.
+
+    The baseline is a throwaway shadow database upgraded through every existing
+    revision; your own database is never touched. Prints the plan (+ add, ~ change,
+    - drop, -/+ replace, with hazards), then writes migrations/versions/<rev>_<slug>.py
+    and its offline SQL in migrations/sql/. Nothing is written when there are no changes.
+
+    Exit codes: 0 written or no changes, 1 error, 3 changes pending (--check),
+    4 destructive steps without --allow-destructive.
+    """
+    project = ctx.project()
+    settings = ctx.settings()
+    result = make_plan(project, settings, normalize(against) if against else None)
+    if as_json:
+        echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        echo(render_plan(result, NO_CHANGES if against is None
+                         else "No changes. The schema matches the database."))
+    if not result.has_changes:
+        return
+    if check:
+        echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
+        sys.exit(EXIT_PENDING)
+    destructive = result.destructive
+    if destructive and not allow_destructive:
+        echo("\nRefused: the plan loses data:", err=True)
+        for hazard in destructive:
+            echo(f"  {hazard}", err=True)
+        echo("Check the steps (a rename needs `renamed_from`), then run again with "
+             "--allow-destructive to write them.", err=True)
+        sys.exit(EXIT_HAZARD)
+    path = write_revision(project, result, message or _default_message(result))
+    echo(f"\nWrote {path.relative_to(project.root) if path.is_relative_to(project.root) else path}")
+

@@ -8,10 +8,10 @@ without re-planning.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class HazardKind(str, Enum):
+class HazardKind(StrEnum):
     DATA_LOSS = "data loss"  # destructive: needs --allow-destructive
     TABLE_REWRITE = "table rewrite"
     LONG_LOCK = "long lock"

@@ -1,0 +1,1 @@
+"""MetaData vs the baseline database -> Alembic UpgradeOps (Alembic's own plus ours)."""

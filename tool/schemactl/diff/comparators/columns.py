@@ -1,0 +1,117 @@
+"""Column properties Alembic gets wrong or cannot change: defaults, identity, generated.
+
+Defaults are compared as PostgreSQL prints them (pg_get_expr on both sides), which is
+exact; Alembic's own server-default comparison guesses at spelling and is turned off.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemactl.diff.catalog import Catalog, ColumnInfo
+from schemactl.diff.comparators import Steps
+from schemactl.diff.ops import SqlStepOp, StepInfo
+from schemactl.plan.hazards import Hazard
+from schemactl.sqltext import qualified, quote_ident, quote_literal
+
+_SERIAL = re.compile(r"^nextval\('(?P<seq>[^']+)'::regclass\)$")
+
+
+def compare_columns(current: Catalog, desired: Catalog) -> Steps:
+    steps = Steps()
+    for key in sorted(set(current.columns) & set(desired.columns)):
+        old, new = current.columns[key], desired.columns[key]
+        if old.generated != new.generated:
+            steps.after.append(_generated(old, new))
+            continue
+        if old.identity != new.identity:
+            steps.after.append(_identity(old, new))
+        elif old.default != new.default and not _is_serial(old, new):
+            steps.after.append(_default(old, new))
+    return steps
+
+
+def _alter(column: ColumnInfo, action: str) -> str:
+    return (f"ALTER TABLE {qualified(column.schema, column.table)} "
+            f"ALTER COLUMN {quote_ident(column.name)} {action}")
+
+
+def _set_default(column: ColumnInfo, default: str | None) -> str:
+    return _alter(column, f"SET DEFAULT {default}" if default is not None else "DROP DEFAULT")
+
+
+def _default(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
+    return SqlStepOp([_set_default(new, new.default)], [_set_default(old, old.default)],
+                     StepInfo("alter", "column", new.schema, new.table, new.name,
+                              f"default {old.default or '(none)'} -> {new.default or '(none)'}"))
+
+
+def _is_serial(old: ColumnInfo, new: ColumnInfo) -> bool:
+    """A serial column's nextval default is part of identity handling, never a plain default."""
+    return bool(old.default and _SERIAL.match(old.default) and new.identity)
+
+
+def _identity_on(column: ColumnInfo, identity: str) -> list[str]:
+    """Make a column an identity column that continues after the values it already holds."""
+    table, col = qualified(column.schema, column.table), quote_ident(column.name)
+    statements = []
+    serial = _SERIAL.match(column.default or "")
+    if serial:
+        statements += [_alter(column, "DROP DEFAULT"), f"DROP SEQUENCE {serial['seq']}"]
+    elif column.default is not None:
+        statements.append(_alter(column, "DROP DEFAULT"))
+    statements += [
+        _alter(column, f"ADD GENERATED {identity.upper()} AS IDENTITY"),
+        f"SELECT setval(pg_get_serial_sequence({quote_literal(table)}, {quote_literal(col)}), "
+        f"COALESCE(MAX({col}), 0) + 1, false) FROM {table}",
+    ]
+    return statements
+
+
+def _identity_off(column: ColumnInfo, target: ColumnInfo) -> list[str]:
+    statements = [_alter(column, "DROP IDENTITY IF EXISTS")]
+    if target.default is not None:
+        statements.append(_set_default(target, target.default))
+    return statements
+
+
+def _identity(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
+    info = StepInfo("alter", "column", new.schema, new.table, new.name,
+                    f"identity {old.identity or '(none)'} -> {new.identity or '(none)'}")
+    if old.identity and new.identity:
+        return SqlStepOp([_alter(new, f"SET GENERATED {new.identity.upper()}")],
+                         [_alter(old, f"SET GENERATED {old.identity.upper()}")], info)
+    if new.identity:
+        # Back to the old state: a plain default (a serial's sequence is not recreated).
+        reverse = _identity_off(new, old) if not _SERIAL.match(old.default or "") else [
+            _alter(new, "DROP IDENTITY IF EXISTS")]
+        return SqlStepOp(_identity_on(old, new.identity), reverse, info)
+    assert old.identity
+    return SqlStepOp(_identity_off(old, new), _identity_on(new, old.identity), info)
+
+
+def _add_generated(column: ColumnInfo) -> str:
+    return (f"ALTER TABLE {qualified(column.schema, column.table)} ADD COLUMN "
+            f"{quote_ident(column.name)} {column.type} GENERATED ALWAYS AS ({column.generated}) STORED")
+
+
+def _drop_column(column: ColumnInfo) -> str:
+    return (f"ALTER TABLE {qualified(column.schema, column.table)} "
+            f"DROP COLUMN {quote_ident(column.name)}")
+
+
+def _generated(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
+    where = f"table {new.table}, column {new.name}"
+    detail = f"generated {old.generated or '(none)'} -> {new.generated or '(none)'}"
+    if new.generated is None:
+        # DROP EXPRESSION keeps the stored values as ordinary data.
+        return SqlStepOp([_alter(old, "DROP EXPRESSION")], [_drop_column(old), _add_generated(old)],
+                         StepInfo("alter", "column", new.schema, new.table, new.name, detail))
+    hazards = (Hazard("LK103", where, "recomputes the column for every row"),)
+    if old.generated is None:
+        hazards += (Hazard("DS102", where, "the column's stored values are replaced"),)
+    reverse = ([_alter(new, "DROP EXPRESSION")] if old.generated is None
+               else [_drop_column(new), _add_generated(old)])
+    return SqlStepOp([_drop_column(old), _add_generated(new)], reverse,
+                     StepInfo("alter", "column", new.schema, new.table, new.name, detail,
+                              hazards=hazards, replaces=True))

@@ -1,0 +1,103 @@
+"""Enum types: create, drop, add values, and remove or reorder values.
+
+PostgreSQL can add a value in place (ALTER TYPE ... ADD VALUE) but never remove one, so a
+removal or reorder recreates the type: rename the old one away, create the new one, convert
+every column that uses it through text, drop the old one. Rows that still hold a removed
+value make the conversion fail, so nothing is lost silently.
+(Renames of types and values are in renames.py.)
+"""
+
+from __future__ import annotations
+
+from schemactl.diff.catalog import Catalog, ColumnInfo
+from schemactl.diff.comparators import Steps
+from schemactl.diff.ops import SqlStepOp, StepInfo
+from schemactl.plan.hazards import Hazard
+from schemactl.sqltext import qualified, quote_ident, quote_literal
+
+
+def create_type_sql(schema: str, name: str, labels: tuple[str, ...]) -> str:
+    values = ", ".join(quote_literal(v) for v in labels)
+    return f"CREATE TYPE {qualified(schema, name)} AS ENUM ({values})"
+
+
+def compare_enums(current: Catalog, desired: Catalog) -> Steps:
+    steps = Steps()
+    for key in sorted(set(desired.enums) - set(current.enums)):
+        schema, name = key
+        steps.before.append(SqlStepOp(
+            [create_type_sql(schema, name, desired.enums[key])],
+            [f"DROP TYPE {qualified(schema, name)}"],
+            StepInfo("create", "enum", schema, None, name, detail=", ".join(desired.enums[key]))))
+    for key in sorted(set(current.enums) - set(desired.enums)):
+        schema, name = key
+        steps.last.append(SqlStepOp(
+            [f"DROP TYPE {qualified(schema, name)}"],
+            [create_type_sql(schema, name, current.enums[key])],
+            StepInfo("drop", "enum", schema, None, name,
+                     hazards=(Hazard("DS105", f"enum {name}", "drops the type"),))))
+    for key in sorted(set(current.enums) & set(desired.enums)):
+        old, new = current.enums[key], desired.enums[key]
+        if old != new:
+            steps.before.append(_change_values(key, old, new, current))
+    return steps
+
+
+def _change_values(key: tuple[str, str], old: tuple[str, ...], new: tuple[str, ...],
+                   current: Catalog) -> SqlStepOp:
+    schema, name = key
+    columns = _columns_using(current, schema, name)
+    removed = [v for v in old if v not in new]
+    hazards = tuple(Hazard("DS104", f"enum {name}, value {v}",
+                           "removes the value; rows holding it make the migration fail")
+                    for v in removed)
+    reverse_hazards = tuple(Hazard("DS104", f"enum {name}, value {v}", "removes the value")
+                            for v in new if v not in old)
+    detail = f"[{', '.join(old)}] -> [{', '.join(new)}]"
+    info = StepInfo("alter", "enum", schema, None, name, detail, hazards, reverse_hazards)
+    forward = (_add_values(schema, name, old, new) if _is_append_only(old, new)
+               else _recreate(schema, name, new, columns))
+    return SqlStepOp(forward, _recreate(schema, name, old, columns), info)
+
+
+def _is_append_only(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    """True when new keeps every old value in the same order and only inserts values."""
+    kept = [v for v in new if v in old]
+    return kept == list(old)
+
+
+def _add_values(schema: str, name: str, old: tuple[str, ...], new: tuple[str, ...]) -> list[str]:
+    statements = []
+    for i, value in enumerate(new):
+        if value in old:
+            continue
+        following = next((v for v in new[i + 1:] if v in old), None)
+        position = f" BEFORE {quote_literal(following)}" if following else ""
+        statements.append(
+            f"ALTER TYPE {qualified(schema, name)} ADD VALUE {quote_literal(value)}{position}")
+    return statements
+
+
+def _recreate(schema: str, name: str, labels: tuple[str, ...],
+              columns: list[ColumnInfo]) -> list[str]:
+    old_name = f"{name}__old"
+    statements = [f"ALTER TYPE {qualified(schema, name)} RENAME TO {quote_ident(old_name)}",
+                  create_type_sql(schema, name, labels)]
+    for column in columns:
+        table, col = qualified(column.schema, column.table), quote_ident(column.name)
+        array = "[]" if column.type.endswith("[]") else ""
+        if column.default is not None:
+            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT")
+        statements.append(
+            f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {qualified(schema, name)}{array} "
+            f"USING {col}::text{array}::{qualified(schema, name)}{array}")
+        if column.default is not None:
+            default = column.default.replace(f"::{old_name}", f"::{name}")
+            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default}")
+    statements.append(f"DROP TYPE {qualified(schema, old_name)}")
+    return statements
+
+
+def _columns_using(catalog: Catalog, schema: str, name: str) -> list[ColumnInfo]:
+    spellings = {name, f"{schema}.{name}", qualified(schema, name)}
+    return [c for c in catalog.columns.values() if c.type.removesuffix("[]") in spellings]

@@ -1,0 +1,73 @@
+"""The two throwaway databases a plan compares.
+
+- The shadow: an empty database upgraded through the migration history. It is what the
+  migrations say the schema is, whatever state anyone's real database is in.
+- The desired database: the YAML's schema created from scratch, only so that PostgreSQL can
+  print every expression, predicate and default in its canonical form (diff/catalog.py).
+
+Both are dropped afterwards, also when something fails; the user's database is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy.engine import URL, Connection
+
+from schemactl.db.throwaway import throwaway_database
+from schemactl.diff.catalog import Catalog, read_catalog
+from schemactl.diff.comparators.enums import create_type_sql
+from schemactl.project import Project
+from schemactl.spec.types import SchemaSpec
+from schemactl.sqltext import quote_ident
+
+
+@contextmanager
+def connect(url: URL) -> Iterator[Connection]:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def upgrade(project: Project, conn: Connection, revision: str = "heads") -> None:
+    """Run the project's migrations on conn up to revision (each in its own transaction)."""
+    if not any(project.versions_dir.glob("*.py")):
+        return
+    config = project.alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)
+    conn.commit()
+
+
+@contextmanager
+def shadow(project: Project, server_url: URL, revision: str = "heads") -> Iterator[Connection]:
+    """A connection to a fresh database at `revision` of the migration history."""
+    with throwaway_database(server_url, "schemactl_shadow") as url, connect(url) as conn:
+        upgrade(project, conn, revision)
+        yield conn
+
+
+def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> None:
+    """Create the spec's schema from nothing: namespaces, extensions, enum types, tables."""
+    for name in spec.schemas:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}")
+    for extension in spec.extensions:
+        where = f" SCHEMA {quote_ident(extension.schema)}" if extension.schema else ""
+        conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {quote_ident(extension.name)}{where}")
+    for enum in spec.enums:
+        conn.exec_driver_sql(create_type_sql(enum.schema, enum.name, enum.labels)
+                             .replace("%", "%%"))
+    metadata.create_all(conn)
+    conn.commit()
+
+
+def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Catalog:
+    with throwaway_database(server_url, "schemactl_desired") as url, connect(url) as conn:
+        create_schema(conn, metadata, spec)
+        return read_catalog(conn)

@@ -1,0 +1,81 @@
+"""The plan pipeline end to end: YAML -> SchemaSpec -> MetaData -> ops (vs shadow) -> Plan.
+
+Commands call these; each stage stays in its own module and this one only wires them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection
+
+from schemactl.compile import compile_spec
+from schemactl.diff.compare import diff
+from schemactl.diff.shadow import connect, desired_catalog, shadow
+from schemactl.errors import SchemactlError
+from schemactl.plan.build import Plan, build_plan
+from schemactl.project import Project
+from schemactl.render.revision import revision_parts
+from schemactl.settings import Settings, shadow_server_url
+from schemactl.spec.load import load
+from schemactl.spec.types import SchemaSpec
+from schemactl.spec.validate import validate
+
+
+def load_spec(project: Project) -> SchemaSpec:
+    return validate(load(project.schema_dir, base=project.root))
+
+
+def make_plan(project: Project, settings: Settings, against: URL | None = None) -> Plan:
+    """Plan the change from the baseline to the YAML.
+
+    The baseline is a shadow database built from the migration history, or, with
+    `against`, a copy-free comparison with a live database (its catalog is only read:
+    renames are then planned but not pre-applied, see diff.compare)."""
+    spec = load_spec(project)
+    metadata = compile_spec(spec)
+    server = shadow_server_url(settings, project.root)
+    desired = desired_catalog(metadata, spec, server)
+    baseline: AbstractContextManager[Connection] = (
+        connect(against) if against is not None else shadow(project, server))
+    with baseline as conn:
+        if against is None:
+            upgrade_ops = diff(metadata, spec, conn, desired)
+        else:
+            # Never change a live database: renames are rehearsed in a transaction rolled back.
+            transaction = conn.begin()
+            try:
+                upgrade_ops = diff(metadata, spec, conn, desired)
+            finally:
+                transaction.rollback()
+    return build_plan(upgrade_ops)
+
+
+def next_revision_id(project: Project) -> str:
+    numbers = [int(m.group(1)) for p in project.versions_dir.glob("*.py")
+               if (m := re.match(r"^(\d+)_", p.name))]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
+def write_revision(project: Project, plan: Plan, message: str) -> Path:
+    """Write migrations/versions/<rev>_<slug>.py for the plan; return its path."""
+    if not plan.has_changes:
+        raise SchemactlError("nothing to write: the plan has no changes")
+    script = ScriptDirectory.from_config(project.alembic_config())
+    heads = script.get_heads()
+    if len(heads) > 1:
+        raise SchemactlError(f"the migration history has {len(heads)} heads: {', '.join(heads)}",
+                             hint="merge them with `alembic merge heads` first")
+    rev_id = next_revision_id(project)
+    project.versions_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
+        revision = script.generate_revision(
+            rev_id, message, head="head", refresh=True,
+            version_path=str(project.versions_dir), **revision_parts(plan))
+    assert revision is not None
+    return Path(revision.path)

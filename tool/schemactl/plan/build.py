@@ -1,0 +1,224 @@
+"""ops -> Plan: each step with its symbol (+ ~ - -/+), the object, hazards and SQL preview."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.migration import MigrationContext
+from alembic.operations import Operations, ops
+from sqlalchemy import types as sqltypes
+
+from schemactl.diff.ops import SqlStepOp
+from schemactl.plan.hazards import Hazard
+from schemactl.spec.types import DEFAULT_SCHEMA
+
+_SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # "+", "~", "-", "-/+"
+    kind: str  # table, column, index, check, enum, schema, ...
+    schema: str
+    table: str | None  # the table the step belongs to, for grouping; None for schema objects
+    name: str
+    detail: str = ""
+    hazards: tuple[Hazard, ...] = ()
+    sql: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "kind": self.kind, "schema": self.schema,
+                "table": self.table, "name": self.name, "detail": self.detail,
+                "hazards": [h.as_record() for h in self.hazards], "sql": list(self.sql)}
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    upgrade_ops: ops.UpgradeOps = field(repr=False)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def hazards(self) -> list[Hazard]:
+        return [h for step in self.steps for h in step.hazards]
+
+    @property
+    def destructive(self) -> list[Hazard]:
+        return [h for h in self.hazards if h.destructive]
+
+    def counts(self) -> tuple[int, int, int]:
+        """(to add, to change, to drop); a replace counts as one add and one drop."""
+        add = sum(s.action in ("+", "-/+") for s in self.steps)
+        change = sum(s.action == "~" for s in self.steps)
+        drop = sum(s.action in ("-", "-/+") for s in self.steps)
+        return add, change, drop
+
+    def as_dict(self) -> dict[str, Any]:
+        add, change, drop = self.counts()
+        return {"changes": self.has_changes, "add": add, "change": change, "drop": drop,
+                "steps": [s.as_dict() for s in self.steps]}
+
+
+def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
+    steps = [_step(op) for op in _flatten(upgrade_ops)]
+    return Plan(_merge_replaces(steps), upgrade_ops)
+
+
+def _flatten(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
+    for op in container.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            yield from op.ops
+        else:
+            yield op
+
+
+def _merge_replaces(steps: list[Step]) -> list[Step]:
+    """A drop and a create of the same object become one '-/+' step, where the create was."""
+    drops = {(s.kind, s.schema, s.table, s.name): s for s in steps if s.action == "-/-"}
+    merged = []
+    for step in steps:
+        key = (step.kind, step.schema, step.table, step.name)
+        if step.action == "-/-":
+            continue
+        if step.action == "+/+" and key in drops:
+            old = drops[key]
+            merged.append(Step("-/+", step.kind, step.schema, step.table, step.name, step.detail,
+                               old.hazards + step.hazards, old.sql + step.sql))
+        else:
+            merged.append(step)
+    return merged
+
+
+def sql_of(op: ops.MigrateOperation) -> tuple[str, ...]:
+    """The SQL an op runs, rendered offline for PostgreSQL."""
+    buffer = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name="postgresql",
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+    )
+    operations = Operations(context)
+    operations.invoke(op)
+    return tuple(s.strip() for s in buffer.getvalue().split(";\n") if s.strip())
+
+
+def _schema(value: str | None) -> str:
+    return value or DEFAULT_SCHEMA
+
+
+def _step(op: ops.MigrateOperation) -> Step:
+    if isinstance(op, SqlStepOp):
+        return _sql_step(op)
+    sql = sql_of(op)
+    if isinstance(op, ops.CreateTableOp):
+        return Step("+", "table", _schema(op.schema), op.table_name, op.table_name,
+                    f"{len(op.columns)} columns", (), sql)
+    if isinstance(op, ops.DropTableOp):
+        return Step("-", "table", _schema(op.schema), op.table_name, op.table_name, "",
+                    (Hazard("DS101", f"table {op.table_name}", "drops the table and all its rows"),),
+                    sql)
+    if isinstance(op, ops.AddColumnOp):
+        return _add_column(op, sql)
+    if isinstance(op, ops.DropColumnOp):
+        return Step("-", "column", _schema(op.schema), op.table_name, op.column_name, "",
+                    (Hazard("DS102", f"table {op.table_name}, column {op.column_name}",
+                            "drops the column and its data"),), sql)
+    if isinstance(op, ops.AlterColumnOp):
+        return _alter_column(op, sql)
+    if isinstance(op, (ops.CreateTableCommentOp, ops.DropTableCommentOp)):
+        comment = getattr(op, "comment", None)
+        return Step("~", "table", _schema(op.schema), op.table_name, op.table_name,
+                    f"comment -> {comment!r}" if comment else "comment removed", (), sql)
+    if isinstance(op, ops.CreateIndexOp):
+        return Step("+", "index", _schema(op.schema), op.table_name, op.index_name or "", "", (),
+                    sql)
+    if isinstance(op, ops.DropIndexOp):
+        return Step("-", "index", _schema(op.schema), op.table_name, op.index_name or "", "", (),
+                    sql)
+    name = getattr(op, "constraint_name", None) or type(op).__name__
+    table = getattr(op, "table_name", None)
+    verb = "-" if isinstance(op, ops.DropConstraintOp) else "+"
+    return Step(verb, "constraint", _schema(getattr(op, "schema", None)), table, str(name), "",
+                (), sql)
+
+
+def _sql_step(op: SqlStepOp) -> Step:
+    info = op.info
+    assert info is not None, "every SqlStepOp made by a comparator carries its StepInfo"
+    action = _SYMBOL[info.verb]
+    if info.replaces:
+        action = "+/+" if info.verb == "create" else "-/-"  # merged by _merge_replaces
+        if info.verb == "alter":
+            action = "-/+"
+    return Step(action, info.kind, info.schema, info.table, info.name, info.detail,
+                info.hazards, tuple(op.statements))
+
+
+def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:
+    column = op.column
+    hazards: tuple[Hazard, ...] = ()
+    has_value = (column.server_default is not None or column.identity is not None
+                 or column.computed is not None)
+    if not column.nullable and not has_value:
+        hazards = (Hazard("MF106", f"table {op.table_name}, column {column.name}",
+                          "fails if the table has rows: NOT NULL and no default"),)
+    if column.computed is not None:
+        hazards += (Hazard("LK103", f"table {op.table_name}, column {column.name}",
+                           "computes the column for every row"),)
+    return Step("+", "column", _schema(op.schema), op.table_name, column.name,
+                str(column.type.compile(dialect=_pg())), hazards, sql)
+
+
+def _pg() -> Any:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
+
+
+def _alter_column(op: ops.AlterColumnOp, sql: tuple[str, ...]) -> Step:
+    where = f"table {op.table_name}, column {op.column_name}"
+    details: list[str] = []
+    hazards: list[Hazard] = []
+    if op.modify_type is not None:
+        old, new = op.existing_type, op.modify_type
+        old_sql = old.compile(dialect=_pg()) if old is not None else "?"
+        details.append(f"type {old_sql} -> {new.compile(dialect=_pg())}")
+        if old is not None and is_narrowing(old, new):
+            hazards.append(Hazard("DS106", where, "values that do not fit are lost or rejected"))
+        else:
+            hazards.append(Hazard("MF105", where, "existing values are cast to the new type"))
+    if op.modify_nullable is not None:
+        details.append("nullable" if op.modify_nullable else "NOT NULL")
+        if op.modify_nullable is False:
+            hazards.append(Hazard("MF101", where, "fails if a row holds NULL"))
+    if op.modify_comment is not False:
+        details.append(f"comment -> {op.modify_comment!r}")
+    return Step("~", "column", _schema(op.schema), op.table_name, op.column_name,
+                ", ".join(details), tuple(hazards), sql)
+
+
+_INT_WIDTH = {"SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
+
+
+def is_narrowing(old: Any, new: Any) -> bool:
+    """True when some value of the old type may not fit the new one."""
+    old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
+    if old_name in _INT_WIDTH and new_name in _INT_WIDTH:
+        return _INT_WIDTH[new_name] < _INT_WIDTH[old_name]
+    if isinstance(old, sqltypes.String) and isinstance(new, sqltypes.String):
+        if new.length is None:
+            return False
+        return old.length is None or new.length < old.length
+    if isinstance(old, sqltypes.Numeric) and isinstance(new, sqltypes.Numeric):
+        old_p, new_p = getattr(old, "precision", None), getattr(new, "precision", None)
+        old_s, new_s = getattr(old, "scale", None) or 0, getattr(new, "scale", None) or 0
+        if new_p is None:
+            return False
+        return old_p is None or new_p - new_s < old_p - old_s or new_s < old_s
+    # Anything else may fail or lose information on cast; text-like targets are safe.
+    return not isinstance(new, sqltypes.String) or new.length is not None

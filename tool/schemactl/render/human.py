@@ -1,0 +1,43 @@
+"""Plan -> the text a person reviews: Terraform-style, grouped by table."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from schemactl.diff.catalog import display_table
+from schemactl.plan.build import Plan, Step
+
+NO_CHANGES = "No changes. The schema matches the migrations."
+
+
+def _line(step: Step, indent: str) -> list[str]:
+    label = f"{step.kind} {step.name}" if step.kind != "table" else f"table {step.name}"
+    text = f"{indent}{step.action} {label}"
+    if step.detail:
+        text += f": {step.detail}"
+    lines = [text]
+    for hazard in step.hazards:
+        lines.append(f"{indent}    ! {hazard.code} {hazard.kind.value}: {hazard.message}")
+    return lines
+
+
+def render_plan(plan: Plan, no_changes: str = NO_CHANGES) -> str:
+    if not plan.has_changes:
+        return no_changes
+    lines = ["schemactl will perform the following actions:", ""]
+    for table, group in groupby(plan.steps, key=lambda s: (s.schema, s.table)):
+        steps = list(group)
+        if table[1] is None:
+            lines += [line for step in steps for line in _line(step, "  ")]
+        else:
+            whole = [s for s in steps if s.kind == "table" and s.action in ("+", "-")]
+            if whole:  # a created or dropped table heads its own group
+                lines += _line(whole[0], "  ")
+                steps = [s for s in steps if s is not whole[0]]
+            else:
+                lines.append(f"  table {display_table(*table)}")
+            lines += [line for step in steps for line in _line(step, "    ")]
+        lines.append("")
+    add, change, drop = plan.counts()
+    lines.append(f"Plan: {add} to add, {change} to change, {drop} to drop.")
+    return "\n".join(lines)
