@@ -23,7 +23,6 @@ from pathlib import Path
 from alembic import command
 from alembic.script import Script, ScriptDirectory
 
-from schemactl import __version__
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.render.sqlcheck import CheckedStatement, EnumLabels, SqlCheckError, check_sql
@@ -225,7 +224,7 @@ def render_script(
     direction = "downgrade" if downgrade else "upgrade"
     opaque = sum(s.opaque for r in revisions for s in r.statements)
     lines = [
-        _comment(f"schemactl {__version__}: offline SQL, {direction} {start} -> {end}"),
+        _comment(f"schemactl offline SQL: {direction} {start} -> {end}"),
         "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
         "-- Every statement was checked with sqlglot (PostgreSQL dialect); "
         f"{opaque} could only be checked as opaque commands (marked below).",
