@@ -1,1 +1,201 @@
-"""Commands: inspect_cmds (filled in by its issue)."""
+"""Commands: inspect (database -> YAML) and baseline (adopt an existing database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+
+from schemactl.cli.common import (
+    Context,
+    database_url_option,
+    echo,
+    handle_errors,
+    main,
+    pass_context,
+)
+from schemactl.db.urls import display
+from schemactl.errors import SchemactlError
+from schemactl.inspect.catalog import Inspection, inspect_database
+from schemactl.project import Project
+from schemactl.render.yaml_spec import render
+from schemactl.settings import Settings, target_url
+from schemactl.spec.load import SCHEMA_SUFFIXES
+
+_EXAMPLES = 3  # names shown per unsupported kind
+
+
+def write_files(files: dict[str, str], out_dir: Path, force: bool) -> list[Path]:
+    """Write the rendered YAML; refuse to overwrite any existing file unless force."""
+    paths = {out_dir / name: text for name, text in files.items()}
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise SchemactlError(
+            "not overwriting existing files: " + ", ".join(str(p) for p in existing),
+            hint="pass --force to overwrite them, or -o DIR to write elsewhere",
+        )
+    for path, text in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(paths)
+
+
+def report_unsupported(result: Inspection) -> None:
+    """The warning that lists, per kind, what the YAML left out (never dropped silently)."""
+    counts = result.unsupported_counts()
+    if not counts:
+        return
+    total = sum(counts.values())
+    echo(f"warning: {total} object{'s' if total != 1 else ''} the YAML language cannot "
+         "express yet were left out of the YAML:", err=True)
+    width = max(len(kind) for kind in counts)
+    for kind, count in counts.items():
+        names = [u.name for u in result.unsupported if u.kind == kind]
+        shown = ", ".join(names[:_EXAMPLES]) + (", ..." if count > _EXAMPLES else "")
+        echo(f"  {kind:<{width}}  {count:>5}  {shown}", err=True)
+
+
+def _summary(result: Inspection) -> str:
+    spec = result.spec
+    n_tables, n_enums = len(spec.tables), len(spec.enums)
+    return (f"{n_tables} table{'s' if n_tables != 1 else ''}, "
+            f"{n_enums} enum{'s' if n_enums != 1 else ''}, "
+            f"{len(spec.extensions)} extension{'s' if len(spec.extensions) != 1 else ''}")
+
+
+def _project_or_here(ctx: Context) -> Project:
+    try:
+        return ctx.project()
+    except SchemactlError:
+        return Project(Path.cwd().resolve())
+
+
+def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, ...],
+                     out_dir: Path, split: bool, force: bool) -> Inspection:
+    url = target_url(settings, project.root)
+    result = inspect_database(url, schemas or None)
+    if not result.spec.tables and not result.spec.enums:
+        raise SchemactlError(f"no tables or enums found in {display(url)}"
+                             + (f" (schemas: {', '.join(schemas)})" if schemas else ""))
+    written = write_files(render(result.spec, split), out_dir, force)
+    for path in written:
+        echo(f"  wrote  {_shown(path)}")
+    echo(f"Inspected {display(url)}: {_summary(result)} ({result.queries} queries).")
+    report_unsupported(result)
+    return result
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@main.command()
+@database_url_option
+@click.option("--schema", "schemas", multiple=True, metavar="NAME",
+              help="Only this PostgreSQL schema (repeatable). Default: every user schema.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write the YAML to. Default: the project's schema/.")
+@click.option("--split", is_flag=True,
+              help="One file per group of tables linked by foreign keys, "
+              "under a directory per schema, instead of one file per schema.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@pass_context
+@handle_errors
+def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
+            output: Path | None, split: bool, force: bool) -> None:
+    """Write the schema of an existing database as YAML (to adopt it).
+
+    Reads the catalog in a few queries and writes one file per PostgreSQL schema
+    (public.yaml, billing.yaml, ...), as a person would write it. Objects the YAML
+    language cannot express yet (views, functions, triggers, partitions, ...) are listed
+    in a warning with their kind, count and names. The database is only read.
+    """
+    project = _project_or_here(ctx)
+    settings = ctx.settings(database_url=database_url) if _has_project(ctx) else \
+        Settings(database_url=database_url)  # type: ignore[arg-type]
+    _inspect_to_yaml(settings, project, schemas, output or project.schema_dir, split, force)
+
+
+def _has_project(ctx: Context) -> bool:
+    try:
+        ctx.project()
+    except SchemactlError:
+        return False
+    return True
+
+
+def _has_yaml(directory: Path) -> bool:
+    return directory.is_dir() and any(
+        p.suffix in SCHEMA_SUFFIXES for p in directory.rglob("*") if p.is_file())
+
+
+@main.command()
+@database_url_option
+@click.option("-m", "--message", default="baseline", show_default=True,
+              help="Message of revision 0001.")
+@pass_context
+@handle_errors
+def baseline(ctx: Context, database_url: str | None, message: str) -> None:
+    """Adopt an existing database: revision 0001 = its schema, marked as applied.
+
+    When schema/ holds no YAML yet, the database is inspected first (as `inspect`).
+    Then revision 0001 is written to create that schema from empty, and the database is
+    stamped as being at 0001 WITHOUT running it: its data is not touched. Later plans
+    start from there. Needs an empty migration history.
+    """
+    from schemactl.pipeline import make_plan, write_revision
+
+    project = ctx.project()
+    settings = ctx.settings(database_url=database_url)
+    if any(project.versions_dir.glob("*.py")):
+        raise SchemactlError(
+            f"{_shown(project.versions_dir)} already has revisions: a baseline is the first one",
+            hint="to compare an existing history with a database use `schemactl status`",
+        )
+    if not _has_yaml(project.schema_dir):
+        _inspect_to_yaml(settings, project, (), project.schema_dir, split=False, force=False)
+    plan = make_plan(project, settings)
+    if not plan.has_changes:
+        raise SchemactlError("the YAML describes an empty schema: nothing to baseline")
+    path = write_revision(project, plan, message)
+    revision = path.name.split("_", 1)[0]
+    _after_revision_written(project, revision)
+    echo(f"  wrote  {_shown(path)}")
+    url = target_url(settings, project.root)
+    stamp(project, url, revision)
+    echo(f"Marked {display(url)} as being at revision {revision} (nothing was run on it).")
+
+
+def _after_revision_written(project: Project, revision: str) -> None:
+    """The offline SQL and the checksums, as `plan` writes them after a revision."""
+    from schemactl.apply import checksums
+    from schemactl.render.offline_sql import write_revision_sql
+
+    write_revision_sql(project, revision)
+    checksums.record(project)
+
+
+def stamp(project: Project, url: object, revision: str) -> None:
+    """Set the database's revision without running anything, and record it in the history
+    with the file's checksum (so a later edit of 0001 is noticed like any applied revision)."""
+    from sqlalchemy import create_engine, pool
+
+    from schemactl.apply import checksums, history
+
+    engine = create_engine(url, poolclass=pool.NullPool)  # type: ignore[call-overload]
+    try:
+        with engine.connect() as conn:
+            config = project.alembic_config()
+            config.attributes["connection"] = conn
+            command.stamp(config, revision)
+            conn.commit()
+            history.ensure(conn)
+            path = next(project.versions_dir.glob(f"{revision}_*.py"))
+            history.insert(conn, revision, checksums.file_checksum(path), "up", 0)
+            conn.commit()
+    finally:
+        engine.dispose()
