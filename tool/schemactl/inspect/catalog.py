@@ -122,8 +122,7 @@ class _Reader:
     def read(self) -> Inspection:
         # A fixed search_path: format_type and pg_get_expr qualify names outside it, and the
         # output must not depend on the connecting role's settings.
-        self.conn.execute("SET search_path TO public")
-        self.queries += 1
+        self.fetch("SELECT set_config('search_path', 'public', false)")
         schema_rows = self.fetch(queries.SCHEMAS)
         extensions = self.read_extensions(self.fetch(queries.EXTENSIONS))
         enums = self.read_enums(self.fetch(queries.ENUMS))

@@ -38,7 +38,9 @@ def literal_default(
     quoted = _QUOTED_CAST.match(expr)
     if quoted:
         text, cast = quoted.group(1).replace("''", "'"), quoted.group(2)
-        if cast != _strip_typmod(formatted_type):
+        # A negative number is printed '-5'::integer also for a bigint or smallint column.
+        integer_cast = type_.name in _INTEGER_TYPES and cast in _INTEGER_TYPES
+        if cast != _strip_typmod(formatted_type) and not integer_cast:
             return False, None  # a cast to another type: keep the expression as written
         return _from_text(text, type_)
     if type_.array_dims:

@@ -107,6 +107,8 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND {ns('n')}
+  AND con.conparentid = 0  -- not the per-partition clones of a key
+
 ORDER BY con.conrelid, con.conname
 """
 
