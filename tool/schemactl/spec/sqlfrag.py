@@ -57,10 +57,8 @@ def _describe(exc: ParseError) -> str:
     """sqlglot's message, pointing into the fragment rather than our SELECT wrapper."""
     if not exc.errors:
         return _first_line(exc)
-    first = exc.errors[0]
-    near = (first.get("highlight") or "").strip()
-    text = str(first.get("description") or "syntax error")
-    return f"{text} near {near!r}" if near else text
+    near = (exc.errors[0].get("highlight") or "").strip()
+    return f"syntax error near {near!r}" if near else "syntax error"
 
 
 def _first_line(exc: Exception) -> str:

@@ -118,18 +118,14 @@ def parse_type(text: str) -> ParsedType:
     spelled = " ".join(text.strip().split())
     match = _SHAPE.match(spelled)
     if not match:
-        raise TypeSpellingError(
-            f"cannot read type {text!r}", hint="write e.g. varchar(50) or text[]"
-        )
+        raise TypeSpellingError(f"cannot read type {text!r}", hint="write e.g. varchar(50) or text[]")
     written = match["name"].strip()
     args = _parse_args(match["args"], text) if match["args"] is not None else ()
     dims = match["dims"].count("[")
     name = ALIASES.get(written.lower(), written.lower())
     if name not in BUILTINS:
         # Not built-in: an enum's name, whose case matters (it is an identifier).
-        if args:
-            raise TypeSpellingError(f"unknown type {written!r}")
-        return ParsedType(written, (), dims, builtin=False)
+        return ParsedType(written, args, dims, builtin=False)
     _check_args(name, args)
     return ParsedType(name, args, dims, builtin=True)
 
@@ -146,9 +142,7 @@ def _check_args(name: str, args: tuple[int, ...]) -> None:
     if not low <= len(args) <= high:
         if high == 0:
             raise TypeSpellingError(f"type {name} takes no arguments")
-        raise TypeSpellingError(
-            f"type {name} takes at most {high} argument{'s' if high > 1 else ''}"
-        )
+        raise TypeSpellingError(f"type {name} takes at most {high} argument{'s' if high > 1 else ''}")
     if name in ("varchar", "char") and args and not 1 <= args[0] <= MAX_VARCHAR:
         raise TypeSpellingError(f"{name}({args[0]}): length must be between 1 and {MAX_VARCHAR}")
     if name == "numeric" and args:

@@ -322,9 +322,7 @@ class _Validator:
             return None
         return bool(plain_value(node))
 
-    def choice(
-        self, node: yaml.Node, obj: str | None, what: str, choices: Sequence[str]
-    ) -> str | None:
+    def choice(self, node: yaml.Node, obj: str | None, what: str, choices: Sequence[str]) -> str | None:
         value = self.text(node, obj, what)
         if value is None:
             return None
@@ -387,8 +385,7 @@ class _Validator:
                 self.error(
                     "E303",
                     item,
-                    f"extension {ext.name!r} listed again with another schema "
-                    f"(also at {same.mark})",
+                    f"extension {ext.name!r} listed again with another schema (also at {same.mark})",
                     f"extension {ext.name}",
                 )
 
@@ -417,9 +414,7 @@ class _Validator:
             enum = self._enum(f, entry)
             if enum is None:
                 continue
-            other = next(
-                (e for e in self.enums if (e.schema, e.name) == (enum.schema, enum.name)), None
-            )
+            other = next((e for e in self.enums if (e.schema, e.name) == (enum.schema, enum.name)), None)
             if other is not None:
                 self.error(
                     "E303",
@@ -483,9 +478,7 @@ class _Validator:
                 continue
             if value.name in where:
                 line = self.mark(where[value.name]).line
-                self.error(
-                    "E306", item, f"duplicate value {value.name!r} (first at line {line})", obj
-                )
+                self.error("E306", item, f"duplicate value {value.name!r} (first at line {line})", obj)
                 continue
             where[value.name] = item
             values.append(value)
@@ -533,9 +526,7 @@ class _Validator:
             table = self._table(f, entry)
             if table is None:
                 continue
-            other = next(
-                (t for t in self.tables if (t.schema, t.name) == (table.schema, table.name)), None
-            )
+            other = next((t for t in self.tables if (t.schema, t.name) == (table.schema, table.name)), None)
             if other is not None:
                 self.error(
                     "E301",
@@ -636,11 +627,7 @@ class _Validator:
             self.error("E103", entry.value, "column needs a type", obj, "e.g. {type: text}")
             return None
         type_ = self._type(t.schema, keys["type"].value, obj) or UNKNOWN_TYPE
-        nullable = (
-            bool(self.flag(keys["nullable"].value, obj, "nullable"))
-            if "nullable" in keys
-            else False
-        )
+        nullable = bool(self.flag(keys["nullable"].value, obj, "nullable")) if "nullable" in keys else False
         column = ColumnSpec(name, type_, nullable, mark=self.mark(entry.key_node))
         column = self._column_value_source(column, keys, obj, generated)
         if "comment" in keys:
@@ -674,8 +661,7 @@ class _Validator:
                 keys[given[1]].key_node,
                 f"{given[0]} and {given[1]} cannot be used together",
                 obj,
-                "a column gets its value from at most one of default, default_sql, identity, "
-                "generated",
+                "a column gets its value from at most one of default, default_sql, identity, generated",
             )
         if "default" in keys and not is_null(keys["default"].value):
             column = replace(column, default=self._literal_default(column, keys["default"], obj))
@@ -691,20 +677,14 @@ class _Validator:
                 generated.append((column, keys["generated"].value, parsed[1]))
         return column
 
-    def _identity(
-        self, column: ColumnSpec, entry: Entry, obj: str
-    ) -> Literal["by default", "always"] | None:
+    def _identity(self, column: ColumnSpec, entry: Entry, obj: str) -> Literal["by default", "always"] | None:
         node = entry.value
         if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
-            identity: Literal["by default", "always"] | None = (
-                "by default" if plain_value(node) else None
-            )
+            identity: Literal["by default", "always"] | None = "by default" if plain_value(node) else None
         elif is_text(node) and str(node.value).lower() == "always":
             identity = "always"
         else:
-            self.error(
-                "E104", node, f"identity must be true or always, found {kind_name(node)}", obj
-            )
+            self.error("E104", node, f"identity must be true or always, found {kind_name(node)}", obj)
             return None
         if (
             identity
@@ -726,7 +706,8 @@ class _Validator:
         if column.type == UNKNOWN_TYPE:
             return value
         enum = self._enum_of(column.type)
-        problem = _literal_problem(value, column.type, enum)
+        written = str(entry.value.value) if isinstance(entry.value, yaml.ScalarNode) else None
+        problem = _literal_problem(value, column.type, enum, written)
         if problem is not None:
             code, message, hint = problem
             self.error(code, entry.value, message, obj, hint)
@@ -735,9 +716,7 @@ class _Validator:
     def _enum_of(self, type_: TypeRef) -> EnumSpec | None:
         if not type_.is_enum:
             return None
-        return next(
-            (e for e in self.enums if (e.schema, e.name) == (type_.enum_schema, type_.name)), None
-        )
+        return next((e for e in self.enums if (e.schema, e.name) == (type_.enum_schema, type_.name)), None)
 
     def _type(self, schema: str, node: yaml.Node, obj: str) -> TypeRef | None:
         text = self.text(node, obj, "type")
@@ -760,7 +739,7 @@ class _Validator:
             return parsed.ref()
         enum_schema, _, enum_name = parsed.name.rpartition(".")
         enum_schema = enum_schema or schema
-        if any((e.schema, e.name) == (enum_schema, enum_name) for e in self.enums):
+        if not parsed.args and any((e.schema, e.name) == (enum_schema, enum_name) for e in self.enums):
             return parsed.ref(enum_schema)
         enum_names = [e.name if e.schema == schema else f"{e.schema}.{e.name}" for e in self.enums]
         hint = suggest(parsed.name.lower(), enum_names)
@@ -773,9 +752,7 @@ class _Validator:
         self.error("E201", node, f"unknown type {text!r}", obj, hint)
         return None
 
-    def _column_constraints(
-        self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str
-    ) -> None:
+    def _column_constraints(self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> None:
         """Lift `primary_key: true`, `unique: true` and `references:` to table level."""
         if "primary_key" in keys and self.flag(keys["primary_key"].value, obj, "primary_key"):
             node = keys["primary_key"].key_node
@@ -796,9 +773,7 @@ class _Validator:
         if "unique" in keys and self.flag(keys["unique"].value, obj, "unique"):
             node = keys["unique"].key_node
             t.uniques.append(
-                UniqueSpec(
-                    naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node)
-                )
+                UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node))
             )
         if "references" in keys:
             self._column_foreign_key(t, column, keys, obj)
@@ -817,9 +792,7 @@ class _Validator:
                 "primary key columns are NOT NULL: remove nullable: true",
             )
 
-    def _column_foreign_key(
-        self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str
-    ) -> None:
+    def _column_foreign_key(self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> None:
         node = keys["references"].value
         target = self.text(node, obj, "references")
         if target is None:
@@ -861,17 +834,14 @@ class _Validator:
                 self.error(
                     "E104",
                     node,
-                    "deferrable must be true, false or initially_deferred, "
-                    f"found {kind_name(node)}",
+                    f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
                     obj,
                 )
         return fk
 
     # -- table-level keys, indexes, checks
 
-    def _column_list(
-        self, t: _Table, node: yaml.Node, obj: str, what: str
-    ) -> tuple[str, ...] | None:
+    def _column_list(self, t: _Table, node: yaml.Node, obj: str, what: str) -> tuple[str, ...] | None:
         """A non-empty list of this table's column names, each once."""
         if is_text(node):  # `primary_key: id` reads as a list of one
             items = [node]
@@ -922,9 +892,7 @@ class _Validator:
         return name, self._column_list(t, keys["columns"].value, obj, what), True
 
     def _table_primary_key(self, t: _Table, entry: Entry) -> None:
-        user_name, columns, _ = self._name_and_columns(
-            t, entry.value, t.obj, "primary key", PRIMARY_KEY_KEYS
-        )
+        user_name, columns, _ = self._name_and_columns(t, entry.value, t.obj, "primary key", PRIMARY_KEY_KEYS)
         if t.primary_key is not None:
             self.error(
                 "E406",
@@ -962,9 +930,7 @@ class _Validator:
                 continue
             columns = self._column_list(t, keys["columns"].value, t.obj, "foreign key")
             target = self._fk_target(t, keys["references"].value)
-            user_name = (
-                self.name(keys["name"].value, t.obj, "foreign key name") if "name" in keys else None
-            )
+            user_name = self.name(keys["name"].value, t.obj, "foreign key name") if "name" in keys else None
             if columns is None or target is None:
                 continue
             ref_schema, ref_table, ref_columns = target
@@ -989,9 +955,7 @@ class _Validator:
             self.error("E103", node, f"references needs {' and '.join(missing)}:", t.obj)
             return None
         table = self.name(keys["table"].value, t.obj, "table name")
-        schema = (
-            self.name(keys["schema"].value, t.obj, "schema name") if "schema" in keys else t.schema
-        )
+        schema = self.name(keys["schema"].value, t.obj, "schema name") if "schema" in keys else t.schema
         columns_node = keys["columns"].value
         items = (
             [columns_node]
@@ -1030,9 +994,7 @@ class _Validator:
         if "using" in keys:
             using = self.choice(keys["using"].value, obj, "using", INDEX_METHODS) or "btree"
             if unique and using != "btree":
-                self.error(
-                    "E104", keys["using"].value, f"a unique index must use btree, not {using}", obj
-                )
+                self.error("E104", keys["using"].value, f"a unique index must use btree, not {using}", obj)
         where = None
         if "where" in keys:
             fragment = self.fragment(keys["where"].value, obj, "where")
@@ -1053,9 +1015,7 @@ class _Validator:
             return None
         elements, name_keys = parsed
         name = user_name or naming.index_name(t.name, name_keys)
-        return IndexSpec(
-            name, elements, unique, cast(IndexMethod, using), where, include, self.mark(node)
-        )
+        return IndexSpec(name, elements, unique, cast(IndexMethod, using), where, include, self.mark(node))
 
     def _index_elements(
         self, t: _Table, node: yaml.Node, obj: str
@@ -1100,9 +1060,7 @@ class _Validator:
         return tuple(elements), words
 
     def _checks(self, t: _Table, node: yaml.Node) -> None:
-        entries = self.mapping(
-            node, t.obj, None, "a mapping of check names to expressions", "check", "E304"
-        )
+        entries = self.mapping(node, t.obj, None, "a mapping of check names to expressions", "check", "E304")
         for entry in entries or []:
             name = self.name(entry.key_node, t.obj, "check name")
             fragment = self.fragment(entry.value, f"{t.obj}, check {name}", "check")
@@ -1111,9 +1069,7 @@ class _Validator:
             self._check_fragment_columns(t, entry.value, fragment[1], f"{t.obj}, check {name}")
             t.checks.append(CheckSpec(name, fragment[0], self.mark(entry.key_node)))
 
-    def _check_fragment_columns(
-        self, t: _Table, node: yaml.Node, expression: Any, obj: str
-    ) -> None:
+    def _check_fragment_columns(self, t: _Table, node: yaml.Node, expression: Any, obj: str) -> None:
         for name in column_names(expression):
             if name not in t.column_nodes and name.lower() not in _SQL_NAMES:
                 self.error(
@@ -1152,7 +1108,7 @@ class _Validator:
         per PostgreSQL schema; enums share the type namespace with tables' row types."""
         seen: dict[tuple[str, str], tuple[str, Mark]] = {}
         for t in self.tables:
-            seen[(t.schema, t.name)] = (f"table {t.name}", t.mark)
+            seen[(t.schema, t.name)] = (t.obj, t.mark)
         for t in self.tables:
             named: list[tuple[str, str, Mark]] = []
             if t.primary_key:
@@ -1171,7 +1127,7 @@ class _Validator:
                         "PostgreSQL needs a unique name per schema; add name: to one of them",
                     )
                 else:
-                    seen[key] = (f"{t.obj}'s {kind}", mark)
+                    seen[key] = (f"{_article(kind)} {kind} of {t.obj}", mark)
         for e in self.enums:
             table = next((t for t in self.tables if (t.schema, t.name) == (e.schema, e.name)), None)
             if table is not None:
@@ -1219,8 +1175,7 @@ class _Validator:
             self.error(
                 "E405",
                 fk.mark,
-                f"{target.obj} has no primary key or unique constraint on "
-                f"({', '.join(fk.ref_columns)})",
+                f"{target.obj} has no primary key or unique constraint on ({', '.join(fk.ref_columns)})",
                 obj,
                 "PostgreSQL can only reference a primary key or unique columns",
             )
@@ -1237,9 +1192,7 @@ class _Validator:
                             "add nullable: true, or choose another action",
                         )
 
-    def _check_fk_pair(
-        self, t: _Table, target: _Table, mine: str, theirs: str, mark: Mark, obj: str
-    ) -> bool:
+    def _check_fk_pair(self, t: _Table, target: _Table, mine: str, theirs: str, mark: Mark, obj: str) -> bool:
         ref = target.column(theirs)
         if ref is None:
             self.error(
@@ -1257,8 +1210,7 @@ class _Validator:
             self.error(
                 "E404",
                 mark,
-                f"column {mine!r} is {column.type.sql()} but "
-                f"{target.name}.{theirs} is {ref.type.sql()}",
+                f"column {mine!r} is {column.type.sql()} but {target.name}.{theirs} is {ref.type.sql()}",
                 obj,
                 f"make {mine!r} {ref.type.sql()}",
             )
@@ -1290,8 +1242,7 @@ class _Validator:
                 self.error(
                     code,
                     mark,
-                    f"{kind}s {claimed[(schema, old)]!r} and {name!r} are both "
-                    f"renamed from {old!r}",
+                    f"{kind}s {claimed[(schema, old)]!r} and {name!r} are both renamed from {old!r}",
                     obj,
                 )
             else:
@@ -1343,7 +1294,7 @@ _INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 
 
 def _literal_problem(
-    value: Any, type_: TypeRef, enum: EnumSpec | None
+    value: Any, type_: TypeRef, enum: EnumSpec | None, written: str | None = None
 ) -> tuple[str, str, str | None] | None:
     """(code, message, hint) when a literal default cannot be a value of the type."""
     if type_.array_dims:
@@ -1362,12 +1313,14 @@ def _literal_problem(
                 f"one of: {', '.join(enum.labels)}",
             )
         return None
-    return _scalar_problem(value, type_)
+    return _scalar_problem(value, type_, written)
 
 
-def _scalar_problem(value: Any, type_: TypeRef) -> tuple[str, str, str | None] | None:
+def _scalar_problem(value: Any, type_: TypeRef, written: str | None) -> tuple[str, str, str | None] | None:
+    """written: the YAML text of the value, to show `yes` rather than YAML's reading True."""
     name = type_.name
-    found = f"default {value!r} does not fit {type_.sql()}"
+    shown = written if written is not None and not isinstance(value, str) else repr(value)
+    found = f"default {shown} does not fit {type_.sql()}"
     if name in JSON_TYPES:
         return None
     if name == "boolean":
@@ -1382,7 +1335,7 @@ def _scalar_problem(value: Any, type_: TypeRef) -> tuple[str, str, str | None] |
                 return "E504", f"default {value} is out of range for {name}", None
         return None
     if not isinstance(value, str):
-        return "E504", found, "quote it to make it text, e.g. '\"yes\"'"
+        return "E504", found, f'quote it to make it text: "{shown}"'
     if name in STRING_TYPES and type_.args and len(value) > type_.args[0]:
         return "E504", f"default is {len(value)} characters, longer than {type_.sql()}", None
     if name == "uuid" and not _parses(uuid.UUID, value):
@@ -1400,3 +1353,7 @@ def _parses(parse: Any, value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
