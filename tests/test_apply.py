@@ -7,13 +7,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from apply_helpers import new_project, schemactl, start_schemactl, write_revision
 from sqlalchemy.engine import URL
 
 from schemactl.apply import drift, runner
 from schemactl.apply.lock import LOCK_KEY
 from schemactl.project import Project
 from schemactl.settings import Settings
+
+from .apply_helpers import new_project, schemactl, start_schemactl, write_revision
 
 DROP_USERS = {"code": "DS101", "kind": "data loss", "object": "table public.users",
               "message": "drops table users and its rows"}

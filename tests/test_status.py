@@ -1,0 +1,143 @@
+"""schemactl status (revision, pending, drift against a shadow) and check (CI, no target)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from schemactl.apply import checksums
+from schemactl.db import embedded
+from schemactl.db.urls import libpq_dsn
+from schemactl.project import Project
+
+from .apply_helpers import new_project, schemactl, write_revision
+from .helpers import make_project, plan_and_write, settings_for
+
+USERS_YAML = """
+tables:
+  users:
+    columns:
+      id:   {type: bigint, identity: true, primary_key: true}
+      name: varchar(50)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    project = new_project(tmp_path / "project")
+    write_revision(project, "0001", "create_users", [
+        "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)",
+        "INSERT INTO users VALUES (1, 'ada')",
+    ], ["DROP TABLE users"])
+    write_revision(project, "0002", "index_names", ["CREATE INDEX users_name ON users (name)"],
+                   ["DROP INDEX users_name"], down="0001")
+    return project
+
+
+def psql(url: URL, command: str) -> None:
+    """Change the database by hand, as a colleague with psql would."""
+    subprocess.run([str(embedded.bin_path("psql")), "-X", "-v", "ON_ERROR_STOP=1", "-q",
+                    "-c", command, libpq_dsn(url)], check=True, capture_output=True)
+
+
+def test_status_at_head_without_drift_exits_0(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Revision: 0002\n" in done.stdout
+    assert "Pending: none" in done.stdout and "Drift: none" in done.stdout
+
+
+def test_status_lists_pending_revisions_and_exits_3(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", "--to", "0001", url=db_url).returncode == 0
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "Revision: 0001 (head: 0002)" in done.stdout
+    assert "0002_index_names" in done.stdout and "Drift: none" in done.stdout
+
+
+def test_drift_made_by_hand_is_reported_and_exits_3(
+        project: Project, db_url: URL, db: psycopg.Connection) -> None:
+    assert schemactl(project, "apply", "--to", "0001", url=db_url).returncode == 0
+    psql(db_url, "ALTER TABLE users ADD COLUMN nickname text")
+    psql(db_url, "CREATE TABLE scratch (x int)")
+
+    done = schemactl(project, "status", url=db_url)
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Revision: 0001 (head: 0002)" in done.stdout  # compared at its own revision
+    assert "Drift: the database differs from its migrations in 2 objects" in done.stdout
+    assert "table public.users: differs" in done.stdout
+    assert "+ nickname text" in done.stdout
+    assert "table public.scratch: only in the database" in done.stdout
+    assert "index public.users_name" not in done.stdout  # pending, not drift
+    # status only reads: the hand-made change and the data are still there
+    assert db.execute("SELECT id, name, nickname FROM users").fetchall() == [(1, "ada", None)]
+
+
+def test_a_dropped_object_is_reported_missing(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, "DROP INDEX users_name")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "index public.users_name: missing from the database" in done.stdout
+
+
+def test_status_reports_a_revision_edited_after_apply(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    path = project.versions_dir / "0002_index_names.py"
+    path.write_text(path.read_text().replace("users_name ON users (name)",
+                                             "users_name ON users (name DESC)"))
+    checksums.record(project)
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "Edited after it was applied: migrations/versions/0002_index_names.py" in done.stdout
+    # The shadow runs the edited file, so the difference shows as drift as well.
+    assert "index public.users_name: differs" in done.stdout
+
+
+def _ci_project(tmp_path: Path, server_url: URL) -> Project:
+    project = make_project(tmp_path / "ci", USERS_YAML)
+    # Shadows on the test server, as CI would configure it; there is no target database.
+    (project.root / ".env").write_text(
+        f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
+    plan_and_write(project, settings_for(server_url), "create users")
+    checksums.record(project)
+    return project
+
+
+def test_check_passes_when_yaml_files_and_history_agree(tmp_path: Path, server_url: URL) -> None:
+    project = _ci_project(tmp_path, server_url)
+    done = schemactl(project, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK" in done.stdout
+
+
+def test_check_fails_on_yaml_without_a_revision(tmp_path: Path, server_url: URL) -> None:
+    project = _ci_project(tmp_path, server_url)
+    (project.schema_dir / "app.yaml").write_text(USERS_YAML + "      email: varchar(120)\n")
+    done = schemactl(project, "check")
+    assert done.returncode == 3
+    assert "no revision contains" in done.stderr and "schemactl plan" in done.stderr
+
+
+def test_check_fails_on_an_edited_revision_file(tmp_path: Path, server_url: URL) -> None:
+    project = _ci_project(tmp_path, server_url)
+    revision = next(project.versions_dir.glob("0001_*.py"))
+    revision.write_text(revision.read_text() + "\n# edited\n")
+    done = schemactl(project, "check")
+    assert done.returncode == 3
+    assert f"versions/{revision.name}: changed since it was recorded" in done.stderr
+    assert "schemactl hash" in done.stderr
+
+
+def test_check_fails_on_two_heads(project: Project) -> None:
+    write_revision(project, "0003", "branch_a", ["SELECT 1"], down="0002")
+    write_revision(project, "0004", "branch_b", ["SELECT 2"], down="0002")
+    done = schemactl(project, "check")
+    assert done.returncode == 3
+    assert "2 heads (0003, 0004)" in done.stderr or "2 heads (0004, 0003)" in done.stderr
