@@ -59,7 +59,8 @@ def test_statement(case: Case) -> None:
         return
     [checked] = check_sql([case.sql], "0007")
     assert checked.kind == case.expect["kind"]
-    assert checked.sql == case.expect.get("sql", case.sql)
+    expected_sql = case.expect["sql"].replace("\\n", "\n") if "sql" in case.expect else case.sql
+    assert checked.sql == expected_sql
     assert checked.opaque == ("opaque" in case.expect)
     if "outside" in case.expect:
         assert checked.outside_transaction and case.expect["outside"] in checked.outside_transaction

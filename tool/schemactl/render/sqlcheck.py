@@ -146,7 +146,7 @@ def _check_one(text: str, revision: str, state: _RevisionState) -> CheckedStatem
     tokens = _tokenize(sql)
     if not tokens:
         raise _Rejected("empty statement")
-    sql = _rewrite_identity(_rewrite_column_rename(sql, tokens))
+    sql = _strip_line_ends(_rewrite_identity(_rewrite_column_rename(sql, tokens)))
     tokens = _tokenize(sql)
     notes: list[str] = []
     expression = _parse(_check_form(sql, tokens, notes), tokens, notes)
@@ -205,6 +205,18 @@ def _is_known_gap(tokens: Sequence[Token]) -> bool:
 
 
 # --- rewrites into the unambiguous form ---------------------------------------------------
+
+
+def _strip_line_ends(sql: str) -> str:
+    """Drop the spaces SQLAlchemy leaves before line breaks, never inside a literal."""
+    spans = [(t.start, t.end) for t in _tokenize(sql)]  # a multi-line literal is one token
+    out, offset = [], 0
+    for line in sql.split("\n"):
+        end = offset + len(line)  # position of this line's line break
+        within = any(start <= end <= stop for start, stop in spans)
+        out.append(line if within else line.rstrip(" "))
+        offset = end + 1
+    return "\n".join(out)
 
 
 def _rewrite_column_rename(sql: str, tokens: Sequence[Token]) -> str:
