@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql import compiler
 from sqlalchemy.sql.naming import conv
 from sqlalchemy.types import TypeEngine
 
@@ -82,13 +82,23 @@ NAMING_CONVENTION: dict[str, Any] = {
 
 # --- SQL fragments ------------------------------------------------------------------------------
 
-# SQLAlchemy's text() reads `:word` as a bind parameter; a fragment is SQL, never a template.
-_BIND_LIKE = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+def sql_fragment(fragment: str) -> sa.ColumnElement[Any]:
+    """A SQL fragment (default_sql, check, predicate, index expression) as written.
+
+    literal_column, not text(): text() takes `:word` for a bind parameter, so `'a :b'` would
+    become `'a NULL'`, and it drops the backslash of `\\:`. literal_column is pasted verbatim.
+    """
+    return sa.literal_column(fragment)
 
 
-def sql_text(fragment: str) -> TextClause:
-    """A SQL fragment as a TextClause that renders exactly as written (`:x` stays `:x`)."""
-    return sa.text(_BIND_LIKE.sub(r"\\:\1", fragment))
+def escape_binds(sql: str) -> str:
+    """sql with every `:word` that sa.text() would take for a bind parameter escaped (`\\:word`).
+
+    For whoever writes SQL into Python source as sa.text(...) (Alembic renders revision files
+    that way): without it `'a :b'` silently becomes `'a NULL'` when the revision runs.
+    The pattern is SQLAlchemy's own (it also removes the backslash again when compiling).
+    """
+    return compiler.BIND_PARAMS.sub(lambda m: "\\" + m.group(0), sql)
 
 
 # --- types --------------------------------------------------------------------------------------
@@ -266,11 +276,11 @@ def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")
     if column.generated is not None:
-        return sa.Computed(sql_text(column.generated), persisted=True)
+        return sa.Computed(sql_fragment(column.generated), persisted=True)
     if column.default_sql is not None:
-        return sql_text(column.default_sql)
+        return sql_fragment(column.default_sql)
     if column.default is not None:
-        return sql_text(literal_default_sql(column.default, column.type))
+        return sql_fragment(literal_default_sql(column.default, column.type))
     return None
 
 
@@ -331,17 +341,17 @@ def _foreign_key(fk: ForeignKeySpec) -> sa.ForeignKeyConstraint:
 
 
 def _check(check: CheckSpec) -> sa.CheckConstraint:
-    return sa.CheckConstraint(sql_text(check.expression), name=conv(check.name))
+    return sa.CheckConstraint(sql_fragment(check.expression), name=conv(check.name))
 
 
 def _index(index: IndexSpec) -> sa.Index:
-    elements = [e.column if e.column is not None else sql_text(e.expression or "")
+    elements = [e.column if e.column is not None else sql_fragment(e.expression or "")
                 for e in index.elements]
     options: dict[str, Any] = {}
     if index.using != "btree":  # btree is the default and reflects as no option at all
         options["postgresql_using"] = index.using
     if index.where:
-        options["postgresql_where"] = sql_text(index.where)
+        options["postgresql_where"] = sql_fragment(index.where)
     if index.include:
         options["postgresql_include"] = list(index.include)
     return sa.Index(conv(index.name), *elements, unique=index.unique, **options)
