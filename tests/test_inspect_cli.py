@@ -1,0 +1,118 @@
+"""`schemactl inspect` and `schemactl baseline` as a user runs them, on real databases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.engine import URL
+
+from schemactl.cli import main
+from schemactl.db.throwaway import throwaway_database
+from schemactl.db.urls import libpq_dsn
+from tests.conftest import pg_dump_schema
+from tests.helpers import make_project
+
+DATA = Path(__file__).parent / "data" / "inspect"
+
+
+# Some servers stamp each column with a per-database attribute option; not part of a schema.
+_ATTVER = re.compile(r"^ALTER TABLE ONLY .* SET \(pg_attver=\d+\);$")
+
+
+def schema_lines(url: URL) -> list[str]:
+    return [line for line in pg_dump_schema(url).splitlines() if not _ATTVER.match(line)]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def url_text(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def test_inspect_writes_yaml_and_never_overwrites(db: psycopg.Connection, db_url: URL,
+                                                  tmp_path: Path) -> None:
+    db.execute((DATA / "keys.sql").read_text() + "CREATE VIEW v AS SELECT 1 AS one;")
+    out = tmp_path / "schema"
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["billing.yaml", "public.yaml"]
+    assert "3 tables, 0 enums, 0 extensions" in result.output
+    assert "view" in result.output and "public.v" in result.output  # the warning
+
+    again = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
+    assert again.exit_code == 1
+    assert "not overwriting existing files" in again.output and "billing.yaml" in again.output
+
+    (out / "public.yaml").write_text("edited")
+    forced = run("inspect", "--database-url", url_text(db_url), "-o", str(out), "--force")
+    assert forced.exit_code == 0 and "edited" not in (out / "public.yaml").read_text()
+
+
+def test_inspect_one_schema_split(db: psycopg.Connection, db_url: URL, tmp_path: Path) -> None:
+    db.execute((DATA / "keys.sql").read_text())
+    out = tmp_path / "schema"
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(out),
+                 "--schema", "billing", "--split")
+    assert result.exit_code == 0, result.output
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*.yaml")] == \
+        ["billing/invoices.yaml"]
+    assert "foreign key to an unsupported table" in result.output
+
+
+def test_inspect_empty_database_is_an_error(db_url: URL, tmp_path: Path) -> None:
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(tmp_path))
+    assert result.exit_code == 1 and "no tables or enums found" in result.output
+
+
+def test_baseline_adopts_a_database_without_touching_it(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))  # plan's throwaway shadows
+    db.execute((DATA / "blog.sql").read_text())
+    db.execute("INSERT INTO users (username, email, password_hash) VALUES ('ann', 'a@x', 'h')")
+    project = make_project(tmp_path / "app")
+    target = url_text(db_url)
+
+    result = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert result.exit_code == 0, result.output
+    assert (project.schema_dir / "public.yaml").exists()  # inspected first: schema/ was empty
+    assert [p.name for p in project.versions_dir.glob("*.py")] == ["0001_baseline.py"]
+    assert [p.name for p in project.sql_dir.glob("*.sql")] == ["0001_baseline.sql"]
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    assert db.execute("SELECT username FROM users").fetchall() == [("ann",)]
+
+    again = run("-C", str(project.root), "plan", "--against", target)
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output
+
+    # 0001 run on an empty database builds the very same schema.
+    with throwaway_database(server_url, "schemactl_test") as fresh:
+        applied = run("-C", str(project.root), "apply", "--yes", "--database-url",
+                      url_text(fresh))
+        assert applied.exit_code == 0, applied.output
+        assert schema_lines(fresh) == schema_lines(db_url)
+
+
+def test_baseline_needs_an_empty_history(db: psycopg.Connection, db_url: URL,
+                                         tmp_path: Path) -> None:
+    db.execute((DATA / "blog.sql").read_text())
+    project = make_project(tmp_path / "app")
+    (project.versions_dir / "0001_first.py").write_text("revision = '0001'\n")
+    result = run("-C", str(project.root), "baseline", "--database-url", url_text(db_url))
+    assert result.exit_code == 1 and "already has revisions" in result.output
+    with psycopg.connect(libpq_dsn(db_url)) as conn:
+        assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+
+@pytest.fixture(autouse=True)
+def _no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the URLs the tests pass count, never a DATABASE_URL of the machine."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SHADOW_DATABASE_URL", raising=False)
