@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -100,3 +101,41 @@ def _env() -> dict[str, str]:
     # A DATABASE_URL of the developer's shell must not leak into the test's target.
     return {k: v for k, v in os.environ.items()
             if k not in ("DATABASE_URL", "SHADOW_DATABASE_URL")}
+
+
+def run_on_terminal(project: Project, *args: str, url: URL, answer: str,
+                    prompt: str, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal; type `answer` when `prompt` appears."""
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
+         "--database-url", url.render_as_string(hide_password=False)],
+        stdin=terminal, stdout=terminal, stderr=terminal, env=_env(), close_fds=True,
+    )
+    os.close(terminal)
+    output, answered = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if not answered and prompt.encode() in output:
+                os.write(controller, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        return proc.wait(timeout=10), output.decode(errors="replace")
+    finally:
+        os.close(controller)
+        if proc.poll() is None:
+            proc.kill()

@@ -14,7 +14,7 @@ from schemactl.apply.lock import LOCK_KEY
 from schemactl.project import Project
 from schemactl.settings import Settings
 
-from .apply_helpers import new_project, schemactl, start_schemactl, write_revision
+from .apply_helpers import new_project, run_on_terminal, schemactl, start_schemactl, write_revision
 
 DROP_USERS = {"code": "DS101", "kind": "data loss", "object": "table public.users",
               "message": "drops table users and its rows"}
@@ -270,3 +270,43 @@ def test_a_revision_edited_after_apply_is_refused_by_name(
     assert "changed after they were applied" in refused.stderr
     assert "migrations/versions/0001_create_users.py" in refused.stderr
     assert revision_of(db) == "0001" and "posts" not in tables(db)
+
+
+@pytest.mark.parametrize(("answer", "exit_code"), [("n", 4), ("y", 0)])
+def test_on_a_terminal_a_destructive_revision_is_confirmed_first(
+        project: Project, db_url: URL, db: psycopg.Connection, answer: str,
+        exit_code: int) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    write_revision(project, "0003", "drop_posts", ["DROP TABLE posts"], down="0002",
+                   hazards=[{**DROP_USERS, "object": "table public.posts"}])
+    code, output = run_on_terminal(project, "apply", url=db_url, answer=answer,
+                                   prompt="Run them?")
+    assert code == exit_code, output
+    assert "DS101 (data loss) table public.posts" in output
+    assert "0003_drop_posts can lose data. Run them?" in output
+    assert ("posts" in tables(db)) is (answer == "n")
+
+
+def test_a_run_waits_for_the_lock_at_most_lock_wait(
+        project: Project, db_url: URL, db: psycopg.Connection) -> None:
+    with psycopg.connect(db.info.dsn, password=db_url.password, autocommit=True,
+                         application_name="other migrator") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        started = time.monotonic()
+        refused = schemactl(project, "apply", "--lock-wait", "1", url=db_url)
+        elapsed = time.monotonic() - started
+    assert refused.returncode == 1
+    assert "Waiting for another migration run to finish (held by pid" in refused.stderr
+    assert "(other migrator)" in refused.stderr and "gave up after 1s" in refused.stderr
+    assert 1 <= elapsed < 15
+    assert revision_of(db) is None
+
+
+def test_statement_timeout_applies_to_migration_statements(
+        project: Project, db_url: URL, db: psycopg.Connection) -> None:
+    write_revision(project, "0003", "slow", ["SELECT pg_sleep(5)"], down="0002")
+    failed = schemactl(project, "apply", "--statement-timeout", "300ms", url=db_url)
+    assert failed.returncode == 1
+    assert "0003_slow" in failed.stderr and "57014" in failed.stderr
+    assert "statement timeout" in failed.stderr
+    assert revision_of(db) == "0002"

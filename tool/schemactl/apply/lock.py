@@ -92,4 +92,5 @@ def migration_lock(
     finally:
         # When the connection is already broken, the server has released the lock with it.
         if not conn.closed and not conn.invalidated:
+            conn.rollback()  # a failed statement may have left a transaction open
             _unlock(conn)
