@@ -7,9 +7,11 @@ it again, shows NO difference. Hence:
 - every constraint and index carries its final name from the spec, wrapped in `conv()` so
   that neither SQLAlchemy nor Alembic applies a naming convention on top of it;
 - literal defaults are spelled the way PostgreSQL prints them back (pg_get_expr), so the
-  comparison is a string match and needs no round trip to the server.
+  comparison is a plain string match (dates and times excepted: PostgreSQL normalises
+  '07:30' to '07:30:00', and only a server-side comparison sees they are equal);
+- SQL fragments are pasted verbatim (literal_column), never parsed for bind parameters.
 
-What SQLAlchemy has no object for (extensions, schemas, enum renames, enums no column uses)
+What SQLAlchemy has no object for (extensions, schemas, renames, enums no column uses)
 is kept in metadata.info for plan (see INFO_* below).
 """
 
@@ -49,7 +51,10 @@ INFO_SCHEMAS = "schemactl_schemas"  # tuple[str, ...]: CREATE SCHEMA (public exc
 INFO_ENUMS = "schemactl_enums"  # dict[(schema, name), postgresql.ENUM], every enum, used or not
 INFO_ENUM_RENAMES = "schemactl_enum_renames"  # dict[(schema, name), old name]
 INFO_ENUM_VALUE_RENAMES = "schemactl_enum_value_renames"  # dict[(schema, name), {new: old}]
-# Keys of Table.info and Column.info.
+# dict[(schema, name), old name]. Not in Table.info: Alembic writes a table's info into
+# every create_table of a revision file.
+INFO_TABLE_RENAMES = "schemactl_table_renames"
+# Key of Column.info (Alembic does not render column info).
 INFO_RENAMED_FROM = "renamed_from"
 
 EnumKey = tuple[str, str]  # (schema as written in the spec, name)
@@ -113,7 +118,6 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "text": postgresql.TEXT,
     "date": postgresql.DATE,
     "time": lambda: postgresql.TIME(timezone=False),
-    "timetz": lambda: postgresql.TIME(timezone=True),
     "timestamp": lambda: postgresql.TIMESTAMP(timezone=False),
     "timestamptz": lambda: postgresql.TIMESTAMP(timezone=True),
     "interval": postgresql.INTERVAL,
@@ -123,9 +127,9 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "bytea": postgresql.BYTEA,
     "inet": postgresql.INET,
     "cidr": postgresql.CIDR,
-    "macaddr": postgresql.MACADDR,
     "citext": postgresql.CITEXT,
 }
+
 
 def _arg(args: tuple[int, ...], position: int) -> int | None:
     return args[position] if len(args) > position else None
@@ -173,7 +177,6 @@ _LABELS = {
     "varchar": "character varying",
     "char": "bpchar",
     "time": "time without time zone",
-    "timetz": "time with time zone",
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
 }
@@ -368,9 +371,8 @@ def _table(
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]
     items += [_index(i) for i in spec.indexes]
-    info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
     return sa.Table(spec.name, metadata, *items, schema=_sa_schema(spec.schema),
-                    comment=spec.comment, info=info)
+                    comment=spec.comment)
 
 
 def compile_spec(spec: SchemaSpec) -> sa.MetaData:
@@ -383,6 +385,9 @@ def compile_spec(spec: SchemaSpec) -> sa.MetaData:
     metadata.info[INFO_EXTENSIONS] = spec.extensions
     metadata.info[INFO_SCHEMAS] = spec.schemas
     metadata.info[INFO_ENUMS] = enums
+    metadata.info[INFO_TABLE_RENAMES] = {
+        (t.schema, t.name): t.renamed_from for t in spec.tables if t.renamed_from
+    }
     metadata.info[INFO_ENUM_RENAMES] = {
         (e.schema, e.name): e.renamed_from for e in spec.enums if e.renamed_from
     }
