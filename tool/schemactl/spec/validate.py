@@ -28,8 +28,6 @@ Diagnostic codes (stable; tests and docs refer to them):
 
 from __future__ import annotations
 
-import ipaddress
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,15 +37,13 @@ import yaml
 
 from schemactl.errors import SpecError
 from schemactl.spec import naming
+from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
-from schemactl.spec.sqlfrag import FragmentError, column_names, parse_fragment
+from schemactl.spec.sqlfrag import column_names
 from schemactl.spec.typenames import (
     ALIASES,
     BUILTINS,
     INTEGER_TYPES,
-    JSON_TYPES,
-    NUMBER_TYPES,
-    STRING_TYPES,
     TypeSpellingError,
     parse_type,
     suggest,
@@ -73,13 +69,12 @@ from schemactl.spec.types import (
 )
 from schemactl.spec.yamlnodes import (
     BOOL_TAG,
-    Collector,
     Entry,
+    NodeReader,
     did_you_mean,
     is_null,
     is_text,
     kind_name,
-    mark_of,
     plain_value,
 )
 
@@ -190,10 +185,9 @@ def _qualified(schema: str, name: str) -> str:
     return name if schema == DEFAULT_SCHEMA else f"{schema}.{name}"
 
 
-class _Validator:
+class _Validator(NodeReader):
     def __init__(self) -> None:
-        self.out = Collector()
-        self.file = ""
+        super().__init__()
         self.extensions: list[ExtensionSpec] = []
         self.enums: list[EnumSpec] = []
         self.tables: list[_Table] = []
@@ -216,8 +210,8 @@ class _Validator:
         self._check_relation_names()
         self._check_foreign_keys()
         self._check_renames()
-        if self.out.diagnostics:
-            raise SpecError(sorted(self.out.diagnostics, key=_position))
+        if self.diagnostics:
+            raise SpecError(sorted(self.diagnostics, key=_position))
         return SchemaSpec(
             tables=tuple(t.spec() for t in self.tables),
             enums=tuple(self.enums),
@@ -226,134 +220,6 @@ class _Validator:
 
     def _in(self, f: _File) -> None:
         self.file = f.file
-
-    # ---- node helpers (each reports and returns None on a wrong value) ------------------
-
-    def mark(self, node: yaml.Node) -> Mark:
-        return mark_of(self.file, node)
-
-    def error(
-        self,
-        code: str,
-        node: yaml.Node | Mark,
-        message: str,
-        obj: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        where = node if isinstance(node, Mark) else self.mark(node)
-        self.out.error(code, where, message, obj, hint)
-
-    def mapping(
-        self,
-        node: yaml.Node,
-        obj: str | None,
-        allowed: Sequence[str] | None,
-        expected: str = "a mapping",
-        duplicate: str = "key",
-        dup_code: str = "E305",
-    ) -> list[Entry] | None:
-        """The entries of a mapping node; reports duplicate and (if allowed given) unknown keys."""
-        if not isinstance(node, yaml.MappingNode):
-            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
-            return None
-        entries: list[Entry] = []
-        first: dict[str, yaml.Node] = {}
-        for key_node, value in node.value:
-            if not is_text(key_node):
-                self.error("E102", key_node, f"a {duplicate} name must be text", obj)
-                continue
-            key = str(key_node.value)
-            if key in first:
-                self.error(
-                    dup_code,
-                    key_node,
-                    f"duplicate {duplicate} {key!r} (first at line {self.mark(first[key]).line})",
-                    obj,
-                )
-                continue
-            first[key] = key_node
-            if allowed is not None and key not in allowed:
-                self.error(
-                    "E101",
-                    key_node,
-                    f"unknown key {key!r}",
-                    obj,
-                    did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}",
-                )
-                continue
-            entries.append(Entry(key, key_node, value))
-        return entries
-
-    def sequence(self, node: yaml.Node, obj: str | None, expected: str) -> list[yaml.Node] | None:
-        if not isinstance(node, yaml.SequenceNode):
-            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
-            return None
-        return list(node.value)
-
-    def text(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
-        if not is_text(node):
-            self.error("E102", node, f"{what} must be text, found {kind_name(node)}", obj)
-            return None
-        return str(node.value)
-
-    def name(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
-        """An identifier the user chose: non-empty and at most 63 bytes (never truncated)."""
-        value = self.text(node, obj, what)
-        if value is None:
-            return None
-        if not value.strip():
-            self.error("E602", node, f"{what} must not be empty", obj)
-            return None
-        if not naming.fits(value):
-            size = len(value.encode("utf-8"))
-            self.error(
-                "E601",
-                node,
-                f"{what} {value!r} is {size} bytes; PostgreSQL allows 63",
-                obj,
-                "PostgreSQL would silently cut it; choose a shorter name",
-            )
-            return None
-        return value
-
-    def flag(self, node: yaml.Node, obj: str | None, what: str) -> bool | None:
-        if not (isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG):
-            self.error("E102", node, f"{what} must be true or false, found {kind_name(node)}", obj)
-            return None
-        return bool(plain_value(node))
-
-    def choice(self, node: yaml.Node, obj: str | None, what: str, choices: Sequence[str]) -> str | None:
-        value = self.text(node, obj, what)
-        if value is None:
-            return None
-        normal = " ".join(value.lower().replace("_", " ").split())
-        if normal not in choices:
-            self.error(
-                "E104",
-                node,
-                f"{what} {value!r} is not one of: {', '.join(choices)}",
-                obj,
-                did_you_mean(normal, choices),
-            )
-            return None
-        return normal
-
-    def fragment(self, node: yaml.Node, obj: str | None, what: str) -> tuple[str, Any] | None:
-        """(text, parsed expression) of an SQL fragment that is exactly one expression."""
-        text = self.text(node, obj, what)
-        if text is None:
-            return None
-        try:
-            return text, parse_fragment(text)
-        except FragmentError as exc:
-            self.error(
-                "E801",
-                node,
-                f"{what} {text!r}: {exc}",
-                obj,
-                "write a single SQL expression, e.g. now() or length(title) > 0",
-            )
-            return None
 
     # ---- pass 1: files, extensions, enums -------------------------------------------------
 
@@ -707,7 +573,7 @@ class _Validator:
             return value
         enum = self._enum_of(column.type)
         written = str(entry.value.value) if isinstance(entry.value, yaml.ScalarNode) else None
-        problem = _literal_problem(value, column.type, enum, written)
+        problem = literal_problem(value, column.type, enum, written)
         if problem is not None:
             code, message, hint = problem
             self.error(code, entry.value, message, obj, hint)
@@ -1288,71 +1154,6 @@ def _has_unique_key(table: _Table, columns: tuple[str, ...]) -> bool:
 
 def _position(d: Any) -> tuple[str, int, int]:
     return (d.file or "", d.line or 0, d.column or 0)
-
-
-_INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
-
-
-def _literal_problem(
-    value: Any, type_: TypeRef, enum: EnumSpec | None, written: str | None = None
-) -> tuple[str, str, str | None] | None:
-    """(code, message, hint) when a literal default cannot be a value of the type."""
-    if type_.array_dims:
-        if not isinstance(value, list):
-            return "E504", f"default for {type_.sql()} must be a list, e.g. []", None
-        element = replace(type_, array_dims=type_.array_dims - 1)
-        for item in value:
-            if item is not None and (problem := _literal_problem(item, element, enum)):
-                return problem
-        return None
-    if enum is not None:
-        if not isinstance(value, str) or value not in enum.labels:
-            return (
-                "E505",
-                f"default {value!r} is not a value of enum {enum.name}",
-                f"one of: {', '.join(enum.labels)}",
-            )
-        return None
-    return _scalar_problem(value, type_, written)
-
-
-def _scalar_problem(value: Any, type_: TypeRef, written: str | None) -> tuple[str, str, str | None] | None:
-    """written: the YAML text of the value, to show `yes` rather than YAML's reading True."""
-    name = type_.name
-    shown = written if written is not None and not isinstance(value, str) else repr(value)
-    found = f"default {shown} does not fit {type_.sql()}"
-    if name in JSON_TYPES:
-        return None
-    if name == "boolean":
-        return None if isinstance(value, bool) else ("E504", found, "write true or false")
-    if name in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "E504", found, "write a number (unquoted)"
-        if name in INTEGER_TYPES:
-            if not isinstance(value, int):
-                return "E504", found, "write a whole number"
-            if not -_INT_RANGES[name] <= value < _INT_RANGES[name]:
-                return "E504", f"default {value} is out of range for {name}", None
-        return None
-    if not isinstance(value, str):
-        return "E504", found, f'quote it to make it text: "{shown}"'
-    if name in STRING_TYPES and type_.args and len(value) > type_.args[0]:
-        return "E504", f"default is {len(value)} characters, longer than {type_.sql()}", None
-    if name == "uuid" and not _parses(uuid.UUID, value):
-        return "E504", f"default {value!r} is not a UUID", None
-    if name in ("inet", "cidr") and not _parses(
-        ipaddress.ip_network if name == "cidr" else ipaddress.ip_interface, value
-    ):
-        return "E504", f"default {value!r} is not an {name} address", None
-    return None
-
-
-def _parses(parse: Any, value: str) -> bool:
-    try:
-        parse(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _article(word: str) -> str:

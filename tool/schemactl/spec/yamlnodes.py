@@ -9,14 +9,16 @@ returning None so the walk can go on and find every error in one run.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 
 from schemactl.errors import Diagnostic
+from schemactl.spec import naming
+from schemactl.spec.sqlfrag import FragmentError, parse_fragment
 from schemactl.spec.types import Mark
 
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -35,28 +37,6 @@ class Entry:
     key: str
     key_node: yaml.Node
     value: yaml.Node
-
-
-@dataclass
-class Collector:
-    """Gathers diagnostics for one validation run."""
-
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    def error(
-        self,
-        code: str,
-        where: Mark | None,
-        message: str,
-        obj: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        if where is None:
-            self.diagnostics.append(Diagnostic(code, message, obj=obj, hint=hint))
-            return
-        self.diagnostics.append(
-            Diagnostic(code, message, where.file, where.line, where.column, hint, obj)
-        )
 
 
 def mark_of(file: str, node: yaml.Node) -> Mark:
@@ -105,3 +85,138 @@ def plain_value(node: yaml.Node) -> Any:
     if node.tag == FLOAT_TAG:
         return _constructor.construct_yaml_float(node)
     return str(node.value)
+
+
+class NodeReader:
+    """Reads values out of nodes of the current file. Each method reports a Diagnostic and
+    returns None on a wrong value, so that the caller can go on and find every error."""
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        self.file = ""
+
+    def mark(self, node: yaml.Node) -> Mark:
+        return mark_of(self.file, node)
+
+    def error(
+        self,
+        code: str,
+        node: yaml.Node | Mark,
+        message: str,
+        obj: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = node if isinstance(node, Mark) else self.mark(node)
+        self.diagnostics.append(Diagnostic(code, message, where.file, where.line, where.column, hint, obj))
+
+    def mapping(
+        self,
+        node: yaml.Node,
+        obj: str | None,
+        allowed: Sequence[str] | None,
+        expected: str = "a mapping",
+        duplicate: str = "key",
+        dup_code: str = "E305",
+    ) -> list[Entry] | None:
+        """The entries of a mapping node; reports duplicate and (if allowed given) unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
+            return None
+        entries: list[Entry] = []
+        first: dict[str, yaml.Node] = {}
+        for key_node, value in node.value:
+            if not is_text(key_node):
+                self.error("E102", key_node, f"a {duplicate} name must be text", obj)
+                continue
+            key = str(key_node.value)
+            if key in first:
+                self.error(
+                    dup_code,
+                    key_node,
+                    f"duplicate {duplicate} {key!r} (first at line {self.mark(first[key]).line})",
+                    obj,
+                )
+                continue
+            first[key] = key_node
+            if allowed is not None and key not in allowed:
+                self.error(
+                    "E101",
+                    key_node,
+                    f"unknown key {key!r}",
+                    obj,
+                    did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}",
+                )
+                continue
+            entries.append(Entry(key, key_node, value))
+        return entries
+
+    def sequence(self, node: yaml.Node, obj: str | None, expected: str) -> list[yaml.Node] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
+            return None
+        return list(node.value)
+
+    def text(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
+        if not is_text(node):
+            self.error("E102", node, f"{what} must be text, found {kind_name(node)}", obj)
+            return None
+        return str(node.value)
+
+    def name(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
+        """An identifier the user chose: non-empty and at most 63 bytes (never truncated)."""
+        value = self.text(node, obj, what)
+        if value is None:
+            return None
+        if not value.strip():
+            self.error("E602", node, f"{what} must not be empty", obj)
+            return None
+        if not naming.fits(value):
+            size = len(value.encode("utf-8"))
+            self.error(
+                "E601",
+                node,
+                f"{what} {value!r} is {size} bytes; PostgreSQL allows 63",
+                obj,
+                "PostgreSQL would silently cut it; choose a shorter name",
+            )
+            return None
+        return value
+
+    def flag(self, node: yaml.Node, obj: str | None, what: str) -> bool | None:
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG):
+            self.error("E102", node, f"{what} must be true or false, found {kind_name(node)}", obj)
+            return None
+        return bool(plain_value(node))
+
+    def choice(self, node: yaml.Node, obj: str | None, what: str, choices: Sequence[str]) -> str | None:
+        value = self.text(node, obj, what)
+        if value is None:
+            return None
+        normal = " ".join(value.lower().replace("_", " ").split())
+        if normal not in choices:
+            self.error(
+                "E104",
+                node,
+                f"{what} {value!r} is not one of: {', '.join(choices)}",
+                obj,
+                did_you_mean(normal, choices),
+            )
+            return None
+        return normal
+
+    def fragment(self, node: yaml.Node, obj: str | None, what: str) -> tuple[str, Any] | None:
+        """(text, parsed expression) of an SQL fragment that is exactly one expression."""
+        text = self.text(node, obj, what)
+        if text is None:
+            return None
+        try:
+            return text, parse_fragment(text)
+        except FragmentError as exc:
+            self.error(
+                "E801",
+                node,
+                f"{what} {text!r}: {exc}",
+                obj,
+                "write a single SQL expression, e.g. now() or length(title) > 0",
+            )
+            return None
