@@ -295,7 +295,7 @@ def _literal_table_yaml() -> str:
     }
     doc = {
         "extensions": ["citext"],
-        "enums": {"mood": ["happy", "it's"]},
+        "enums": {"mood": ["happy", "it's"], "user": ["a"], "Kind": ["x"]},
         "tables": {"literals": {"columns": {"id": {"type": "integer", "primary_key": True},
                                             **columns}}},
     }

@@ -181,7 +181,7 @@ _LABELS = {
     "timestamptz": "timestamp with time zone",
 }
 _NUMBER_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
-_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_PREPARER = postgresql.dialect().identifier_preparer  # quotes as PostgreSQL: "Mixed", "order"
 
 
 def quote_literal(text: str) -> str:
@@ -190,7 +190,7 @@ def quote_literal(text: str) -> str:
 
 
 def _quote_ident(name: str) -> str:
-    return name if _IDENT.match(name) else '"' + name.replace('"', '""') + '"'
+    return str(_PREPARER.quote(name))
 
 
 def _type_label(ref: TypeRef) -> str:
