@@ -13,6 +13,7 @@ Diagnostic codes (stable; tests and docs refer to them):
   E301 duplicate table        E302 duplicate column        E303 duplicate enum/extension
   E304 duplicate index/constraint name                    E305 duplicate key
   E306 duplicate enum value   E307 enum name clashes with a table or built-in type
+  E308 name reserved by PostgreSQL or schemactl
   E401 unknown column         E402 foreign key to a missing table
   E403 foreign key to a missing column   E404 foreign key type mismatch
   E405 foreign key shape (column count, no unique key, set null on NOT NULL)
@@ -121,6 +122,10 @@ FK_ACTIONS: tuple[FkAction, ...] = ("cascade", "restrict", "no action", "set nul
 INDEX_METHODS: tuple[IndexMethod, ...] = ("btree", "gin", "gist", "brin", "hash")
 INCLUDE_METHODS = ("btree", "gist")  # the methods that support INCLUDE columns
 
+# Tables that belong to schemactl and Alembic: diff and inspect ignore them, so a user table
+# of that name would silently never be migrated.
+OWN_TABLES = ("alembic_version", "schemactl_history")
+
 # Stands in for a type that failed to parse, so later checks can skip it quietly.
 UNKNOWN_TYPE = TypeRef("?")
 
@@ -221,6 +226,14 @@ class _Validator(NodeReader):
     def _in(self, f: _File) -> None:
         self.file = f.file
 
+    def schema_name(self, node: yaml.Node, obj: str | None) -> str | None:
+        """The PostgreSQL schema to create objects in: not one PostgreSQL keeps for itself."""
+        name = self.name(node, obj, "schema name")
+        if name is not None and (name.startswith("pg_") or name == "information_schema"):
+            self.error("E308", node, f"schema name {name!r} is reserved by PostgreSQL", obj)
+            return None
+        return name
+
     # ---- pass 1: files, extensions, enums -------------------------------------------------
 
     def _file(self, doc: SourceDoc) -> _File | None:
@@ -233,7 +246,7 @@ class _Validator(NodeReader):
         sections = {e.key: e for e in entries}
         schema = DEFAULT_SCHEMA
         if "schema" in sections:
-            schema = self.name(sections["schema"].value, None, "schema name") or DEFAULT_SCHEMA
+            schema = self.schema_name(sections["schema"].value, None) or DEFAULT_SCHEMA
         return _File(doc.file, schema, sections)
 
     def _extensions(self, f: _File) -> None:
@@ -315,7 +328,7 @@ class _Validator(NodeReader):
             keys = {e.key: e for e in entries}
         schema = f.schema
         if "schema" in keys:
-            schema = self.name(keys["schema"].value, obj, "schema name") or f.schema
+            schema = self.schema_name(keys["schema"].value, obj) or f.schema
         if "values" not in keys:
             self.error("E103", entry.value, "enum needs values", obj)
             return None
@@ -407,13 +420,22 @@ class _Validator(NodeReader):
         name = self.name(entry.key_node, None, "table name")
         if name is None:
             return None
+        if name in OWN_TABLES:
+            self.error(
+                "E308",
+                entry.key_node,
+                f"table name {name!r} is reserved for schemactl's own records",
+                None,
+                "choose another name",
+            )
+            return None
         entries = self.mapping(entry.value, f"table {name}", TABLE_KEYS)
         if entries is None:
             return None
         keys = {e.key: e for e in entries}
         schema = f.schema
         if "schema" in keys:
-            schema = self.name(keys["schema"].value, f"table {name}", "schema name") or f.schema
+            schema = self.schema_name(keys["schema"].value, f"table {name}") or f.schema
         t = _Table(schema, name, f"table {_qualified(schema, name)}", self.mark(entry.key_node))
         if "comment" in keys:
             t.comment = self.text(keys["comment"].value, t.obj, "comment")
@@ -1018,12 +1040,16 @@ class _Validator(NodeReader):
         target = by_name.get((fk.ref_schema, fk.ref_table))
         if target is None:
             names = [n for s, n in by_name if s == fk.ref_schema]
+            hint = did_you_mean(fk.ref_table, names)
+            elsewhere = [s for s, n in by_name if n == fk.ref_table]
+            if elsewhere:
+                hint = f"table {fk.ref_table!r} is in schema {elsewhere[0]!r}: name that schema in references"
             self.error(
                 "E402",
                 fk.mark,
                 f"references unknown table {_qualified(fk.ref_schema, fk.ref_table)!r}",
                 obj,
-                did_you_mean(fk.ref_table, names),
+                hint,
             )
             return
         if len(fk.ref_columns) != len(fk.columns):
