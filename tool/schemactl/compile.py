@@ -236,15 +236,20 @@ def _json_text(value: LiteralValue, jsonb: bool) -> str:
 _ARRAY_PLAIN = re.compile(r'^[^{}",\\\s]+$')
 
 
-def _array_element(value: Any) -> str:
-    """One element as array_out writes it: bare when safe, else "double-quoted" with escapes."""
+def _array_element(value: Any, jsonb: bool) -> str:
+    """One element as array_out writes it: bare when safe, else "double-quoted" with escapes.
+
+    A list is a nested array (dimensions), a dict a json(b) element, None is NULL.
+    """
     if isinstance(value, list):
-        return "{" + ",".join(_array_element(v) for v in value) + "}"
+        return "{" + ",".join(_array_element(v, jsonb) for v in value) + "}"
+    if value is None:
+        return "NULL"
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, float)):
         return str(value)
-    text = str(value)
+    text = _json_text(value, jsonb) if isinstance(value, dict) else str(value)
     if _ARRAY_PLAIN.match(text) and text.upper() != "NULL":
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -264,7 +269,8 @@ def literal_default_sql(value: LiteralValue, ref: TypeRef) -> str:
     label = _type_label(ref)
     if ref.array_dims:
         items = value if isinstance(value, list) else [value]
-        return f"{quote_literal(_array_element(items))}::{label}[]"
+        array = _array_element(items, jsonb=ref.name == "jsonb" and not ref.is_enum)
+        return f"{quote_literal(array)}::{label}[]"
     if ref.name in ("json", "jsonb") and not ref.is_enum:
         return f"{quote_literal(_json_text(value, ref.name == 'jsonb'))}::{ref.name}"
     if ref.name == "boolean" and isinstance(value, bool):
