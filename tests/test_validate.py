@@ -444,3 +444,27 @@ def test_valid_example_creates_and_behaves_on_a_real_server(db_url: URL, db: psy
     # citext: the unique email ignores case.
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("INSERT INTO shop.customers (email, name) VALUES ('a@X.org', 'Bob')")
+
+
+# ---- the documentation's examples are valid --------------------------------------------------
+
+# Excerpts in the docs that show one part of a table, and the table they are part of.
+DOC_CONTEXT = {
+    "columns": "tables:\n  users:\n",
+    "indexes": "tables:\n  posts:\n    columns: {user_id: bigint, date_posted: timestamptz, "
+    "status: text, email: text, tags: 'text[]', title: text}\n",
+    "checks": "tables:\n  posts:\n    columns: {title: text}\n",
+}
+
+
+def doc_examples() -> list[str]:
+    text = (REPO / "docs" / "schema-language.md").read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+
+
+@pytest.mark.parametrize("block", doc_examples(), ids=lambda b: b.split(":")[0].strip("# \n"))
+def test_documentation_examples_validate(block: str) -> None:
+    first_key = block.split(":")[0].strip()
+    if first_key in DOC_CONTEXT:
+        block = DOC_CONTEXT[first_key] + "".join(f"    {line}\n" for line in block.splitlines())
+    validate([load_text(block, "docs-example.yaml")])
