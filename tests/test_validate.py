@@ -468,3 +468,16 @@ def test_documentation_examples_validate(block: str) -> None:
     if first_key in DOC_CONTEXT:
         block = DOC_CONTEXT[first_key] + "".join(f"    {line}\n" for line in block.splitlines())
     validate([load_text(block, "docs-example.yaml")])
+
+
+def test_yaml_anchors_and_merge_keys_share_columns() -> None:
+    spec = load_schema(DATA / "valid" / "anchors.yaml")
+    suppliers, warehouses = spec.tables
+    assert [c.name for c in suppliers.columns] == ["id", "name", "created_at", "updated_at"]
+    # Merged columns stand where `<<:` is written; a key written in the mapping itself wins.
+    assert [c.name for c in warehouses.columns] == ["created_at", "code", "updated_at"]
+    updated = warehouses.column("updated_at")
+    assert updated is not None and updated.default_sql == "now()" and not updated.nullable
+    # An error in a merged column points at the anchored text, where it can be fixed.
+    (error,) = errors_of("x-c: &c\n  a: {type: txt}\ntables:\n  t:\n    columns:\n      <<: *c\n")
+    assert (error.line, error.column, error.obj) == (2, 13, "table t, column a")

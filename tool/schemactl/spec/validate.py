@@ -240,7 +240,9 @@ class _Validator(NodeReader):
         self.file = doc.file
         if doc.root is None:
             return _File(doc.file, DEFAULT_SCHEMA, {})
-        entries = self.mapping(doc.root, None, TOP_KEYS, "a mapping with tables:, enums: ...")
+        entries = self.mapping(
+            doc.root, None, TOP_KEYS, "a mapping with tables:, enums: ...", free_x_keys=True
+        )
         if entries is None:
             return None
         sections = {e.key: e for e in entries}

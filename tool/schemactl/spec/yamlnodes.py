@@ -26,6 +26,8 @@ BOOL_TAG = "tag:yaml.org,2002:bool"
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+X_PREFIX = "x-"  # top-level keys for the user's own use, e.g. anchors of shared columns
 
 _constructor = SafeConstructor()
 
@@ -37,6 +39,33 @@ class Entry:
     key: str
     key_node: yaml.Node
     value: yaml.Node
+
+
+def merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The pairs of a mapping with YAML merge keys (`<<: *common`) expanded where they stand.
+
+    As the YAML merge rule says: keys written in the mapping itself win over merged ones,
+    and of several merged mappings the earlier wins. Merged pairs keep their positions (in
+    the anchored mapping), so a diagnostic points where the text can be fixed.
+    """
+    if not any(key.tag == MERGE_TAG for key, _ in node.value):
+        return list(node.value)
+    written = {key.value for key, _ in node.value if key.tag != MERGE_TAG}
+    merged: set[str] = set()
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for key, value in node.value:
+        if key.tag != MERGE_TAG:
+            pairs.append((key, value))
+            continue
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.YAMLError("`<<:` merges a mapping or a list of mappings")
+            for k, v in merged_pairs(source):
+                if k.value not in written and k.value not in merged:
+                    merged.add(k.value)
+                    pairs.append((k, v))
+    return pairs
 
 
 def mark_of(file: str, node: yaml.Node) -> Mark:
@@ -117,14 +146,24 @@ class NodeReader:
         expected: str = "a mapping",
         duplicate: str = "key",
         dup_code: str = "E305",
+        free_x_keys: bool = False,
     ) -> list[Entry] | None:
-        """The entries of a mapping node; reports duplicate and (if allowed given) unknown keys."""
+        """The entries of a mapping node; reports duplicate and (if allowed given) unknown keys.
+
+        free_x_keys: keys starting with `x-` are the user's own (a place for YAML anchors),
+        skipped without a word.
+        """
         if not isinstance(node, yaml.MappingNode):
             self.error("E102", node, f"expected {expected}, found {kind_name(node)}", obj)
             return None
+        try:
+            pairs = merged_pairs(node)
+        except yaml.YAMLError:
+            self.error("E102", node, "`<<:` must merge a mapping or a list of mappings", obj)
+            return None
         entries: list[Entry] = []
         first: dict[str, yaml.Node] = {}
-        for key_node, value in node.value:
+        for key_node, value in pairs:
             if not is_text(key_node):
                 self.error("E102", key_node, f"a {duplicate} name must be text", obj)
                 continue
@@ -138,6 +177,8 @@ class NodeReader:
                 )
                 continue
             first[key] = key_node
+            if free_x_keys and key.startswith(X_PREFIX):
+                continue
             if allowed is not None and key not in allowed:
                 self.error(
                     "E101",
