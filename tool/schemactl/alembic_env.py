@@ -57,6 +57,9 @@ def run(context: Any) -> None:
         context.configure(
             dialect_name="postgresql",
             literal_binds=True,
+            # Alembic's own offline recipe: with the driver's "pyformat" style, text() SQL
+            # would be written with every % doubled (100% -> 100%%), which psql runs as is.
+            dialect_opts={"paramstyle": "named"},
             **_options(config, project),
         )
         with context.begin_transaction():
