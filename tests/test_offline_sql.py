@@ -233,8 +233,10 @@ def test_golden_downgrade(blog: Project) -> None:
 
 # --- hostile literals ---------------------------------------------------------------------
 
-HOSTILE = "it's \"quoted\" ; drop table users; -- \\ back\\slash \\' $$ dollar $body$ ünïcödé 🎉\nend"
-LABELS = ["it's", "a\\b", "$$", "; drop table users; --", "ünï 🎉", 'say "hi"', "\\'"]
+HOSTILE = ("it's \"quoted\" ; drop table users; -- \\ back\\slash \\' $$ dollar $body$ 100% "
+           "ünïcödé 🎉\nend")
+LABELS = ["it's", "a\\b", "$$", "; drop table users; --", "ünï 🎉", 'say "hi"', "\\'", "a:b",
+          "100%"]
 
 _TEMPLATE = '''"""{message}
 

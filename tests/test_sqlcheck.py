@@ -168,3 +168,25 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     with pytest.raises(SqlCheckError) as raised:
         check_sql(["CREATE TABLE a (", "DROP TABLE b", "SELEC 1"], "0005", hazards=[])
     assert len(raised.value.problems) == 3
+
+
+def test_a_generated_column_dropped_and_added_back_loses_nothing() -> None:
+    checked = check_sql(
+        ["ALTER TABLE people DROP COLUMN full_name",
+         "ALTER TABLE people ADD COLUMN full_name TEXT GENERATED ALWAYS AS (first || last) STORED"],
+        "0002", hazards=[],
+    )
+    assert checked[0].drops == ()
+    assert any("generated column" in note for note in checked[0].notes)
+    with pytest.raises(SqlCheckError):  # added back as a plain column: the values are gone
+        check_sql(["ALTER TABLE people DROP COLUMN full_name",
+                   "ALTER TABLE people ADD COLUMN full_name TEXT"], "0002", hazards=[])
+
+
+def test_enum_labels_written_as_escape_strings_are_followed() -> None:
+    enums = EnumLabels()
+    check_sql(["CREATE TYPE mood AS ENUM ('ok', E'back\\\\slash')"], "0001", [], enums)
+    assert enums.labels == {"mood": ["ok", "back\\slash"]}
+    with pytest.raises(SqlCheckError, match=r"drops enum value mood\.back\\slash"):
+        check_sql(["ALTER TYPE mood RENAME TO mood_old", "CREATE TYPE mood AS ENUM ('ok')",
+                   "DROP TYPE mood_old"], "0002", [], enums)

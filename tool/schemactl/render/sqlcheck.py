@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
@@ -118,6 +118,7 @@ def check_sql(
             checked.append(_check_one(text, revision, state))
         except _Rejected as rejected:
             problems.append(_problem(revision, text, str(rejected)))
+    checked = _forgive_regenerated(checked, state.generated)
     if hazards is not None:
         for statement in checked:
             for reason in _unmarked(statement, hazards):
@@ -139,6 +140,7 @@ class _RevisionState:
     enums: EnumLabels
     created: set[tuple[str, str]] = field(default_factory=set)  # made earlier in this revision
     renamed_from: dict[str, str] = field(default_factory=dict)  # type new name -> old name
+    generated: set[str] = field(default_factory=set)  # "table.column" added as generated
 
 
 def _check_one(text: str, revision: str, state: _RevisionState) -> CheckedStatement:
@@ -147,9 +149,11 @@ def _check_one(text: str, revision: str, state: _RevisionState) -> CheckedStatem
     if not tokens:
         raise _Rejected("empty statement")
     sql = _strip_line_ends(_rewrite_identity(_rewrite_column_rename(sql, tokens)))
-    tokens = _tokenize(sql)
+    # Checked and classified with E'' literals spelled as standard ones (same values).
+    standard = _standard_strings(sql, _tokenize(sql))
+    tokens = _tokenize(standard)
     notes: list[str] = []
-    expression = _parse(_check_form(sql, tokens, notes), tokens, notes)
+    expression = _parse(_check_form(standard, tokens, notes), tokens, notes)
     opaque = isinstance(expression, exp.Command)
     kind, drops = _classify(expression, tokens, state, notes)
     return CheckedStatement(
@@ -328,6 +332,25 @@ def _check_form(sql: str, tokens: Sequence[Token], notes: list[str]) -> str:
     return sql
 
 
+def _is_escape_string(sql: str, token: Token) -> bool:
+    """An E'...' literal (sqlglot reads it, escapes decoded, as a BYTE_STRING token)."""
+    return token.token_type is TokenType.BYTE_STRING and sql[token.start] in "eE"
+
+
+def _standard_strings(sql: str, tokens: Sequence[Token]) -> str:
+    """E'...' literals as standard '...' literals of the same value.
+
+    sqlglot rejects E'' strings in some places PostgreSQL takes them (enum labels, COMMENT
+    ON ... IS); the tokenizer has already decoded and validated the escapes, so the standard
+    literal of token.text is the same value.
+    """
+    for token in reversed(tokens):
+        if _is_escape_string(sql, token):
+            standard = "'" + token.text.replace("'", "''") + "'"
+            sql = sql[: token.start] + standard + sql[token.end + 1 :]
+    return sql
+
+
 # --- classification -----------------------------------------------------------------------
 
 
@@ -426,6 +449,10 @@ def _classify_alter(
             for col in action.args.get("tables") or []
             if ("table", table) not in state.created
         ]
+        state.generated |= {
+            f"{table}.{action.name}" for action in actions
+            if isinstance(action, exp.ColumnDef) and action.find(exp.ComputedColumnConstraint)
+        }
         if drops or any(isinstance(a, exp.Drop) for a in actions):
             return "drop", drops
         if any(isinstance(a, (exp.RenameColumn, exp.AlterRename)) for a in actions):
@@ -509,6 +536,24 @@ def _outside_transaction(tokens: Sequence[Token]) -> str | None:
 
 
 # --- cross-check with the plan ------------------------------------------------------------
+
+
+def _forgive_regenerated(
+    checked: list[CheckedStatement], generated: set[str]
+) -> list[CheckedStatement]:
+    """A column dropped and added back as a generated column in the same revision (a changed
+    expression) loses nothing: its values are computed again from the other columns."""
+    result = []
+    for statement in checked:
+        kept = tuple(d for d in statement.drops
+                     if not (d.kind == "column" and d.name in generated))
+        if kept != statement.drops:
+            statement = replace(statement, drops=kept, notes=(
+                *statement.notes, "the column is added back as a generated column: "
+                "its values are computed, not lost"))
+        result.append(statement)
+    return result
+
 
 
 def _unmarked(statement: CheckedStatement, hazards: Sequence[Mapping[str, str]]) -> list[str]:
