@@ -657,11 +657,13 @@ class _Validator(NodeReader):
                 )
             else:
                 self._require_not_null(column, node, obj)
+                self._check_indexable_column(column, "btree", node, obj)
                 t.primary_key = PrimaryKeySpec(
                     naming.primary_key_name(t.name), (column.name,), self.mark(node)
                 )
         if "unique" in keys and self.flag(keys["unique"].value, obj, "unique"):
             node = keys["unique"].key_node
+            self._check_indexable_column(column, "btree", node, obj)
             t.uniques.append(
                 UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node))
             )
@@ -799,12 +801,14 @@ class _Validator(NodeReader):
             if column is not None:
                 self._require_not_null(column, entry.value, t.obj)
         name = user_name or naming.primary_key_name(t.name)
+        self._check_indexable(t, columns, "btree", entry.value, t.obj)
         t.primary_key = PrimaryKeySpec(name, columns, self.mark(entry.value))
 
     def _table_uniques(self, t: _Table, node: yaml.Node) -> None:
         for item in self.sequence(node, t.obj, "a list of unique column lists") or []:
             user_name, columns, _ = self._name_and_columns(t, item, t.obj, "unique", UNIQUE_KEYS)
             if columns is not None:
+                self._check_indexable(t, columns, "btree", item, t.obj)
                 name = user_name or naming.unique_name(t.name, columns)
                 t.uniques.append(UniqueSpec(name, columns, self.mark(item)))
 
@@ -904,8 +908,55 @@ class _Validator(NodeReader):
         if parsed is None:
             return None
         elements, name_keys = parsed
+        columns = [e.column for e in elements if e.column]
+        self._check_indexable(t, columns, using, keys["columns"].value, obj)
         name = user_name or naming.index_name(t.name, name_keys)
         return IndexSpec(name, elements, unique, cast(IndexMethod, using), where, include, self.mark(node))
+
+    def _check_indexable(
+        self, t: _Table, columns: Sequence[str], using: str, node: yaml.Node | Mark, obj: str
+    ) -> None:
+        for name in columns:
+            column = t.column(name)
+            if column is not None:
+                self._check_indexable_column(column, using, node, obj)
+
+    def _check_indexable_column(
+        self, column: ColumnSpec, using: str, node: yaml.Node | Mark, obj: str
+    ) -> None:
+        """Only types the index method has a default operator class for: PostgreSQL would
+        refuse the others when the migration runs."""
+        type_ = column.type
+        if type_ == UNKNOWN_TYPE:
+            return
+        if type_.name == "json" and not type_.array_dims:
+            self.error(
+                "E104",
+                node,
+                f"column {column.name!r} is json, which cannot be indexed",
+                obj,
+                "use jsonb, which can",
+            )
+        elif (hint := self._method_refuses(type_, using)) is not None:
+            self.error(
+                "E104",
+                node,
+                f"{using} cannot index column {column.name!r} of type {type_.sql()}",
+                obj,
+                hint,
+            )
+
+    def _method_refuses(self, type_: TypeRef, using: str) -> str | None:
+        """Why the index method has no default operator class for the type (None: it has).
+        Checked against PostgreSQL 15 and 18; only the sure cases."""
+        compound = bool(type_.array_dims) or type_.name == "jsonb"
+        if using == "gin" and not compound:
+            return "gin indexes arrays and jsonb; use btree (the default) for this column"
+        if using == "gist" and (compound or not any(e.name == "btree_gist" for e in self.extensions)):
+            return "gist has no operator class for it; use btree, or add the btree_gist extension"
+        if using == "brin" and (compound or type_.name == "boolean"):
+            return "brin needs an ordered scalar type; use btree or gin"
+        return None
 
     def _index_elements(
         self, t: _Table, node: yaml.Node, obj: str
