@@ -39,7 +39,8 @@ def history(db: psycopg.Connection) -> list[tuple[str, str]]:
 
 def migration_lock_holders(db: psycopg.Connection) -> int:
     row = db.execute(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         (LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF)).fetchone()
     assert row is not None
     return int(row[0])
@@ -177,7 +178,8 @@ def test_sigkill_in_the_middle_of_a_slow_revision(
     db.execute("INSERT INTO gate VALUES (true)")
     run = start_schemactl(project, "apply", url=db_url)
     _wait_for(lambda: db.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()"
+        " AND datname = current_database()",
         ("SELECT pg_sleep(CASE%",)).fetchone() == (1,), "the slow statement to start")
 
     run.kill()
@@ -196,7 +198,7 @@ def test_sigkill_in_the_middle_of_a_slow_revision(
     assert revision_of(db) == "0003" and "gate_probe" in tables(db)
 
 
-def _wait_for(condition: object, what: str, timeout: float = 20) -> None:
+def _wait_for(condition: object, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():  # type: ignore[operator]
