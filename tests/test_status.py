@@ -141,3 +141,13 @@ def test_check_fails_on_two_heads(project: Project) -> None:
     done = schemactl(project, "check")
     assert done.returncode == 3
     assert "2 heads (0003, 0004)" in done.stderr or "2 heads (0004, 0003)" in done.stderr
+
+
+def test_status_names_a_revision_file_changed_since_plan(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    path = project.sql_dir / "0002_index_names.sql"
+    path.write_text(path.read_text() + "-- tweaked by hand\n")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3, done.stderr
+    assert "File changed: sql/0002_index_names.sql: changed since it was recorded" in done.stdout
+    assert "Drift: none" in done.stdout
