@@ -70,5 +70,9 @@ def test_no_output_contains_the_password(tmp_path: Path, owner_url: URL) -> None
     assert unreachable_run.returncode == 1
     assert "cannot connect to" in unreachable_run.stderr
 
-    _assert_hidden(password, applied, failed, status, unreachable_run)
+    malformed = schemactl(project, "apply", "--database-url",
+                          f"postgresql://{owner_url.username}:{password}@localhost:notaport/x")
+    assert malformed.returncode == 1 and "invalid database URL" in malformed.stderr
+
+    _assert_hidden(password, applied, failed, status, unreachable_run, malformed)
     _assert_hidden(str(wrong.password), wrong_run)

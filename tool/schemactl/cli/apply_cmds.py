@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
 
 from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
@@ -22,11 +24,21 @@ from schemactl.cli.common import (
     main,
     pass_context,
 )
-from schemactl.db.urls import display
-from schemactl.errors import EXIT_PENDING, HazardRefused
-from schemactl.settings import target_url
+from schemactl.db.urls import display, redact
+from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
+from schemactl.project import Project
+from schemactl.settings import Settings, target_url
 
 PROGRESS_BAR_FROM = 5  # revisions; fewer than this and a line per revision says enough
+
+
+def _target(settings: Settings, project: Project) -> URL:
+    """The target URL; a malformed one is bad input (exit 1), never a traceback."""
+    try:
+        return target_url(settings, project.root)
+    except (ValueError, ArgumentError) as exc:  # sqlalchemy's make_url, or not PostgreSQL
+        raise SchemactlError(f"invalid database URL: {redact(str(exc))}",
+                             hint="expected e.g. postgresql://app@db.example.com:5432/app") from None
 
 
 def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -142,7 +154,7 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
          lock_wait: float, **flags: object) -> None:
     project = ctx.project()
     settings = ctx.settings(database_url=database_url, **flags)
-    url = target_url(settings, project.root)
+    url = _target(settings, project)
     echo(f"Target: {display(url)}")
     progress = _Progress()
     result = None
@@ -207,7 +219,7 @@ def status(ctx: Context, database_url: str | None) -> None:
     Exit 0 at head with no drift, 3 otherwise."""
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
-    url = target_url(settings, project.root)
+    url = _target(settings, project)
     report = status_mod.status(project, settings, url)
     echo(f"Target: {display(url)}")
     echo(f"Revision: {report.current or 'base (empty)'}"
