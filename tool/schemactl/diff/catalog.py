@@ -57,6 +57,7 @@ class ColumnInfo:
     default: str | None  # pg_get_expr of a plain default
     generated: str | None  # expression of a STORED generated column
     identity: str | None  # "always", "by default" or None
+    nullable: bool = True
 
 
 @dataclass
@@ -68,6 +69,12 @@ class Catalog:
     columns: dict[tuple[str, str, str], ColumnInfo] = field(default_factory=dict)
     constraints: dict[tuple[str, str, str], Constraint] = field(default_factory=dict)
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
+    # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
+    # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
+    # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
+    # statements we write use the user's source.
+    create_sql: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    column_sql: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def table_columns(self, schema: str, table: str) -> list[ColumnInfo]:
         return [c for (s, t, _), c in self.columns.items() if (s, t) == (schema, table)]
@@ -112,17 +119,17 @@ def _read_tables(conn: Connection, catalog: Catalog) -> None:
             SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
                    CASE WHEN a.attgenerated = 's' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-                   a.attidentity
+                   a.attidentity, a.attnotnull
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
             WHERE {_TABLE} AND a.attnum > 0 AND NOT a.attisdropped""")):
-        schema, table, column, type_, default, generated, identity = row
+        schema, table, column, type_, default, generated, identity, not_null = row
         if (schema, table) in catalog.tables:
             catalog.columns[(schema, table, column)] = ColumnInfo(
                 schema, table, column, type_, default, generated,
-                {"a": "always", "d": "by default"}.get(identity or ""),
+                {"a": "always", "d": "by default"}.get(identity or ""), not not_null,
             )
     for schema, table, name, kind, definition in conn.execute(text(f"""
             SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true)

@@ -26,9 +26,10 @@ from schemactl.diff.comparators.constraints import compare_constraints
 from schemactl.diff.comparators.enums import compare_enums
 from schemactl.diff.comparators.namespaces import compare_extensions, compare_schemas
 from schemactl.diff.comparators.renames import rename_steps
-from schemactl.diff.ops import SqlStepOp
+from schemactl.diff.ops import SqlStepOp, StepInfo
+from schemactl.plan.hazards import Hazard, is_narrowing
 from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
-from schemactl.sqltext import quote_ident
+from schemactl.sqltext import qualified, quote_ident
 
 # Alembic's handling of these is replaced by comparators/constraints.py for tables that
 # exist on both sides (for new tables, create_table carries them).
@@ -73,7 +74,10 @@ def _autogenerate(metadata: MetaData, connection: Connection,
     produced = produce_migrations(context, metadata).upgrade_ops
     assert produced is not None
     for op in _walk(produced):
-        _adjust(op)
+        _no_create_types(op)
+    for op in produced.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            op.ops = [step for inner in op.ops for step in _split_type_change(inner)]
     return [op for op in produced.ops if not _is_empty(op)]
 
 
@@ -82,19 +86,45 @@ def _walk(container: ops.OpContainer) -> list[ops.MigrateOperation]:
             for inner in (op.ops if isinstance(op, ops.ModifyTableOps) else [op])]
 
 
-def _adjust(op: ops.MigrateOperation) -> None:
-    """Enum types are created by comparators/enums.py; a column using one must not create
-    it again. A type change converts values explicitly (USING), as PostgreSQL requires
-    for most casts."""
+def _no_create_types(op: ops.MigrateOperation) -> None:
+    """Enum types are created by comparators/enums.py; a column using one must not
+    create it again."""
     columns = (op.columns if isinstance(op, ops.CreateTableOp)
                else [op.column] if isinstance(op, ops.AddColumnOp) else [])
     for column in columns:
         if isinstance(column, Column):
             _no_create_type(column.type)
-    if isinstance(op, ops.AlterColumnOp) and op.modify_type is not None:
+    if isinstance(op, ops.AlterColumnOp):
         _no_create_type(op.modify_type)
-        new_type = op.modify_type.compile(dialect=postgresql.dialect())
-        op.kw["postgresql_using"] = f"{quote_ident(op.column_name)}::{new_type}"
+        _no_create_type(op.existing_type)
+
+
+def _split_type_change(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
+    """A type change as our own step with an explicit USING cast: PostgreSQL needs one for
+    most conversions (text -> integer), and Alembic's renderer drops postgresql_using."""
+    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
+        return [op]
+    old, new = op.existing_type, op.modify_type
+    dialect = postgresql.dialect()
+    old_sql, new_sql = old.compile(dialect=dialect), new.compile(dialect=dialect)
+    table, column = qualified(op.schema, op.table_name), quote_ident(op.column_name)
+
+    def alter(type_sql: str) -> str:
+        return f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {type_sql} USING {column}::{type_sql}"
+
+    where = f"table {op.table_name}, column {op.column_name}"
+    hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
+              if is_narrowing(old, new)
+              else Hazard("MF105", where, "existing values are cast to the new type"))
+    reverse_hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
+                      if is_narrowing(new, old) else None)
+    step = SqlStepOp([alter(new_sql)], [alter(old_sql)], StepInfo(
+        "alter", "column", op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name,
+        f"type {old_sql} -> {new_sql}", (hazard,), (reverse_hazard,) if reverse_hazard else ()))
+    op.existing_type, op.modify_type = new, None
+    untouched = (op.modify_nullable is None and op.modify_comment is False
+                 and op.modify_server_default is False and op.modify_name is None)
+    return [step] if untouched else [step, op]
 
 
 def _no_create_type(type_: Any) -> None:

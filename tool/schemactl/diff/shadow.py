@@ -15,13 +15,15 @@ from contextlib import contextmanager
 
 from alembic import command
 from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
 from schemactl.db.throwaway import throwaway_database
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
 from schemactl.project import Project
-from schemactl.spec.types import SchemaSpec
+from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
 from schemactl.sqltext import quote_ident
 
 
@@ -70,4 +72,24 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
 def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Catalog:
     with throwaway_database(server_url, "schemactl_desired") as url, connect(url) as conn:
         create_schema(conn, metadata, spec)
-        return read_catalog(conn)
+        catalog = read_catalog(conn)
+    _source_ddl(metadata, catalog)
+    return catalog
+
+
+def _source_ddl(metadata: MetaData, catalog: Catalog) -> None:
+    """Record the DDL of every constraint, index and column as compiled from the YAML."""
+    dialect = postgresql.dialect()
+    for table in metadata.tables.values():
+        schema = table.schema or DEFAULT_SCHEMA
+        for constraint in table.constraints:
+            if isinstance(constraint.name, str):
+                key = (schema, table.name, constraint.name)
+                catalog.create_sql[key] = str(AddConstraint(constraint).compile(dialect=dialect))
+        for index in table.indexes:
+            if isinstance(index.name, str):
+                key = (schema, table.name, index.name)
+                catalog.create_sql[key] = str(CreateIndex(index).compile(dialect=dialect))
+        for column in table.columns:
+            catalog.column_sql[(schema, table.name, column.name)] = str(
+                CreateColumn(column).compile(dialect=dialect))

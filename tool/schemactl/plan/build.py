@@ -9,10 +9,9 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations, ops
-from sqlalchemy import types as sqltypes
 
 from schemactl.diff.ops import SqlStepOp
-from schemactl.plan.hazards import Hazard
+from schemactl.plan.hazards import Hazard, is_narrowing
 from schemactl.spec.types import DEFAULT_SCHEMA
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
@@ -200,25 +199,3 @@ def _alter_column(op: ops.AlterColumnOp, sql: tuple[str, ...]) -> Step:
         details.append(f"comment -> {op.modify_comment!r}")
     return Step("~", "column", _schema(op.schema), op.table_name, op.column_name,
                 ", ".join(details), tuple(hazards), sql)
-
-
-_INT_WIDTH = {"SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
-
-
-def is_narrowing(old: Any, new: Any) -> bool:
-    """True when some value of the old type may not fit the new one."""
-    old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
-    if old_name in _INT_WIDTH and new_name in _INT_WIDTH:
-        return _INT_WIDTH[new_name] < _INT_WIDTH[old_name]
-    if isinstance(old, sqltypes.String) and isinstance(new, sqltypes.String):
-        if new.length is None:
-            return False
-        return old.length is None or new.length < old.length
-    if isinstance(old, sqltypes.Numeric) and isinstance(new, sqltypes.Numeric):
-        old_p, new_p = getattr(old, "precision", None), getattr(new, "precision", None)
-        old_s, new_s = getattr(old, "scale", None) or 0, getattr(new, "scale", None) or 0
-        if new_p is None:
-            return False
-        return old_p is None or new_p - new_s < old_p - old_s or new_s < old_s
-    # Anything else may fail or lose information on cast; text-like targets are safe.
-    return not isinstance(new, sqltypes.String) or new.length is not None

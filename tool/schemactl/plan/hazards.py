@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import types as sqltypes
 
 
 class HazardKind(StrEnum):
@@ -63,3 +66,25 @@ class Hazard:
 
     def __str__(self) -> str:
         return f"{self.code} ({self.kind.value}) {self.object}: {self.message}"
+
+
+_INT_WIDTH = {"SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
+
+
+def is_narrowing(old: Any, new: Any) -> bool:
+    """True when some value of the old type may not fit the new one."""
+    old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
+    if old_name in _INT_WIDTH and new_name in _INT_WIDTH:
+        return _INT_WIDTH[new_name] < _INT_WIDTH[old_name]
+    if isinstance(old, sqltypes.String) and isinstance(new, sqltypes.String):
+        if new.length is None:
+            return False
+        return old.length is None or new.length < old.length
+    if isinstance(old, sqltypes.Numeric) and isinstance(new, sqltypes.Numeric):
+        old_p, new_p = getattr(old, "precision", None), getattr(new, "precision", None)
+        old_s, new_s = getattr(old, "scale", None) or 0, getattr(new, "scale", None) or 0
+        if new_p is None:
+            return False
+        return old_p is None or new_p - new_s < old_p - old_s or new_s < old_s
+    # Anything else may fail or lose information on cast; text-like targets are safe.
+    return not isinstance(new, sqltypes.String) or new.length is not None

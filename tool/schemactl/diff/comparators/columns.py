@@ -22,7 +22,7 @@ def compare_columns(current: Catalog, desired: Catalog) -> Steps:
     for key in sorted(set(current.columns) & set(desired.columns)):
         old, new = current.columns[key], desired.columns[key]
         if old.generated != new.generated:
-            steps.after.append(_generated(old, new))
+            steps.after.append(_generated(old, new, desired.column_sql.get(key)))
             continue
         if old.identity != new.identity:
             steps.after.append(_identity(old, new))
@@ -90,9 +90,11 @@ def _identity(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
     return SqlStepOp(_identity_off(old, new), _identity_on(new, old.identity), info)
 
 
-def _add_generated(column: ColumnInfo) -> str:
-    return (f"ALTER TABLE {qualified(column.schema, column.table)} ADD COLUMN "
-            f"{quote_ident(column.name)} {column.type} GENERATED ALWAYS AS ({column.generated}) STORED")
+def _add_generated(column: ColumnInfo, source: str | None = None) -> str:
+    definition = source or (
+        f"{quote_ident(column.name)} {column.type} GENERATED ALWAYS AS ({column.generated}) STORED"
+        + ("" if column.nullable else " NOT NULL"))
+    return f"ALTER TABLE {qualified(column.schema, column.table)} ADD COLUMN {definition}"
 
 
 def _drop_column(column: ColumnInfo) -> str:
@@ -100,7 +102,7 @@ def _drop_column(column: ColumnInfo) -> str:
             f"DROP COLUMN {quote_ident(column.name)}")
 
 
-def _generated(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
+def _generated(old: ColumnInfo, new: ColumnInfo, source: str | None) -> SqlStepOp:
     where = f"table {new.table}, column {new.name}"
     detail = f"generated {old.generated or '(none)'} -> {new.generated or '(none)'}"
     if new.generated is None:
@@ -112,6 +114,6 @@ def _generated(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
         hazards += (Hazard("DS102", where, "the column's stored values are replaced"),)
     reverse = ([_alter(new, "DROP EXPRESSION")] if old.generated is None
                else [_drop_column(new), _add_generated(old)])
-    return SqlStepOp([_drop_column(old), _add_generated(new)], reverse,
+    return SqlStepOp([_drop_column(old), _add_generated(new, source)], reverse,
                      StepInfo("alter", "column", new.schema, new.table, new.name, detail,
                               hazards=hazards, replaces=True))

@@ -56,8 +56,8 @@ def _add_hazards(obj: Obj) -> tuple[Hazard, ...]:
     return tuple(hazards)
 
 
-def _add(obj: Obj, replaces: bool = False) -> SqlStepOp:
-    return SqlStepOp([_create(obj)], [_drop(obj)], StepInfo(
+def _add(obj: Obj, source: str | None, replaces: bool = False) -> SqlStepOp:
+    return SqlStepOp([source or _create(obj)], [_drop(obj)], StepInfo(
         "create", _kind(obj), obj.schema, obj.table, obj.name, obj.definition,
         hazards=_add_hazards(obj), replaces=replaces))
 
@@ -80,11 +80,11 @@ def compare_constraints(current: Catalog, desired: Catalog) -> Steps:
         for key in sorted(set(old) - set(new)):
             steps.before.append(_remove(old[key]))
         for key in sorted(set(new) - set(old)):
-            steps.after.append(_add(new[key]))
+            steps.after.append(_add(new[key], desired.create_sql.get(key)))
         for key in sorted(set(old) & set(new)):
             if old[key].definition != new[key].definition:
                 steps.before.append(_remove(old[key], replaces=True))
-                steps.after.append(_add(new[key], replaces=True))
+                steps.after.append(_add(new[key], desired.create_sql.get(key), replaces=True))
     return steps
 
 
