@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -27,7 +28,9 @@ from schemactl.db import embedded
 from schemactl.db.urls import libpq_dsn
 from schemactl.inspect.catalog import inspect_database
 
-PAGILA = Path("/work/shared/corpus/schemas/pagila-schema.sql")
+REPO = Path(__file__).resolve().parent.parent
+PAGILA = REPO.parent / "shared" / "corpus" / "schemas" / "pagila-schema.sql"
+pytestmark = pytest.mark.skipif(not PAGILA.is_file(), reason=f"no corpus at {PAGILA}")
 _NEXTVAL = re.compile(r"^nextval\(")
 
 
