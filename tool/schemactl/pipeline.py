@@ -14,12 +14,14 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
+from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.diff.compare import diff
 from schemactl.diff.shadow import connect, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.plan.build import Plan, build_plan
 from schemactl.project import Project
+from schemactl.render.offline_sql import write_revision_sql
 from schemactl.render.revision import revision_parts
 from schemactl.settings import Settings, shadow_server_url
 from schemactl.spec.load import load
@@ -62,8 +64,22 @@ def next_revision_id(project: Project) -> str:
     return f"{max(numbers, default=0) + 1:04d}"
 
 
-def write_revision(project: Project, plan: Plan, message: str) -> Path:
-    """Write migrations/versions/<rev>_<slug>.py for the plan; return its path."""
+def write_revision(project: Project, plan: Plan, message: str,
+                   settings: Settings | None = None) -> Path:
+    """Write the revision for the plan, its offline SQL (checked statement by statement),
+    and re-record migrations/schemactl.sum. All or nothing: if the SQL check fails, the
+    revision file is removed again and the error names the statement."""
+    path = _write_revision_file(project, plan, message)
+    try:
+        write_revision_sql(project, path.name.split("_", 1)[0], settings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    checksums.record(project)
+    return path
+
+
+def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
     if not plan.has_changes:
         raise SchemactlError("nothing to write: the plan has no changes")
     script = ScriptDirectory.from_config(project.alembic_config())

@@ -106,6 +106,11 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
         echo("Check the steps (a rename needs `renamed_from`), then run again with "
              "--allow-destructive to write them.", err=True)
         sys.exit(EXIT_HAZARD)
-    path = write_revision(project, result, message or _default_message(result))
-    echo(f"\nWrote {path.relative_to(project.root) if path.is_relative_to(project.root) else path}")
+    path = write_revision(project, result, message or _default_message(result), settings)
+    sql = project.sql_dir / (path.stem + ".sql")
+    echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
+
+
+def _shown(root: Path, path: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 

@@ -1,0 +1,190 @@
+"""`schemactl init` and `schemactl plan` as a user runs them: files, output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.engine import URL
+
+from schemactl.cli import main
+from schemactl.db.urls import libpq_dsn
+
+from .helpers import REPO, make_project, migrate
+
+BLOG = """
+tables:
+  users:
+    columns:
+      id: {type: bigint, identity: true, primary_key: true}
+      username: {type: varchar(50), unique: true}
+      email: varchar(120)
+"""
+BLOG_WITHOUT_EMAIL = BLOG.replace("      email: varchar(120)\n", "")
+
+
+def _url(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def run(project_dir: Path, server_url: URL, *args: str, database: URL | None = None) -> Result:
+    env = {"SHADOW_DATABASE_URL": _url(server_url),
+           "DATABASE_URL": _url(database) if database else None}
+    return CliRunner().invoke(main, ["-C", str(project_dir), *args], env=env)
+
+
+def revisions(project_dir: Path) -> list[str]:
+    return sorted(p.name for p in (project_dir / "migrations" / "versions").glob("*.py"))
+
+
+def test_init_scaffolds_a_project_that_plans(tmp_path: Path, server_url: URL) -> None:
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "app")])
+    assert result.exit_code == 0, result.output
+    for path in ("alembic.ini", "migrations/env.py", "migrations/script.py.mako", "schema/app.yaml"):
+        assert (tmp_path / "app" / path).is_file(), path
+    again = CliRunner().invoke(main, ["init", str(tmp_path / "app")])
+    assert "exists" in again.output  # never overwrites
+    planned = run(tmp_path / "app", server_url, "plan", "-m", "first schema")
+    assert planned.exit_code == 0, planned.output
+    assert revisions(tmp_path / "app") == ["0001_first_schema.py"]
+
+
+def test_init_templates_are_this_repositorys_own_files() -> None:
+    templates = REPO / "tool" / "schemactl" / "templates"
+    assert (templates / "alembic.ini").read_text() == (REPO / "alembic.ini").read_text()
+    assert (templates / "env.py").read_text() == (REPO / "migrations" / "env.py").read_text()
+    assert ((templates / "script.py.mako").read_text()
+            == (REPO / "migrations" / "script.py.mako").read_text())
+
+
+def test_plan_writes_revision_sql_and_sum_then_finds_no_changes(tmp_path: Path,
+                                                                 server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    first = run(tmp_path, server_url, "plan", "-m", "create users")
+    assert first.exit_code == 0, first.output
+    assert "+ table users" in first.output
+    assert "Plan: 1 to add, 0 to change, 0 to drop." in first.output
+    assert revisions(tmp_path) == ["0001_create_users.py"]
+    assert (tmp_path / "migrations" / "sql" / "0001_create_users.sql").is_file()
+    assert "0001_create_users.py" in (tmp_path / "migrations" / "schemactl.sum").read_text()
+
+    second = run(tmp_path, server_url, "plan")
+    assert second.exit_code == 0
+    assert second.output.strip() == "No changes. The schema matches the migrations."
+    assert revisions(tmp_path) == ["0001_create_users.py"]
+
+
+def test_check_exits_3_when_changes_are_pending_and_writes_nothing(tmp_path: Path,
+                                                                    server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    pending = run(tmp_path, server_url, "plan", "--check")
+    assert pending.exit_code == 3
+    assert revisions(tmp_path) == []
+    run(tmp_path, server_url, "plan", "-m", "first")
+    clean = run(tmp_path, server_url, "plan", "--check")
+    assert clean.exit_code == 0, clean.output
+
+
+def test_json_plan(tmp_path: Path, server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    result = run(tmp_path, server_url, "plan", "--json", "--check")
+    plan = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert plan["changes"] is True and plan["add"] == 1
+    assert plan["steps"][0]["kind"] == "table" and plan["steps"][0]["name"] == "users"
+    assert any("CREATE TABLE users" in sql for sql in plan["steps"][0]["sql"])
+
+
+def test_destructive_steps_need_allow_destructive(tmp_path: Path, server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    (tmp_path / "schema" / "app.yaml").write_text(BLOG_WITHOUT_EMAIL)
+    refused = run(tmp_path, server_url, "plan", "-m", "drop email")
+    assert refused.exit_code == 4
+    assert "DS102" in refused.output and "column email" in refused.output
+    assert "--allow-destructive" in refused.output
+    assert revisions(tmp_path) == ["0001_first.py"]
+    allowed = run(tmp_path, server_url, "plan", "-m", "drop email", "--allow-destructive")
+    assert allowed.exit_code == 0, allowed.output
+    assert revisions(tmp_path) == ["0001_first.py", "0002_drop_email.py"]
+    text = (tmp_path / "migrations" / "versions" / "0002_drop_email.py").read_text()
+    assert "'code': 'DS102'" in text  # the hazard is recorded in the revision
+
+
+def test_bad_yaml_is_an_error_with_position_and_no_database(tmp_path: Path,
+                                                            server_url: URL) -> None:
+    make_project(tmp_path, "tables:\n  users:\n    columns:\n      id: {type: bigintt}\n")
+    result = run(tmp_path, server_url, "plan")
+    assert result.exit_code == 1
+    assert "schema/app.yaml:4:" in result.output
+    assert "bigint" in result.output  # did you mean
+    assert revisions(tmp_path) == []
+
+
+def test_plan_against_a_live_database_reads_it_only(tmp_path: Path, server_url: URL,
+                                                    db_url: URL) -> None:
+    project = make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    migrate(project, db_url)
+    same = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
+    assert same.exit_code == 0, same.output
+    assert "No changes. The schema matches the database." in same.output
+
+    renamed = BLOG.replace("email: varchar(120)", "mail: {type: varchar(120), renamed_from: email}")
+    (tmp_path / "schema" / "app.yaml").write_text(renamed)
+    drift = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
+    assert drift.exit_code == 3
+    assert "~ column mail: email -> mail" in drift.output
+    with psycopg.connect(libpq_dsn(db_url)) as conn:  # the rename was rehearsed, not done
+        columns = conn.execute("SELECT column_name FROM information_schema.columns "
+                               "WHERE table_name = 'users' ORDER BY ordinal_position").fetchall()
+    assert [c[0] for c in columns] == ["id", "username", "email"]
+
+
+def test_serial_column_adopted_as_identity_keeps_counting(tmp_path: Path, server_url: URL,
+                                                          db_url: URL) -> None:
+    """An app that started with create_all() has serial ids; the YAML says identity."""
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, username varchar(50) NOT NULL)")
+        conn.execute("INSERT INTO users (username) VALUES ('ann'), ('bob')")
+    make_project(tmp_path, """
+tables:
+  users:
+    columns:
+      id: {type: integer, identity: true, primary_key: true}
+      username: varchar(50)
+""")
+    result = run(tmp_path, server_url, "plan", "-m", "adopt", "--against", _url(db_url))
+    assert result.exit_code == 0, result.output
+    assert "~ column id: identity (none) -> by default" in result.output
+    # Apply just that revision to the live database (it has no alembic_version yet).
+    sql = next((tmp_path / "migrations" / "versions").glob("0001_*.py"))
+    assert "DROP SEQUENCE" in sql.read_text()
+    migrate(make_project(tmp_path), db_url)
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("INSERT INTO users (username) VALUES ('cy')")
+        rows = conn.execute("SELECT id, username FROM users ORDER BY id").fetchall()
+        kind = conn.execute("SELECT attidentity FROM pg_attribute WHERE attname = 'id' "
+                            "AND attrelid = 'users'::regclass").fetchone()
+    assert rows == [(1, "ann"), (2, "bob"), (3, "cy")]
+    assert kind == ("d",)
+    again = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.skipif(not any((REPO / "migrations" / "versions").glob("*.py")),
+                    reason="the example has no revisions yet")
+def test_plain_alembic_upgrade_head_works_in_this_repository(db_url: URL) -> None:
+    env = {**os.environ, "DATABASE_URL": _url(db_url)}
+    result = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO,
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(libpq_dsn(db_url)) as conn:
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    heads = sorted(p.name.split("_")[0] for p in (REPO / "migrations" / "versions").glob("*.py"))
+    assert version == (heads[-1],)
