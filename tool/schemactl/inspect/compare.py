@@ -14,19 +14,21 @@ from typing import Any
 from schemactl.spec.types import SchemaSpec, TableSpec
 
 
-def canonical(spec: SchemaSpec) -> SchemaSpec:
-    """The same spec in a fixed order."""
+def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
+    """The same spec in a fixed order (columns sorted by name too unless column_order)."""
     return SchemaSpec(
-        tables=tuple(sorted((_canonical_table(t) for t in spec.tables),
+        tables=tuple(sorted((_canonical_table(t, column_order) for t in spec.tables),
                             key=lambda t: (t.schema, t.name))),
         enums=tuple(sorted(spec.enums, key=lambda e: (e.schema, e.name))),
         extensions=tuple(sorted(spec.extensions, key=lambda e: e.name)),
     )
 
 
-def _canonical_table(table: TableSpec) -> TableSpec:
+def _canonical_table(table: TableSpec, column_order: bool) -> TableSpec:
+    columns = table.columns if column_order else tuple(sorted(table.columns, key=lambda c: c.name))
     return replace(
         table,
+        columns=columns,
         uniques=tuple(sorted(table.uniques, key=lambda u: u.name)),
         indexes=tuple(sorted(table.indexes, key=lambda i: i.name)),
         foreign_keys=tuple(sorted(table.foreign_keys, key=lambda f: f.name)),
@@ -35,9 +37,12 @@ def _canonical_table(table: TableSpec) -> TableSpec:
     )
 
 
-def differences(expected: SchemaSpec, actual: SchemaSpec) -> list[str]:
-    """Human-readable differences between two specs; empty when they describe one schema."""
-    expected, actual = canonical(expected), canonical(actual)
+def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = True) -> list[str]:
+    """Human-readable differences between two specs; empty when they describe one schema.
+
+    column_order=False: columns compare as a set (a migration adds columns at the end, and
+    no migration tool reorders them)."""
+    expected, actual = canonical(expected, column_order), canonical(actual, column_order)
     out: list[str] = []
     _compare_named("enum", _by_key(expected.enums), _by_key(actual.enums), out)
     _compare_named("extension", {e.name: e for e in expected.extensions},
