@@ -5,7 +5,8 @@ Two kinds of case:
 - diff (migra a.sql/b.sql, pgschema old.sql/new.sql with setup.sql): load old into database A
   and new into B; inspect B -> YAML; plan that YAML against A (`plan --against`); write the
   revision and apply it to A; then A must inspect equal to B, and a second plan must be empty.
-- adopt (the real-world schemas, and pgschema dump cases): load into A; inspect -> YAML;
+- adopt (the real-world schemas, pgschema dump cases, and with --corpus migra-adopt /
+  pgschema-adopt every b.sql / new.sql of the diff cases): load into A; inspect -> YAML;
   `plan --against A` must find no changes; the baseline revision (plan from an empty history)
   applied to an empty database must inspect equal to A.
 
@@ -13,7 +14,7 @@ A case that does not load on the server (missing role, extension, version) is sk
 error; a case using objects the YAML cannot express is skipped with their kinds. The table
 printed at the end counts passed / failed / skipped per corpus and per object kind.
 
-    python bench/conformance.py [--server URL] [--corpus migra,pgschema,dump,schemas]
+    python bench/conformance.py [--server URL] [--corpus migra,pgschema,dump,schemas,...]
                                 [--case SUBSTRING] [-v]
 """
 
@@ -101,6 +102,11 @@ def _pgschema(root: Path) -> list[Case]:
     ]
 
 
+def _adopt_new(cases: list[Case], corpus: str) -> list[Case]:
+    """The desired side of each diff case, as a database to adopt (issue 6's round trip)."""
+    return [Case(corpus, c.name, c.new, None, c.setup) for c in cases]
+
+
 def _dump(root: Path) -> list[Case]:
     base = root / "pgschema-testdata" / "dump"
     return [Case("dump", d.name, (d / "pgdump.sql",))
@@ -111,7 +117,11 @@ def _schemas(root: Path) -> list[Case]:
     return [Case("schemas", p.stem, (p,)) for p in sorted((root / "schemas").glob("*.sql"))]
 
 
-_DISCOVER = {"migra": _migra, "pgschema": _pgschema, "dump": _dump, "schemas": _schemas}
+_DISCOVER = {
+    "migra": _migra, "pgschema": _pgschema, "dump": _dump, "schemas": _schemas,
+    "migra-adopt": lambda root: _adopt_new(_migra(root), "migra-adopt"),
+    "pgschema-adopt": lambda root: _adopt_new(_pgschema(root), "pgschema-adopt"),
+}
 
 
 # -- running one case ---------------------------------------------------------------------

@@ -100,6 +100,26 @@ def test_baseline_adopts_a_database_without_touching_it(
         assert schema_lines(fresh) == schema_lines(db_url)
 
 
+def test_baseline_refuses_a_database_that_differs_from_the_yaml(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute("CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL)")
+    project = make_project(tmp_path / "app", "tables:\n  notes:\n    columns:\n"
+                           "      id: {type: integer, primary_key: true}\n")
+    result = run("-C", str(project.root), "baseline", "--database-url", url_text(db_url))
+    assert result.exit_code == 1, result.output
+    assert "does not match" in result.output and "body" in result.output
+    assert not any(project.versions_dir.glob("*.py"))
+    assert db.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+    forced = run("-C", str(project.root), "baseline", "--force", "--database-url",
+                 url_text(db_url))
+    assert forced.exit_code == 0, forced.output
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
 def test_baseline_needs_an_empty_history(db: psycopg.Connection, db_url: URL,
                                          tmp_path: Path) -> None:
     db.execute((DATA / "blog.sql").read_text())

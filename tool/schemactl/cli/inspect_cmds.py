@@ -137,17 +137,22 @@ def _has_yaml(directory: Path) -> bool:
 @database_url_option
 @click.option("-m", "--message", default="baseline", show_default=True,
               help="Message of revision 0001.")
+@click.option("--force", is_flag=True,
+              help="Stamp the database even when it differs from the YAML.")
 @pass_context
 @handle_errors
-def baseline(ctx: Context, database_url: str | None, message: str) -> None:
+def baseline(ctx: Context, database_url: str | None, message: str, force: bool) -> None:
     """Adopt an existing database: revision 0001 = its schema, marked as applied.
 
     When schema/ holds no YAML yet, the database is inspected first (as `inspect`).
-    Then revision 0001 is written to create that schema from empty, and the database is
+    The YAML is then compared with the database (as `plan --against`): they must match,
+    or the stamp would claim a schema the database does not have (--force stamps anyway).
+    Revision 0001 is written to create the schema from empty, and the database is
     stamped as being at 0001 WITHOUT running it: its data is not touched. Later plans
     start from there. Needs an empty migration history.
     """
     from schemactl.pipeline import make_plan, write_revision
+    from schemactl.render.human import render_plan
 
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
@@ -158,6 +163,17 @@ def baseline(ctx: Context, database_url: str | None, message: str) -> None:
         )
     if not _has_yaml(project.schema_dir):
         _inspect_to_yaml(settings, project, (), project.schema_dir, split=False, force=False)
+    url = target_url(settings, project.root)
+    difference = make_plan(project, settings, against=url)
+    if difference.has_changes:
+        echo(f"The YAML and {display(url)} differ; `plan --against` says:", err=True)
+        echo(render_plan(difference), err=True)
+        if not force:
+            raise SchemactlError(
+                f"the YAML does not match {display(url)} (the steps above would be needed)",
+                hint="fix the YAML until `schemactl plan --against URL` says No changes, "
+                "or pass --force to stamp anyway",
+            )
     plan = make_plan(project, settings)
     if not plan.has_changes:
         raise SchemactlError("the YAML describes an empty schema: nothing to baseline")
@@ -165,7 +181,6 @@ def baseline(ctx: Context, database_url: str | None, message: str) -> None:
     revision = path.name.split("_", 1)[0]
     _after_revision_written(project, revision)
     echo(f"  wrote  {_shown(path)}")
-    url = target_url(settings, project.root)
     stamp(project, url, revision)
     echo(f"Marked {display(url)} as being at revision {revision} (nothing was run on it).")
 
