@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from schemactl.apply import drift, runner
+from schemactl.apply import checksums, drift, runner
 from schemactl.apply.lock import LOCK_KEY
 from schemactl.project import Project
 from schemactl.settings import Settings
@@ -312,3 +312,24 @@ def test_statement_timeout_applies_to_migration_statements(
     assert "0003_slow" in failed.stderr and "57014" in failed.stderr
     assert "statement timeout" in failed.stderr
     assert revision_of(db) == "0002"
+
+
+def test_a_revision_with_an_autocommit_block_runs_outside_one_transaction(
+        project: Project, db_url: URL, db: psycopg.Connection) -> None:
+    path = write_revision(project, "0003", "index_concurrently", [], down="0002")
+    path.write_text(path.read_text().replace(
+        "def upgrade() -> None:\n    pass",
+        "def upgrade() -> None:\n"
+        "    op.execute('ALTER TABLE users ADD COLUMN email text')\n"
+        "    with op.get_context().autocommit_block():\n"
+        "        op.execute('CREATE INDEX CONCURRENTLY users_email ON users (email)')\n"))
+    checksums.record(project)
+
+    done = schemactl(project, "apply", url=db_url)
+
+    assert done.returncode == 0, done.stderr
+    assert "not atomic: commits part way (autocommit_block)" in done.stdout
+    assert revision_of(db) == "0003"
+    assert db.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
+                      ).fetchone() == (True,)
+    assert history(db)[-1] == ("0003", "up")

@@ -52,6 +52,12 @@ class Revision:
     def destructive(self) -> bool:
         return any(h.destructive for h in self.hazards)
 
+    @property
+    def transactional(self) -> bool:
+        """False when the file commits part way itself (autocommit_block, for statements
+        such as CREATE INDEX CONCURRENTLY that cannot run in a transaction)."""
+        return "autocommit_block" not in self.path.read_text()
+
 
 def script_directory(project: Project) -> ScriptDirectory:
     if not project.versions_dir.is_dir():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy.exc
 from alembic import command
@@ -170,7 +170,9 @@ def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revis
             return _run_once(project, conn, rev, direction, attempt)
         except sqlalchemy.exc.DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
-            if sqlstate == LOCK_NOT_AVAILABLE and attempt <= settings.lock_retries:
+            # A revision that committed part way is not retried: its first part is in.
+            retry = rev.transactional and attempt <= settings.lock_retries
+            if sqlstate == LOCK_NOT_AVAILABLE and retry:
                 pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
                 hooks.on_retry(rev, attempt, pause)
                 time.sleep(pause)
@@ -191,16 +193,32 @@ def _run_once(project: Project, conn: Connection, rev: Revision, direction: Dire
     config = project.alembic_config()
     config.attributes["connection"] = conn
     started = time.monotonic()
+    if not rev.transactional:
+        # The revision commits part way itself, so Alembic must own the transactions
+        # (autocommit_block needs that); the history row follows in a transaction of its own.
+        _alembic(config, rev, direction)
+        with conn.begin():
+            duration_ms = _record(conn, rev, direction, started)
+        return StepResult(rev, direction, duration_ms, attempt)
     # An explicit transaction: Alembic sees it as external and runs inside it, so the
     # revision, its alembic_version update and its history row commit or vanish together.
     with conn.begin():
-        if direction == "up":
-            command.upgrade(config, rev.id)
-        else:
-            command.downgrade(config, rev.down_id or "base")
-        duration_ms = round((time.monotonic() - started) * 1000)
-        history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, duration_ms)
+        _alembic(config, rev, direction)
+        duration_ms = _record(conn, rev, direction, started)
     return StepResult(rev, direction, duration_ms, attempt)
+
+
+def _alembic(config: Any, rev: Revision, direction: Direction) -> None:
+    if direction == "up":
+        command.upgrade(config, rev.id)
+    else:
+        command.downgrade(config, rev.down_id or "base")
+
+
+def _record(conn: Connection, rev: Revision, direction: Direction, started: float) -> int:
+    duration_ms = round((time.monotonic() - started) * 1000)
+    history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, duration_ms)
+    return duration_ms
 
 
 def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | None,
@@ -208,7 +226,10 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
     verb = "upgrade" if direction == "up" else "downgrade"
     lines = [
         f"{verb} of revision {rev.name} failed and was rolled back; the database stays at "
-        f"revision {at or 'base (empty)'}.",
+        f"revision {at or 'base (empty)'}." if rev.transactional else
+        f"{verb} of revision {rev.name} failed; the database stays at revision "
+        f"{at or 'base (empty)'}, but this revision commits part way (autocommit_block), so "
+        "what ran before the failing statement remains: check it before running again.",
         f"  statement: {_shorten(str(exc.statement or ''))}",
         f"  PostgreSQL: {pg_message(exc)}",
     ]
@@ -216,8 +237,9 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
         lines.insert(1, f"  could not get a lock within lock_timeout={settings.lock_timeout} "
                         f"in {attempts} tries")
         lines.extend(f"  blocked by: {held}" for held in _locks_held_by_others(conn))
-    return MigrationFailed("\n".join(lines),
-                           hint="fix the cause and run again; nothing of this revision remains")
+    hint = "fix the cause and run again" + (
+        "; nothing of this revision remains" if rev.transactional else "")
+    return MigrationFailed("\n".join(lines), hint=hint)
 
 
 def _shorten(statement: str, limit: int = 600) -> str:

@@ -75,6 +75,8 @@ def _show_plan(direction: Direction, path: list[Revision]) -> None:
         echo(_describe(rev))
         for hazard in rev.hazards:
             echo(f"      ! {hazard}")
+        if not rev.transactional:
+            echo("      ! not atomic: commits part way (autocommit_block); not retried")
 
 
 def _is_terminal() -> bool:
