@@ -154,6 +154,8 @@ ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY items_all ON items USING (true);
 CREATE TYPE pair AS (a integer, b integer);
 CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+CREATE SCHEMA reports;
+CREATE VIEW reports.totals AS SELECT 1 AS one;
 """
 
 
@@ -181,6 +183,8 @@ def test_what_the_language_cannot_say_is_reported_not_dropped(db: psycopg.Connec
         ("row level security", "public.items"),
         ("policy", "public.items.items_all"),
         ("composite type", "public.pair"),
+        ("view", "reports.totals"),
+        ("schema without tables or enums", "reports"),
     }
     # What remains is exactly what the language can say; alembic_version is never the user's.
     assert [t.name for t in result.spec.tables] == ["event_notes", "items", "serials"]

@@ -129,8 +129,8 @@ class _Reader:
         tables = self.read_tables()
         for row in self.fetch(queries.OTHER_OBJECTS):
             self.skip(row["kind"], row["?column?"])
-        self.report_schemas(schema_rows)
         spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions)
+        self.report_schemas(schema_rows, set(spec.schemas))
         names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
         return Inspection(spec, tuple(self.unsupported), self.queries, names)
 
@@ -148,9 +148,14 @@ class _Reader:
                 self.skip("enum comment", f"{r['schema']}.{r['name']}")
         return tuple(enums)
 
-    def report_schemas(self, rows: list[Row]) -> None:
+    def report_schemas(self, rows: list[Row], used: set[str]) -> None:
+        """Schemas exist in the YAML only through their tables and enums."""
         for r in rows:
-            if r["comment"] and r["name"] != DEFAULT_SCHEMA:
+            if r["name"] == DEFAULT_SCHEMA:
+                continue
+            if r["name"] not in used:
+                self.skip("schema without tables or enums", r["name"])
+            if r["comment"]:
                 self.skip("schema comment", r["name"])
 
     # -- tables -----------------------------------------------------------------------------
