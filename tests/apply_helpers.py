@@ -11,11 +11,14 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlalchemy.engine import URL
 
 from schemactl.apply import checksums
+from schemactl.cli import main
 from schemactl.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,14 +82,28 @@ def write_revision(project: Project, rev: str, slug: str, upgrade: list[str],
     return path
 
 
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def schemactl(project: Project, *args: str, url: URL | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess, as a user (or CI) would."""
-    return subprocess.run(
-        [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
-         *(["--database-url", url.render_as_string(hide_password=False)] if url else [])],
-        capture_output=True, text=True, timeout=timeout, env=_env(),
-    )
+              separate_process: bool = False) -> Run:
+    """Run the CLI as a user (or CI) would: in-process by default (starting Python costs a
+    second), or in a separate process when what matters is the process (its whole output)."""
+    argv = ["-C", str(project.root), *args,
+            *(["--database-url", url.render_as_string(hide_password=False)] if url else [])]
+    if separate_process:
+        done = subprocess.run([sys.executable, "-m", "schemactl", *argv], capture_output=True,
+                              text=True, timeout=120, env=_env())
+        return Run(done.returncode, done.stdout, done.stderr)
+    result = CliRunner().invoke(main, argv, env={"DATABASE_URL": None,
+                                                 "SHADOW_DATABASE_URL": None})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a bug: let pytest show its traceback
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def start_schemactl(project: Project, *args: str, url: URL) -> subprocess.Popen[str]:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from schemactl.db.urls import libpq_dsn
 
-from .apply_helpers import new_project, schemactl, write_revision
+from .apply_helpers import Run, new_project, schemactl, write_revision
 
 
 @pytest.fixture
@@ -40,9 +40,9 @@ def owner_url(server_url: URL, db_url: URL) -> Iterator[URL]:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def _assert_hidden(password: str, *runs: object) -> None:
+def _assert_hidden(password: str, *runs: Run) -> None:
     for run in runs:
-        text = run.stdout + run.stderr  # type: ignore[attr-defined]
+        text = run.stdout + run.stderr
         assert password not in text, text
         assert "Traceback" not in text, text
 
@@ -52,26 +52,28 @@ def test_no_output_contains_the_password(tmp_path: Path, owner_url: URL) -> None
     project = new_project(tmp_path / "p")
     write_revision(project, "0001", "create_users", ["CREATE TABLE users (id int PRIMARY KEY)"],
                    ["DROP TABLE users"])
-    applied = schemactl(project, "apply", url=owner_url)
+    applied = schemactl(project, "apply", url=owner_url, separate_process=True)
     assert applied.returncode == 0, applied.stderr
     assert f"{owner_url.username}:***@" in applied.stdout  # the target is shown, masked
 
     write_revision(project, "0002", "broken", ["SELECT no_such_function()"], down="0001")
-    failed = schemactl(project, "apply", url=owner_url)
+    failed = schemactl(project, "apply", url=owner_url, separate_process=True)
     assert failed.returncode == 1 and "no_such_function" in failed.stderr
 
-    status = schemactl(project, "status", url=owner_url)  # shadow + pg_dump use the password
+    # status builds a shadow and runs pg_dump, both with the password
+    status = schemactl(project, "status", url=owner_url, separate_process=True)
     assert status.returncode == 3 and "Drift: none" in status.stdout, status.stderr
 
     wrong = owner_url.set(password="Wrong-" + secrets.token_hex(8))
-    wrong_run = schemactl(project, "status", url=wrong)
+    wrong_run = schemactl(project, "status", url=wrong, separate_process=True)
     unreachable = owner_url.set(host="127.0.0.1", port=1)
-    unreachable_run = schemactl(project, "apply", url=unreachable)
+    unreachable_run = schemactl(project, "apply", url=unreachable, separate_process=True)
     assert unreachable_run.returncode == 1
     assert "cannot connect to" in unreachable_run.stderr
 
     malformed = schemactl(project, "apply", "--database-url",
-                          f"postgresql://{owner_url.username}:{password}@localhost:notaport/x")
+                          f"postgresql://{owner_url.username}:{password}@localhost:notaport/x",
+                          separate_process=True)
     assert malformed.returncode == 1 and "invalid database URL" in malformed.stderr
 
     _assert_hidden(password, applied, failed, status, unreachable_run, malformed)
