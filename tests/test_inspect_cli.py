@@ -54,6 +54,15 @@ def test_inspect_writes_yaml_and_never_overwrites(db: psycopg.Connection, db_url
     assert forced.exit_code == 0 and "edited" not in (out / "public.yaml").read_text()
 
 
+def test_inspect_never_shows_the_password(db: psycopg.Connection, db_url: URL,
+                                          tmp_path: Path) -> None:
+    db.execute("CREATE TABLE t (id integer PRIMARY KEY)")
+    secret = db_url.set(password="s3cret-pw")  # the test servers trust local connections
+    result = run("inspect", "--database-url", url_text(secret), "-o", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    assert "s3cret-pw" not in result.output and "***" in result.output
+
+
 def test_inspect_one_schema_split(db: psycopg.Connection, db_url: URL, tmp_path: Path) -> None:
     db.execute((DATA / "keys.sql").read_text())
     out = tmp_path / "schema"

@@ -113,6 +113,10 @@ def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
     (public.yaml, billing.yaml, ...), as a person would write it. Objects the YAML
     language cannot express yet (views, functions, triggers, partitions, ...) are listed
     in a warning with their kind, count and names. The database is only read.
+
+    A serial column keeps its default as `default_sql: nextval('t_id_seq'::regclass)`
+    and its sequence is listed: the YAML cannot create sequences, so create it by hand
+    or, better, change the column to `identity: true`.
     """
     project = _project_or_here(ctx)
     settings = ctx.settings(database_url=database_url) if _has_project(ctx) else \
