@@ -369,6 +369,12 @@ def test_empty_file_is_an_empty_schema() -> None:
     assert validate([load_text("", "empty.yaml")]) == SchemaSpec()
 
 
+def test_empty_sections_are_allowed() -> None:
+    assert spec_of("extensions:\nenums:\ntables:\n") == SchemaSpec()
+    t = spec_of("tables:\n  t:\n    columns: {a: text}\n    indexes:\n    checks:\n").tables[0]
+    assert (t.indexes, t.checks) == ((), ())
+
+
 def test_marks_do_not_take_part_in_equality() -> None:
     text = "tables:\n  t:\n    columns:\n      a: text\n"
     assert spec_of(text) == spec_of("\n\n" + text)

@@ -111,6 +111,9 @@ COLUMN_KEYS = (
     "on_update",
     "deferrable",
 )
+# Sections that may be left empty (`indexes:` with nothing under it).
+SECTIONS = ("extensions", "enums", "tables")
+TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
 PRIMARY_KEY_KEYS = ("columns", "name")
 UNIQUE_KEYS = ("columns", "name")
 FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
@@ -245,7 +248,8 @@ class _Validator(NodeReader):
         )
         if entries is None:
             return None
-        sections = {e.key: e for e in entries}
+        # `tables:` with nothing under it is an empty section, not an error.
+        sections = {e.key: e for e in entries if not (e.key in SECTIONS and is_null(e.value))}
         schema = DEFAULT_SCHEMA
         if "schema" in sections:
             schema = self.schema_name(sections["schema"].value, None) or DEFAULT_SCHEMA
@@ -434,7 +438,7 @@ class _Validator(NodeReader):
         entries = self.mapping(entry.value, f"table {name}", TABLE_KEYS)
         if entries is None:
             return None
-        keys = {e.key: e for e in entries}
+        keys = {e.key: e for e in entries if not (e.key in TABLE_SECTIONS and is_null(e.value))}
         schema = f.schema
         if "schema" in keys:
             schema = self.schema_name(keys["schema"].value, f"table {name}") or f.schema
