@@ -12,12 +12,12 @@ equality, so two specs that describe the same schema compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 DEFAULT_SCHEMA = "public"
 
 # A YAML literal default: quoted by the tool, never pasted as SQL.
-LiteralValue = Union[str, int, float, bool, list, dict]  # list/dict only for json/jsonb/arrays
+LiteralValue = str | int | float | bool | list | dict  # list/dict only for json/jsonb/arrays
 FkAction = Literal["cascade", "restrict", "no action", "set null", "set default"]
 IndexMethod = Literal["btree", "gin", "gist", "brin", "hash"]
 
@@ -38,7 +38,7 @@ NO_MARK = Mark("<unknown>", 0, 0)
 
 
 def _mark() -> Mark:
-    return field(default=NO_MARK, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NO_MARK, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
