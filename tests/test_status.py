@@ -151,3 +151,13 @@ def test_status_names_a_revision_file_changed_since_plan(project: Project, db_ur
     assert done.returncode == 3, done.stderr
     assert "File changed: sql/0002_index_names.sql: changed since it was recorded" in done.stdout
     assert "Drift: none" in done.stdout
+
+
+def test_status_without_a_usable_shadow_server_fails_cleanly(project: Project,
+                                                             db_url: URL) -> None:
+    (project.root / ".env").write_text(
+        "SHADOW_DATABASE_URL=postgresql://someone:hunter2@127.0.0.1:1/postgres\n")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 1
+    assert "cannot create a shadow database on" in done.stderr
+    assert "SHADOW_DATABASE_URL" in done.stderr and "hunter2" not in done.stderr

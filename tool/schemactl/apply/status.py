@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import psycopg
 from sqlalchemy.engine import URL
 
 from schemactl.apply import checksums, drift, revisions, runner
@@ -14,7 +15,9 @@ from schemactl.apply.checksums import ChecksumProblem
 from schemactl.apply.drift import DriftItem
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
-from schemactl.db.throwaway import throwaway_database
+from schemactl.db.throwaway import create_database, drop_database
+from schemactl.db.urls import display, redact
+from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings, shadow_server_url
 
@@ -48,12 +51,22 @@ def status(project: Project, settings: Settings, url: URL) -> StatusReport:
 def drift_of(project: Project, settings: Settings, url: URL,
              revision: str | None) -> list[DriftItem]:
     """Differences between the database and a shadow migrated to the same revision."""
-    with throwaway_database(shadow_server_url(settings, project.root),
-                            prefix="schemactl_shadow") as shadow:
+    server = shadow_server_url(settings, project.root)
+    try:
+        shadow = create_database(server, prefix="schemactl_shadow")
+    except psycopg.Error as exc:
+        raise SchemactlError(
+            f"cannot create a shadow database on {display(server)}: "
+            f"{redact(str(exc).strip())}",
+            hint="set SHADOW_DATABASE_URL to a server where you may create databases",
+        ) from None
+    try:
         if revision is not None:
             # Unverified: status reports changed files itself, and must still show drift.
             runner.upgrade(project, settings, shadow, to=revision, verify=False)
         expected = drift.dump_schema(shadow)
+    finally:
+        drop_database(shadow)
     return drift.compare(drift.dump_schema(url), expected)
 
 
