@@ -397,6 +397,8 @@ INJECTIONS = [
     "",
     "now())",
     "'unterminated",
+    "(SELECT password FROM users LIMIT 1)",
+    "a IN (SELECT id FROM users)",
 ]
 
 

@@ -38,6 +38,9 @@ def parse_fragment(fragment: str) -> exp.Expression:
     expression = select.expressions[0]
     if isinstance(expression, (exp.Alias, exp.Star)):
         raise FragmentError("must be exactly one SQL expression (no list, alias or clause)")
+    if expression.find(exp.Query) is not None:
+        # PostgreSQL refuses them in DEFAULT, CHECK, GENERATED and index expressions alike.
+        raise FragmentError("must not contain a subquery: PostgreSQL does not allow one here")
     return expression
 
 
