@@ -72,7 +72,8 @@ def test_drift_made_by_hand_is_reported_and_exits_3(
     assert "Revision: 0001 (head: 0002)" in done.stdout  # compared at its own revision
     assert "Drift: the database differs from its migrations in 2 objects" in done.stdout
     assert "table public.users: differs" in done.stdout
-    assert "+ nickname text" in done.stdout
+    assert "      + nickname text\n" in done.stdout
+    assert "- name" not in done.stdout  # only the column that differs is shown
     assert "table public.scratch: only in the database" in done.stdout
     assert "index public.users_name" not in done.stdout  # pending, not drift
     # status only reads: the hand-made change and the data are still there

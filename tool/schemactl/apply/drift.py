@@ -69,7 +69,8 @@ def objects(dump: str) -> dict[str, list[str]]:
             current = found.setdefault(f"{header['type'].lower()} {qualified}", [])
         elif (current is not None and line.strip() and not line.startswith(_NOISE)
               and not _ATTVER.match(line)):
-            current.append(line.rstrip())
+            # Without the separating comma, adding a last column changes one line, not two.
+            current.append(line.rstrip().removesuffix(","))
     return found
 
 
