@@ -175,17 +175,17 @@ class _Table:
 
     def spec(self) -> TableSpec:
         return TableSpec(
-            self.schema,
-            self.name,
-            tuple(self.columns),
-            self.primary_key,
-            tuple(self.uniques),
-            tuple(self.indexes),
-            tuple(self.foreign_keys),
-            tuple(self.checks),
-            self.comment,
-            self.renamed_from,
-            self.mark,
+            schema=self.schema,
+            name=self.name,
+            columns=tuple(self.columns),
+            primary_key=self.primary_key,
+            uniques=tuple(self.uniques),
+            indexes=tuple(self.indexes),
+            foreign_keys=tuple(self.foreign_keys),
+            checks=tuple(self.checks),
+            comment=self.comment,
+            renamed_from=self.renamed_from,
+            mark=self.mark,
         )
 
 
@@ -345,7 +345,7 @@ class _Validator(NodeReader):
             self.rename_marks[("enum", schema, name)] = self.mark(keys["renamed_from"].value)
         if values is None:
             return None
-        return EnumSpec(schema, name, values, renamed_from, self.mark(entry.key_node))
+        return EnumSpec(schema, name, values, renamed_from=renamed_from, mark=self.mark(entry.key_node))
 
     def _enum_values(self, node: yaml.Node, obj: str) -> tuple[EnumValue, ...] | None:
         items = self.sequence(node, obj, "a list of values")
@@ -915,7 +915,15 @@ class _Validator(NodeReader):
         columns = [e.column for e in elements if e.column]
         self._check_indexable(t, columns, using, keys["columns"].value, obj)
         name = user_name or naming.index_name(t.name, name_keys)
-        return IndexSpec(name, elements, unique, cast(IndexMethod, using), where, include, self.mark(node))
+        return IndexSpec(
+            name=name,
+            elements=elements,
+            unique=unique,
+            using=cast(IndexMethod, using),
+            where=where,
+            include=include,
+            mark=self.mark(node),
+        )
 
     def _check_indexable(
         self, t: _Table, columns: Sequence[str], using: str, node: yaml.Node | Mark, obj: str
