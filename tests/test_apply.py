@@ -15,6 +15,28 @@ from schemactl.project import Project
 from schemactl.settings import Settings
 
 from .apply_helpers import new_project, run_on_terminal, schemactl, start_schemactl, write_revision
+from .helpers import make_project, plan_and_write, settings_for
+
+BLOG_YAML = """
+enums:
+  post_status: [draft, published]
+tables:
+  users:
+    comment: People who write posts
+    columns:
+      id:         {type: bigint, identity: true, primary_key: true}
+      email:      {type: varchar(120), unique: true}
+      created_at: {type: timestamptz, default_sql: now()}
+  posts:
+    columns:
+      id:      {type: bigint, identity: true, primary_key: true}
+      status:  {type: post_status, default: draft}
+      user_id: {type: bigint, references: users.id, on_delete: cascade}
+      title:   {type: varchar(100), nullable: true}
+    indexes:
+      - {columns: [user_id]}
+      - {name: posts_published_idx, columns: [id], where: "status = 'published'"}
+"""
 
 DROP_USERS = {"code": "DS101", "kind": "data loss", "object": "table public.users",
               "message": "drops table users and its rows"}
@@ -333,3 +355,22 @@ def test_a_revision_with_an_autocommit_block_runs_outside_one_transaction(
     assert db.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
                       ).fetchone() == (True,)
     assert history(db)[-1] == ("0003", "up")
+
+
+def test_a_planned_schema_applies_and_then_shows_no_drift(tmp_path: Path, server_url: URL,
+                                                          db_url: URL,
+                                                          db: psycopg.Connection) -> None:
+    """The whole path, with a revision written by plan: enum, identity, defaults, FK, index."""
+    project = make_project(tmp_path / "blog", BLOG_YAML)
+    (project.root / ".env").write_text(
+        f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
+    plan_and_write(project, settings_for(server_url), "blog")
+    checksums.record(project)
+
+    done = schemactl(project, "apply", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {"users", "posts"} <= tables(db)
+
+    status = schemactl(project, "status", url=db_url)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "Drift: none" in status.stdout
