@@ -335,17 +335,18 @@ class _Validator(NodeReader):
         schema = f.schema
         if "schema" in keys:
             schema = self.schema_name(keys["schema"].value, obj) or f.schema
+        values = None
         if "values" not in keys:
             self.error("E103", entry.value, "enum needs values", obj)
-            return None
-        values = self._enum_values(keys["values"].value, obj)
+        else:
+            values = self._enum_values(keys["values"].value, obj)
         renamed_from = None
         if "renamed_from" in keys:
             renamed_from = self.name(keys["renamed_from"].value, obj, "renamed_from")
             self.rename_marks[("enum", schema, name)] = self.mark(keys["renamed_from"].value)
-        if values is None:
-            return None
-        return EnumSpec(schema, name, values, renamed_from=renamed_from, mark=self.mark(entry.key_node))
+        # An enum whose values are wrong is still an enum: columns of its type resolve, so the
+        # one mistake is not reported again as "unknown type" on every such column.
+        return EnumSpec(schema, name, values or (), renamed_from=renamed_from, mark=self.mark(entry.key_node))
 
     def _enum_values(self, node: yaml.Node, obj: str) -> tuple[EnumValue, ...] | None:
         items = self.sequence(node, obj, "a list of values")
@@ -597,9 +598,9 @@ class _Validator(NodeReader):
 
     def _literal_default(self, column: ColumnSpec, entry: Entry, obj: str) -> Any:
         value = plain_value(entry.value)
-        if column.type == UNKNOWN_TYPE:
-            return value
         enum = self._enum_of(column.type)
+        if column.type == UNKNOWN_TYPE or (enum is not None and not enum.values):
+            return value
         written = str(entry.value.value) if isinstance(entry.value, yaml.ScalarNode) else None
         problem = literal_problem(value, column.type, enum, written)
         if problem is not None:
