@@ -149,7 +149,7 @@ def test_a_destructive_revision_is_refused_without_yes_and_a_terminal(
 def test_two_applies_started_together_apply_each_revision_once(
         project: Project, db_url: URL, db: psycopg.Connection) -> None:
     # A slow first revision makes sure the two runs overlap.
-    write_revision(project, "0003", "slow", ["SELECT pg_sleep(1.5)",
+    write_revision(project, "0003", "slow", ["SELECT pg_sleep(3)",
                                              "ALTER TABLE posts ADD COLUMN title text"],
                    down="0002")
     runs = [start_schemactl(project, "apply", url=db_url) for _ in range(2)]
