@@ -484,8 +484,18 @@ class _Validator(NodeReader):
             column = self._column(t, name, entry, generated, renames)
             if column is not None:
                 t.columns.append(column)
+        generated_names = {column.name for column, _, _ in generated}
         for column, expr_node, expression in generated:
-            self._check_fragment_columns(t, expr_node, expression, f"{t.obj}, column {column.name}")
+            obj = f"{t.obj}, column {column.name}"
+            self._check_fragment_columns(t, expr_node, expression, obj)
+            for used in generated_names.intersection(column_names(expression)):
+                self.error(
+                    "E502",
+                    expr_node,
+                    f"generated expression uses generated column {used!r}",
+                    obj,
+                    "PostgreSQL computes generated columns from ordinary columns only",
+                )
         for old, rename_node in renames:
             if old in t.column_nodes:
                 self.error(
