@@ -412,5 +412,7 @@ def test_cli_downgrade_and_errors(blog: Project) -> None:
     assert code == 2 and "--downgrade needs the revision to go back to" in err
     code, _, err = cli(blog, "base:nosuch")
     assert code == 1 and "nosuch" in err
+    code, _, err = cli(blog, "0003:0001")
+    assert code == 1 and "use --downgrade" in err
     code, _, err = cli(blog, "base:head", "--lock-timeout", "soon")
     assert code == 1 and "not a PostgreSQL duration" in err

@@ -97,6 +97,9 @@ def revisions_sql(
     groups = _statement_groups(project, end, downgrade=False)
     checked = _check_groups(scripts, groups, cross_check=True)
     already = _applied(scripts, start)
+    if start not in (None, BASE) and not _on_the_way(scripts, start, checked):
+        raise SchemactlError(f"revision {start} is not on the way from base to {end}",
+                             hint="to go back to an older revision, use --downgrade")
     return [r for r in checked if r.revision not in already]
 
 
@@ -205,6 +208,11 @@ def _applied(scripts: ScriptDirectory, start: str | None) -> set[str]:
         return {s.revision for s in scripts.iterate_revisions(start, BASE)}
     except Exception as exc:
         raise SchemactlError(f"unknown revision {start!r}: {exc}") from exc
+
+
+def _on_the_way(scripts: ScriptDirectory, start: str, chain: Sequence[RevisionSql]) -> bool:
+    script = scripts.get_revision(start)
+    return script is not None and script.revision in {r.revision for r in chain}
 
 
 def _check_timeout(name: str, value: str) -> None:
