@@ -277,6 +277,9 @@ def check(ctx: Context) -> None:
 def hash_(ctx: Context) -> None:
     """Re-record migrations/schemactl.sum after a deliberate, reviewed edit of a revision."""
     project = ctx.project()
+    if not project.migrations_dir.is_dir():
+        raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
+                             hint="run `schemactl init` first")
     checksums.record(project)
     n = len(checksums.tracked_files(project))
     echo(f"Recorded the checksums of {n} file{'s' if n != 1 else ''} in "
