@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -178,7 +178,61 @@ class _Reader:
         for oid, rel in kept.items():
             builder = _TableBuilder(self, rel, kept)
             tables.append(builder.build(columns[oid], constraints[oid], indexes[oid]))
-        return tuple(tables)
+        return self.settle_expressions(tables)
+
+    def settle_expressions(self, tables: list[TableSpec]) -> tuple[TableSpec, ...]:
+        """Checks and index predicates in the text PostgreSQL prints once they are created
+        again from that text.
+
+        For `varchar_col IN ('a', 'b')` PostgreSQL prints `... = ANY (ARRAY[...]::text[])`,
+        which, created again, prints as `... = ANY (ARRAY['a'::character varying::text,
+        ...])`: the YAML would then never match the database (`plan --against` would
+        replace the check forever). The second text is stable, so the expressions that can
+        be affected (those with ANY/ALL) are created once more on empty copies of their
+        tables, in a transaction that is rolled back, and read back: two queries for all.
+        """
+        affected = re.compile(r"\b(ANY|ALL) \(")
+        script: list[str] = []
+        copies: dict[tuple[str, str], str] = {}
+        # settle_<n> -> (schema, table, check or index name, "check" | "index")
+        names: dict[str, tuple[str, str, str, str]] = {}
+
+        def copy_of(t: TableSpec) -> str:
+            if (t.schema, t.name) not in copies:
+                copies[(t.schema, t.name)] = f"schemactl_settle_{len(copies)}"
+                script.append(f"CREATE TEMP TABLE {copies[(t.schema, t.name)]} "
+                              f"(LIKE {_ident(t.schema)}.{_ident(t.name)});")
+            return copies[(t.schema, t.name)]
+
+        for t in tables:
+            for c in t.checks:
+                if affected.search(c.expression):
+                    name = f"settle_{len(names)}"
+                    names[name] = (t.schema, t.name, c.name, "check")
+                    script.append(f"ALTER TABLE {copy_of(t)} ADD CONSTRAINT {name} "
+                                  f"CHECK ({c.expression}) NOT VALID;")
+            for i in t.indexes:
+                if i.where and affected.search(i.where):
+                    name = f"settle_{len(names)}"
+                    names[name] = (t.schema, t.name, i.name, "index")
+                    script.append(f"CREATE INDEX {name} ON {copy_of(t)} "
+                                  f"({_ident(t.columns[0].name)}) WHERE {i.where};")
+        if not names:
+            return tuple(tables)
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.fetch_script("\n".join(script))
+                rows = self.fetch(queries.SETTLED)
+        except psycopg.Error:
+            return tuple(tables)  # keep PostgreSQL's first text: correct, if not stable
+        settled = {names[r["name"]]: r["text"] for r in rows if r["name"] in names}
+        return tuple(_settled(t, settled) for t in tables)
+
+    def fetch_script(self, sql: str) -> None:
+        global QUERY_COUNT
+        QUERY_COUNT += 1
+        self.queries += 1
+        self.conn.execute(sql.encode())  # bytes: sent as it is, never as a parameter template
 
     def keep_relation(self, r: Row) -> bool:
         """True for a table the language can describe; anything else is reported."""
@@ -446,6 +500,18 @@ def default_identity_options(options: list[str], type_: TypeRef) -> bool:
     """True when an identity sequence has PostgreSQL's defaults (START 1, INCREMENT 1, ...)."""
     maxima = {"smallint": "32767", "integer": "2147483647", "bigint": "9223372036854775807"}
     return options == ["1", "1", "1", maxima.get(type_.name, ""), "1", "false"]
+
+
+def _settled(t: TableSpec, settled: dict[tuple[str, str, str, str], str]) -> TableSpec:
+    checks = tuple(replace(c, expression=settled.get((t.schema, t.name, c.name, "check"),
+                                                     c.expression)) for c in t.checks)
+    indexes = tuple(replace(i, where=settled.get((t.schema, t.name, i.name, "index"), i.where))
+                    for i in t.indexes)
+    return replace(t, checks=checks, indexes=indexes)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def check_expression(definition: str) -> str:

@@ -216,3 +216,15 @@ UNION ALL
 SELECT 'publication', pubname FROM pg_publication
 ORDER BY 1, 2
 """
+
+# The checks and index predicates created again by catalog.settle_expressions, read back.
+SETTLED = """
+SELECT con.conname AS name, substring(pg_get_constraintdef(con.oid, true)
+       FROM '^CHECK \\((.*)\\)( NOT VALID)?$') AS text
+FROM pg_constraint con
+WHERE con.conname LIKE 'settle\\_%%' AND con.connamespace = pg_my_temp_schema()
+UNION ALL
+SELECT c.relname, pg_get_expr(i.indpred, i.indrelid, true)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE c.relname LIKE 'settle\\_%%' AND c.relnamespace = pg_my_temp_schema()
+"""
