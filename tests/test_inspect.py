@@ -216,3 +216,13 @@ def test_schema_filter(db: psycopg.Connection, db_url: URL) -> None:
     assert {u.kind for u in result.unsupported} == {"foreign key to an unsupported table"}
     both = inspect_database(db_url, ["billing", "public"])
     assert len(both.spec.tables) == 3 and both.unsupported == ()
+
+
+def test_split_file_names_are_safe(db: psycopg.Connection, db_url: URL, tmp_path: Path) -> None:
+    db.execute('CREATE SCHEMA "../up"; CREATE TABLE "../up"."a/b" (id integer PRIMARY KEY);'
+               'CREATE TABLE "../up"."a b" (id integer PRIMARY KEY);')
+    spec = inspect_database(db_url).spec
+    files = write_yaml(spec, tmp_path, split=True)
+    assert sorted(files) == ["___up/a_b.yaml", "___up/a_b_2.yaml"]
+    assert all(p.resolve().is_relative_to(tmp_path) for p in tmp_path.rglob("*.yaml"))
+    assert differences(spec, load_schema(tmp_path, tmp_path)) == []

@@ -13,6 +13,7 @@ most referenced table) plus `<schema>/types.yaml` for its enums.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -58,6 +59,15 @@ def flow(value: Any) -> str:
 def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
     """The spec as YAML files: {relative path: text}, in a stable order."""
     files: dict[str, str] = {}
+
+    def add(parts: tuple[str, ...], text: str) -> None:
+        """Names come from identifiers: keep them to safe characters, and never collide."""
+        stem = "/".join(re.sub(r"[^A-Za-z0-9_-]", "_", part) for part in parts)
+        name, n = f"{stem}.yaml", 2
+        while name in files:
+            name, n = f"{stem}_{n}.yaml", n + 1
+        files[name] = text
+
     schemas = sorted({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
                      | ({DEFAULT_SCHEMA} if spec.extensions else set()))
     for schema in schemas:
@@ -65,12 +75,12 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         enums = [e for e in spec.enums if e.schema == schema]
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
         if not split:
-            files[f"{schema}.yaml"] = render_file(schema, tables, enums, extensions)
+            add((schema,), render_file(schema, tables, enums, extensions))
             continue
         if enums or extensions:
-            files[f"{schema}/types.yaml"] = render_file(schema, [], enums, extensions)
+            add((schema, "types"), render_file(schema, [], enums, extensions))
         for group_name, group in table_groups(tables):
-            files[f"{schema}/{group_name}.yaml"] = render_file(schema, group, [], [])
+            add((schema, group_name), render_file(schema, group, [], []))
     return files
 
 
