@@ -15,17 +15,39 @@ _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic c
                               re.MULTILINE)
 
 
-def _body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
-    context = MigrationContext.configure(dialect_name="postgresql")
-    code = render_python_code(container, migration_context=context)
+# Alembic writes SQL fragments (defaults, generated columns, predicates, checks) as
+# sa.text('...') or a bare string, and text() re-reads `:word` as a bind parameter when the
+# revision runs: 'a :b' would become 'a NULL'. sa.literal_column passes them verbatim, as
+# compile built them. String literals are matched first so that their contents are skipped.
+_SQL_FRAGMENT = re.compile(
+    r"""(?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+    r"""|\bsa\.text\("""
+    r"""|\bsa\.CheckConstraint\((?P<check>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+
+
+def _verbatim_sql(code: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match["string"]:
+            return match["string"]
+        if match["check"]:
+            return f"sa.CheckConstraint(sa.literal_column({match['check']})"
+        return "sa.literal_column("
+    return _SQL_FRAGMENT.sub(replace, code)
+
+
+def python_body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
+    # paramstyle named: the default (pyformat) would write every % of the SQL doubled.
+    context = MigrationContext.configure(dialect_name="postgresql",
+                                         dialect_opts={"paramstyle": "named"})
+    code = _verbatim_sql(render_python_code(container, migration_context=context))
     return _ALEMBIC_MARKERS.sub("", code).strip() or "pass"
 
 
 def revision_parts(plan: Plan) -> dict[str, str]:
     """Template arguments for migrations/script.py.mako."""
     return {
-        "upgrades": _body(plan.upgrade_ops),
-        "downgrades": _body(plan.upgrade_ops.reverse()),
+        "upgrades": python_body(plan.upgrade_ops),
+        "downgrades": python_body(plan.upgrade_ops.reverse()),
         "hazards": pprint.pformat([h.as_record() for h in plan.hazards], width=96,
                                   sort_dicts=False),
     }
