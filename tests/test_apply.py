@@ -15,7 +15,7 @@ from schemactl.project import Project
 from schemactl.settings import Settings
 
 from .apply_helpers import new_project, run_on_terminal, schemactl, start_schemactl, write_revision
-from .helpers import make_project, plan_and_write, settings_for
+from .helpers import make_project
 
 BLOG_YAML = """
 enums:
@@ -357,15 +357,15 @@ def test_a_revision_with_an_autocommit_block_runs_outside_one_transaction(
     assert history(db)[-1] == ("0003", "up")
 
 
-def test_a_planned_schema_applies_and_then_shows_no_drift(tmp_path: Path, server_url: URL,
-                                                          db_url: URL,
-                                                          db: psycopg.Connection) -> None:
-    """The whole path, with a revision written by plan: enum, identity, defaults, FK, index."""
+def test_plan_apply_status_check_agree_end_to_end(tmp_path: Path, server_url: URL,
+                                                  db_url: URL, db: psycopg.Connection) -> None:
+    """The whole path as a user runs it: plan writes the revision, its SQL and the sum;
+    apply accepts them; nothing is left to plan, no drift, and CI's check passes."""
     project = make_project(tmp_path / "blog", BLOG_YAML)
     (project.root / ".env").write_text(
         f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
-    plan_and_write(project, settings_for(server_url), "blog")
-    checksums.record(project)
+    planned = schemactl(project, "plan", "-m", "blog")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
 
     done = schemactl(project, "apply", url=db_url)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -374,3 +374,9 @@ def test_a_planned_schema_applies_and_then_shows_no_drift(tmp_path: Path, server
     status = schemactl(project, "status", url=db_url)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "Drift: none" in status.stdout
+    # schemactl's own tables in the target are not schema to plan
+    against = schemactl(project, "plan", "--check", "--against",
+                        db_url.render_as_string(hide_password=False))
+    assert against.returncode == 0, against.stdout + against.stderr
+    check = schemactl(project, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
