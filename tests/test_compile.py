@@ -27,7 +27,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from schemactl import compile as compiler
-from schemactl.compile import compile_spec, escape_binds
+from schemactl.compile import compile_spec
 from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
 from schemactl.spec import naming
@@ -367,12 +367,3 @@ def test_unnamed_objects_follow_the_spec_naming_convention(full_spec: SchemaSpec
     assert f"CONSTRAINT {naming.unique_name('pairs', ['y'])} " in ddl[2]
     assert naming.index_name("t" * 60, ["c"]) != "t" * 60 + "_c_idx"  # it was shortened
 
-
-@pytest.mark.parametrize("literal", ["'a :b'", "'x$:y :x$y a:b :c::text'", "'100% :p%'"])
-def test_escape_binds_keeps_sql_text_verbatim(db_url: URL, literal: str) -> None:
-    """For revision rendering: sa.text(escape_binds(sql)) runs exactly sql."""
-    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        value = conn.execute(sa.text(f"SELECT {escape_binds(literal)}")).scalar()
-    engine.dispose()
-    assert value == literal[1:-1]

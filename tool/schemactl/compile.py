@@ -25,7 +25,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import compiler
 from sqlalchemy.sql.naming import conv
 from sqlalchemy.types import TypeEngine
 
@@ -94,16 +93,6 @@ def sql_fragment(fragment: str) -> sa.ColumnElement[Any]:
     become `'a NULL'`, and it drops the backslash of `\\:`. literal_column is pasted verbatim.
     """
     return sa.literal_column(fragment)
-
-
-def escape_binds(sql: str) -> str:
-    """sql with every `:word` that sa.text() would take for a bind parameter escaped (`\\:word`).
-
-    For whoever writes SQL into Python source as sa.text(...) (Alembic renders revision files
-    that way): without it `'a :b'` silently becomes `'a NULL'` when the revision runs.
-    The pattern is SQLAlchemy's own (it also removes the backslash again when compiling).
-    """
-    return compiler.BIND_PARAMS.sub(lambda m: "\\" + m.group(0), sql)
 
 
 # --- types --------------------------------------------------------------------------------------
