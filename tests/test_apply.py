@@ -380,3 +380,15 @@ def test_plan_apply_status_check_agree_end_to_end(tmp_path: Path, server_url: UR
     assert against.returncode == 0, against.stdout + against.stderr
     check = schemactl(project, "check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_revisions_in_the_wrong_direction_or_unknown_are_clear_errors(
+        project: Project, db_url: URL, db: psycopg.Connection) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    behind = schemactl(project, "apply", "--to", "0001", url=db_url)
+    assert behind.returncode == 1
+    assert "already past 0001" in behind.stderr
+    assert "schemactl downgrade 0001" in behind.stderr
+    unknown = schemactl(project, "downgrade", "0042", "--yes", url=db_url)
+    assert unknown.returncode == 1 and "'0042'" in unknown.stderr
+    assert revision_of(db) == "0002"

@@ -139,9 +139,27 @@ def upgrade_path(project: Project, current: str | None, to: str = "head") -> lis
     try:
         steps = script._upgrade_revs(to, current or ())  # type: ignore[arg-type]
     except CommandError as exc:
-        raise SchemactlError(f"cannot upgrade from {current or 'base'} to {to}: {exc}",
-                             hint="to go back, use `schemactl downgrade REV`") from exc
+        raise _range_error("upgrade", current, to, exc,
+                           "to go back, use `schemactl downgrade REV`") from None
+    if not steps and current is not None and _resolve(script, to) not in (None, current):
+        raise SchemactlError(f"the database is at revision {current}, already past {to}",
+                             hint=f"to go back, use `schemactl downgrade {to}`")
     return _ordered(step.revision for step in steps)
+
+
+def _resolve(script: ScriptDirectory, rev: str) -> str | None:
+    found = script.get_revision(rev)
+    return found.revision if found is not None else None
+
+
+def _range_error(verb: str, current: str | None, to: str, exc: CommandError,
+                 direction_hint: str) -> SchemactlError:
+    unknown = "Can't locate revision" in str(exc)
+    return SchemactlError(
+        f"cannot {verb} from {current or 'base'} to {to}: {exc}",
+        hint="the revision ids are the numbers that start the files in migrations/versions"
+        if unknown else direction_hint,
+    )
 
 
 def downgrade_path(project: Project, current: str | None, to: str) -> list[Revision]:
@@ -151,8 +169,8 @@ def downgrade_path(project: Project, current: str | None, to: str) -> list[Revis
     try:
         steps = script._downgrade_revs(to, current)
     except CommandError as exc:
-        raise SchemactlError(f"cannot downgrade from {current or 'base'} to {to}: {exc}",
-                             hint="to go forward, use `schemactl apply --to REV`") from exc
+        raise _range_error("downgrade", current, to, exc,
+                           "to go forward, use `schemactl apply --to REV`") from None
     return _ordered(step.revision for step in steps)
 
 
