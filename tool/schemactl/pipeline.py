@@ -8,25 +8,31 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import sqlalchemy
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from alembic.operations.ops import UpgradeOps
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 
 from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.diff.catalog import Catalog
-from schemactl.diff.compare import diff
+from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import connect, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.plan.build import Plan, build_plan
 from schemactl.project import Project
+from schemactl.render.human import render_plan
 from schemactl.render.offline_sql import write_revision_sql
-from schemactl.render.revision import revision_parts
+from schemactl.render.revision import python_body, revision_parts
 from schemactl.settings import Settings, shadow_server_url
 from schemactl.spec.load import load
 from schemactl.spec.types import SchemaSpec
@@ -59,14 +65,32 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog,
           live: bool) -> UpgradeOps:
-    if not live:
-        return diff(metadata, spec, conn, desired)
-    # Never change a live database: renames are rehearsed in a transaction rolled back.
+    """Diff, then rehearse the plan on the baseline and check that nothing is left to do.
+    All in one transaction that is rolled back: a live database is only read."""
     transaction = conn.begin()
     try:
-        return diff(metadata, spec, conn, desired)
+        upgrade_ops = diff(metadata, spec, conn, desired)
+        if not is_empty(upgrade_ops):
+            _rehearse(conn, without_renames(upgrade_ops))
+            remaining = diff(metadata, spec, conn, desired)
+            if not is_empty(remaining):
+                raise SchemactlError(
+                    "internal error: the plan does not reach the schema in the YAML; "
+                    "after it, these steps would remain:\n"
+                    + render_plan(build_plan(remaining)),
+                    hint="please report this with your schema files")
+        return upgrade_ops
     finally:
         transaction.rollback()
+
+
+def _rehearse(conn: Connection, upgrade_ops: UpgradeOps) -> None:
+    """Run the upgrade() the revision file will contain, as Python, on conn: what is checked
+    is the very code that will run, not the ops it was rendered from."""
+    namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
+                 "postgresql": postgresql}
+    code = textwrap.dedent("    " + python_body(upgrade_ops))  # the body as in upgrade()
+    exec(compile(code, "<planned upgrade>", "exec"), namespace)
 
 
 def next_revision_id(project: Project) -> str:

@@ -53,6 +53,14 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
 
 
+def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:
+    """The steps other than the renames diff() already ran on the baseline."""
+    return ops.UpgradeOps(ops=[
+        op for op in upgrade_ops.ops
+        if not (isinstance(op, SqlStepOp) and op.info is not None and op.info.verb == "rename"
+                and op.info.kind in ("table", "column", "enum", "enum value"))])
+
+
 def _autogenerate(metadata: MetaData, connection: Connection,
                   current: Catalog) -> list[ops.MigrateOperation]:
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
