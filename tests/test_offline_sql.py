@@ -366,7 +366,7 @@ def test_opaque_statements_are_counted_and_marked(tmp_path: Path) -> None:
     project = new_project(tmp_path / "p")
     write_revision(project, "0001", "ext", ["CREATE EXTENSION IF NOT EXISTS pg_trgm"])
     script = offline_script(project, None, "head", settings=SETTINGS)
-    assert "1 could only be checked as opaque commands" in script
+    assert "Statements sqlglot could only check as opaque commands: 1 (marked below)" in script
     assert ("-- Checked as opaque command: sqlglot could not read its structure.\n"
             "CREATE EXTENSION IF NOT EXISTS pg_trgm;") in script
 

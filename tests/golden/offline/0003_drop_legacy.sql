@@ -1,6 +1,7 @@
 -- schemactl offline SQL: upgrade 0002 -> 0003
 -- Run with: psql -v ON_ERROR_STOP=1 -f <this file>
--- Every statement was checked with sqlglot (PostgreSQL dialect); 0 could only be checked as opaque commands (marked below).
+-- Every statement was checked with sqlglot (PostgreSQL dialect).
+-- Statements sqlglot could only check as opaque commands: 0 (marked below).
 
 SET lock_timeout = '5s';
 SET statement_timeout = '0';

@@ -234,8 +234,8 @@ def render_script(
     lines = [
         _comment(f"schemactl offline SQL: {direction} {start} -> {end}"),
         "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
-        "-- Every statement was checked with sqlglot (PostgreSQL dialect); "
-        f"{opaque} could only be checked as opaque commands (marked below).",
+        "-- Every statement was checked with sqlglot (PostgreSQL dialect).",
+        f"-- Statements sqlglot could only check as opaque commands: {opaque} (marked below).",
         "",
         f"SET lock_timeout = '{settings.lock_timeout.strip()}';",
         f"SET statement_timeout = '{settings.statement_timeout.strip()}';",
