@@ -9,7 +9,6 @@ Golden files: tests/golden/offline/*.sql; regenerate with SCHEMACTL_REGEN_GOLDEN
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -82,17 +81,8 @@ def version(url: URL) -> list[str]:
         return [row[0] for row in conn.execute("select version_num from alembic_version")]
 
 
-# Some servers record a per-column version as an attribute option (pg_attver=<number>); it
-# differs between any two databases, so it says nothing about whether their schemas match.
-_ATTVER = re.compile(r"^ALTER TABLE ONLY .* SET \(pg_attver=\d+\);\n", re.MULTILINE)
-
-
-def schema_of(url: URL) -> str:
-    return _ATTVER.sub("", pg_dump_schema(url))
-
-
 def same_database(a: URL, b: URL) -> None:
-    assert schema_of(a) == schema_of(b)
+    assert pg_dump_schema(a) == pg_dump_schema(b)
     assert version(a) == version(b)
 
 
