@@ -1,5 +1,7 @@
 """The property that matters most: plan, apply, plan again gives "No changes.", the data in
-surviving columns is still there, and downgrade + upgrade gives the same catalog.
+surviving columns is still there, and downgrade + upgrade gives the same catalog. And for
+every case, the offline SQL script run by psql gives the same database as the online upgrade
+(and downgrade).
 
 Cases are data: tests/data/evolutions.yaml. Golden plan texts: tests/golden/plans/
 (regenerate with SCHEMACTL_REGEN_GOLDEN=1 and review the diff like code).
@@ -22,6 +24,7 @@ from schemactl.render.human import render_plan
 
 from .conftest import pg_dump_schema
 from .helpers import downgrade, make_project, migrate, set_schema, settings_for
+from .offline_check import assert_offline_matches_online
 
 DATA = Path(__file__).parent / "data" / "evolutions.yaml"
 GOLDEN = Path(__file__).parent / "golden" / "plans"
@@ -80,6 +83,7 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     if case.get("golden"):
         _check_golden(case["id"], text)
     write_revision(project, plan, "after")
+    assert_offline_matches_online(project, server_url, tmp_path, back_to="0001")
     migrate(project, db_url)
     _run_sql(db_url, case.get("seed_after"))
     for check in case.get("checks", []):

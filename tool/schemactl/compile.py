@@ -24,9 +24,11 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.naming import conv
 from sqlalchemy.types import TypeEngine
+from sqlglot import exp
 
 from schemactl.errors import SchemactlError
 from schemactl.spec import naming
@@ -270,13 +272,27 @@ def literal_default_sql(value: LiteralValue, ref: TypeRef) -> str:
     return f"{quote_literal(_scalar_text(value))}::{label}"
 
 
+def _default_expression(fragment: str) -> str:
+    """DEFAULT takes a restricted expression (b_expr): `now() AT TIME ZONE 'utc'` or an AND/IS
+    needs parentheses. A plain call, literal or cast is left as written, which keeps Alembic's
+    own default comparison (it runs `SELECT a = b`) quiet for `gen_random_uuid()`."""
+    try:
+        node = sqlglot.parse_one(fragment, read="postgres")
+    except sqlglot.errors.ParseError:
+        return f"({fragment})"
+    operator = (exp.Binary, exp.Connector, exp.Predicate, exp.Unary)  # sqlglot makes these Funcs
+    simple = (isinstance(node, (exp.Literal, exp.Paren, exp.Cast, exp.Column, exp.Boolean, exp.Null))
+              or (isinstance(node, exp.Func) and not isinstance(node, operator)))
+    return fragment if simple else f"({fragment})"
+
+
 def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")
     if column.generated is not None:
         return sa.Computed(sql_fragment(column.generated), persisted=True)
     if column.default_sql is not None:
-        return sql_fragment(column.default_sql)
+        return sql_fragment(_default_expression(column.default_sql))
     if column.default is not None:
         return sql_fragment(literal_default_sql(column.default, column.type))
     return None
