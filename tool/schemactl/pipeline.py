@@ -127,6 +127,7 @@ def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
     with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
         revision = script.generate_revision(
             rev_id, message, head="head", refresh=True,
-            version_path=str(project.versions_dir), **revision_parts(plan))
+            version_path=str(project.versions_dir),
+            **revision_parts(plan))  # type: ignore[arg-type]  # template arguments
     assert revision is not None
     return Path(revision.path)

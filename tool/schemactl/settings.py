@@ -30,7 +30,7 @@ class Settings(BaseSettings):
 def load_settings(project_dir: Path, **flags: object) -> Settings:
     """Settings for a project; flags that are None do not override anything."""
     given = {k: v for k, v in flags.items() if v is not None}
-    return Settings(_env_file=project_dir / ".env", **given)  # type: ignore[call-arg]
+    return Settings(_env_file=project_dir / ".env", **given)  # type: ignore[call-arg, arg-type]
 
 
 def target_url(settings: Settings, project_dir: Path) -> URL:

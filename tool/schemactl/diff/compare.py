@@ -57,8 +57,8 @@ def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:
     """The steps other than the renames diff() already ran on the baseline."""
     return ops.UpgradeOps(ops=[
         op for op in upgrade_ops.ops
-        if not (isinstance(op, SqlStepOp) and op.info is not None and op.info.verb == "rename"
-                and op.info.kind in ("table", "column", "enum", "enum value"))])
+        if not (isinstance(op, SqlStepOp) and op.step is not None and op.step.verb == "rename"
+                and op.step.kind in ("table", "column", "enum", "enum value"))])
 
 
 def _autogenerate(metadata: MetaData, connection: Connection,
@@ -113,6 +113,7 @@ def _split_type_change(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
     if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
         return [op]
     old, new = op.existing_type, op.modify_type
+    assert old is not None, "autogenerate always records the existing type"
     dialect = postgresql.dialect()
     old_sql, new_sql = old.compile(dialect=dialect), new.compile(dialect=dialect)
     table, column = qualified(op.schema, op.table_name), quote_ident(op.column_name)

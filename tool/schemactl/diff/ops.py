@@ -42,21 +42,21 @@ class SqlStepOp(MigrateOperation):
     """One reversible step made of plain SQL statements."""
 
     def __init__(self, statements: list[str], reverse_statements: list[str] | None = None,
-                 info: StepInfo | None = None) -> None:
+                 step: StepInfo | None = None) -> None:
         self.statements = list(statements)
         self.reverse_statements = list(reverse_statements or [])
-        self.info = info
+        self.step = step  # (not `info`: MigrateOperation.info is Alembic's own dict)
 
     @classmethod
     def run_sql(cls, operations: Operations, *statements: str) -> None:
         operations.invoke(cls(list(statements)))
 
     def reverse(self) -> SqlStepOp:
-        info = self.info
-        if info is not None:
-            info = replace(info, verb=_OPPOSITE[info.verb], hazards=info.reverse_hazards,
-                           reverse_hazards=info.hazards)
-        return SqlStepOp(self.reverse_statements, self.statements, info)
+        step = self.step
+        if step is not None:
+            step = replace(step, verb=_OPPOSITE[step.verb], hazards=step.reverse_hazards,
+                           reverse_hazards=step.hazards)
+        return SqlStepOp(self.reverse_statements, self.statements, step)
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("run_sql", tuple(self.statements))

@@ -147,7 +147,7 @@ def _step(op: ops.MigrateOperation) -> Step:
 
 
 def _sql_step(op: SqlStepOp) -> Step:
-    info = op.info
+    info = op.step
     assert info is not None, "every SqlStepOp made by a comparator carries its StepInfo"
     action = _SYMBOL[info.verb]
     if info.replaces:

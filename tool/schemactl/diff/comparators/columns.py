@@ -109,7 +109,7 @@ def _generated(old: ColumnInfo, new: ColumnInfo, source: str | None) -> SqlStepO
         # DROP EXPRESSION keeps the stored values as ordinary data.
         return SqlStepOp([_alter(old, "DROP EXPRESSION")], [_drop_column(old), _add_generated(old)],
                          StepInfo("alter", "column", new.schema, new.table, new.name, detail))
-    hazards = (Hazard("LK103", where, "recomputes the column for every row"),)
+    hazards: tuple[Hazard, ...] = (Hazard("LK103", where, "recomputes the column for every row"),)
     if old.generated is None:
         hazards += (Hazard("DS102", where, "the column's stored values are replaced"),)
     reverse = ([_alter(new, "DROP EXPRESSION")] if old.generated is None
