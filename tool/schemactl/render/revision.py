@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pprint
 import re
 
 from alembic.autogenerate import render_python_code
@@ -43,12 +42,18 @@ def python_body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
     return _ALEMBIC_MARKERS.sub("", code).strip() or "pass"
 
 
+def _hazard_list(plan: Plan) -> str:
+    """One hazard record per line, as a person would write the list."""
+    if not plan.hazards:
+        return "[]"
+    return "[\n" + "".join(f"    {h.as_record()!r},\n" for h in plan.hazards) + "]"
+
+
 def revision_parts(plan: Plan) -> dict[str, str]:
     """Template arguments for migrations/script.py.mako."""
     return {
         "upgrades": python_body(plan.upgrade_ops),
         "downgrades": python_body(plan.upgrade_ops.reverse()),
-        "hazards": pprint.pformat([h.as_record() for h in plan.hazards], width=96,
-                                  sort_dicts=False),
+        "hazards": _hazard_list(plan),
     }
 
