@@ -89,7 +89,7 @@ def test_cli_validate_example_project() -> None:
     result = CliRunner().invoke(main, ["--project-dir", str(REPO), "validate"])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "OK: 1 file, 2 tables, 17 columns, 3 indexes, 8 constraints, 1 enum.\n"
+        "OK: 1 file, 2 tables, 18 columns, 3 indexes, 8 constraints, 1 enum.\n"
     )
 
 
