@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from schemactl.spec.types import DEFAULT_SCHEMA
+from schemactl.sqltext import qualified
 
 # Tables that belong to schemactl and Alembic, never part of a diff.
 INTERNAL_TABLES = frozenset({"alembic_version", "schemactl_history"})
@@ -152,6 +153,33 @@ def _read_tables(conn: Connection, catalog: Catalog) -> None:
         if (schema, table) in catalog.tables:
             catalog.indexes[(schema, table, name)] = Index(
                 schema, table, name, _index_body(definition))
+
+
+def settled_definition(conn: Connection, obj: Constraint | Index) -> str:
+    """obj's definition as PostgreSQL prints it after creating it once more from its printed
+    form. That text is not always a fixed point (`x IN ('a', 'b')` on a varchar comes back
+    with other casts each round), so two definitions that differ may still be one object.
+    The object is created on an empty copy of its table, inside a savepoint rolled back."""
+    savepoint = conn.begin_nested()
+    try:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE schemactl_settle "
+                             f"(LIKE {qualified(obj.schema, obj.table)})")
+        if isinstance(obj, Constraint):
+            conn.exec_driver_sql("ALTER TABLE schemactl_settle ADD CONSTRAINT schemactl_settle "
+                                 + obj.definition.replace("%", "%%"))
+            printed = conn.execute(text(
+                "SELECT pg_get_constraintdef(oid, true) FROM pg_constraint "
+                "WHERE conrelid = 'schemactl_settle'::regclass AND conname = 'schemactl_settle'"
+            )).scalar_one()
+            return str(printed)
+        unique = "UNIQUE " if obj.definition.startswith("UNIQUE ") else ""
+        body = obj.definition.removeprefix("UNIQUE ").replace("%", "%%")
+        conn.exec_driver_sql(f"CREATE {unique}INDEX schemactl_settle_idx ON schemactl_settle {body}")
+        printed = conn.execute(text(
+            "SELECT pg_get_indexdef('schemactl_settle_idx'::regclass, 0, true)")).scalar_one()
+        return _index_body(str(printed))
+    finally:
+        savepoint.rollback()
 
 
 def _index_body(definition: str) -> str:

@@ -26,7 +26,8 @@ def compare_columns(current: Catalog, desired: Catalog) -> Steps:
             continue
         if old.identity != new.identity:
             steps.after.append(_identity(old, new))
-        elif old.default != new.default and not _is_serial(old, new):
+        elif old.default != new.default and not _is_serial(old, new) \
+                and not (old.type != new.type and old.default is not None):  # see autogen.py
             steps.after.append(_default(old, new))
     return steps
 
@@ -60,6 +61,8 @@ def _identity_on(column: ColumnInfo, identity: str) -> list[str]:
         statements += [_alter(column, "DROP DEFAULT"), f"DROP SEQUENCE {serial['seq']}"]
     elif column.default is not None:
         statements.append(_alter(column, "DROP DEFAULT"))
+    if column.nullable:  # PostgreSQL adds identity only to a NOT NULL column
+        statements.append(_alter(column, "SET NOT NULL"))
     statements += [
         _alter(column, f"ADD GENERATED {identity.upper()} AS IDENTITY"),
         f"SELECT setval(pg_get_serial_sequence({quote_literal(table)}, {quote_literal(col)}), "
@@ -70,6 +73,8 @@ def _identity_on(column: ColumnInfo, identity: str) -> list[str]:
 
 def _identity_off(column: ColumnInfo, target: ColumnInfo) -> list[str]:
     statements = [_alter(column, "DROP IDENTITY IF EXISTS")]
+    if target.nullable:
+        statements.append(_alter(column, "DROP NOT NULL"))
     if target.default is not None:
         statements.append(_set_default(target, target.default))
     return statements

@@ -9,6 +9,8 @@ only changed its name (e.g. after a table rename) is renamed instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from schemactl.diff.catalog import Catalog, Constraint, Index
 from schemactl.diff.comparators import Steps
 from schemactl.diff.ops import SqlStepOp, StepInfo
@@ -68,7 +70,21 @@ def _remove(obj: Obj, replaces: bool = False) -> SqlStepOp:
         reverse_hazards=_add_hazards(obj), replaces=replaces))
 
 
-def compare_constraints(current: Catalog, desired: Catalog) -> Steps:
+# Adds run in this order and drops in the reverse one: a foreign key needs the primary key,
+# unique constraint or unique index it references, and must go before them.
+_ORDER = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "foreign key": 4}
+
+
+def _add_order(step: SqlStepOp) -> int:
+    return _ORDER[step.step.kind] if step.step else 0
+
+
+Settle = Callable[[Obj], str]
+
+
+def compare_constraints(current: Catalog, desired: Catalog, settle: Settle | None = None) -> Steps:
+    """settle(obj) prints obj again after re-creating it from its printed form (see
+    catalog.settled_definition): a check or index whose printed form moved is not a change."""
     steps = Steps()
     shared = current.tables & desired.tables
     for attr in ("constraints", "indexes"):
@@ -82,10 +98,20 @@ def compare_constraints(current: Catalog, desired: Catalog) -> Steps:
         for key in sorted(set(new) - set(old)):
             steps.after.append(_add(new[key], desired.create_sql.get(key)))
         for key in sorted(set(old) & set(new)):
-            if old[key].definition != new[key].definition:
+            if _differs(old[key], new[key], settle):
                 steps.before.append(_remove(old[key], replaces=True))
                 steps.after.append(_add(new[key], desired.create_sql.get(key), replaces=True))
+    steps.after.sort(key=_add_order)  # stable: names stay sorted within a kind
+    steps.before.sort(key=lambda step: -_add_order(step))
     return steps
+
+
+def _differs(old: Obj, new: Obj, settle: Settle | None) -> bool:
+    if old.definition == new.definition:
+        return False
+    if settle is None or (isinstance(old, Constraint) and old.kind != "c"):
+        return True
+    return settle(old) != new.definition
 
 
 def _renamed(old: dict, new: dict, steps: Steps) -> None:

@@ -1,0 +1,145 @@
+"""Alembic autogenerate, and the corrections its output needs before it can run.
+
+- Enum types are created by comparators/enums.py; a column using one must not create it.
+- A type change becomes our own step with an explicit USING cast (PostgreSQL needs one for
+  most conversions, and Alembic's renderer drops postgresql_using); it also carries the
+  column's default across, since an old default rarely casts to the new type.
+- A foreign key between new tables that are not yet created in order (a cycle, or a table
+  created later) is added after all the tables exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import ops
+from sqlalchemy import Column, ForeignKeyConstraint, MetaData
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
+from schemactl.diff.ops import SqlStepOp, StepInfo
+from schemactl.plan.hazards import Hazard, is_narrowing
+from schemactl.spec.types import DEFAULT_SCHEMA
+from schemactl.sqltext import qualified, quote_ident
+
+# Alembic's handling of these is replaced by comparators/constraints.py for tables that
+# exist on both sides (for new tables, create_table carries them).
+_OURS_ON_EXISTING_TABLES = {"index", "unique_constraint", "foreign_key_constraint"}
+
+
+def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
+                 desired: Catalog) -> list[ops.MigrateOperation]:
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: Any) -> bool:
+        if type_ == "table":
+            return name not in INTERNAL_TABLES
+        if type_ in _OURS_ON_EXISTING_TABLES:
+            table = obj.table
+            return (table.schema or DEFAULT_SCHEMA, table.name) not in current.tables
+        return True
+
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True,
+        # Defaults, identity and generated columns are compared in comparators/columns.py.
+        "compare_server_default": False,
+        "include_schemas": True,
+        "include_object": include_object,
+    })
+    produced = produce_migrations(context, metadata).upgrade_ops
+    assert produced is not None
+    for op in walk(produced):
+        _no_create_types(op)
+    for op in produced.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            op.ops = [step for inner in op.ops
+                      for step in _split_type_change(inner, current, desired)]
+    result = [op for op in produced.ops if not is_empty_op(op)]
+    return result + _defer_forward_foreign_keys(result)
+
+
+def walk(container: ops.OpContainer) -> list[ops.MigrateOperation]:
+    return [inner for op in container.ops
+            for inner in (op.ops if isinstance(op, ops.ModifyTableOps) else [op])]
+
+
+def is_empty_op(op: ops.MigrateOperation) -> bool:
+    return isinstance(op, ops.ModifyTableOps) and not op.ops
+
+
+def _no_create_types(op: ops.MigrateOperation) -> None:
+    columns = (op.columns if isinstance(op, ops.CreateTableOp)
+               else [op.column] if isinstance(op, ops.AddColumnOp) else [])
+    for column in columns:
+        if isinstance(column, Column):
+            _no_create_type(column.type)
+    if isinstance(op, ops.AlterColumnOp):
+        _no_create_type(op.modify_type)
+        _no_create_type(op.existing_type)
+
+
+def _no_create_type(type_: Any) -> None:
+    type_ = getattr(type_, "item_type", type_)  # arrays of enums
+    if isinstance(type_, postgresql.ENUM):
+        type_.create_type = False
+
+
+def _split_type_change(op: ops.MigrateOperation, current: Catalog,
+                       desired: Catalog) -> list[ops.MigrateOperation]:
+    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
+        return [op]
+    old, new = op.existing_type, op.modify_type
+    assert old is not None, "autogenerate always records the existing type"
+    dialect = postgresql.dialect()
+    old_sql, new_sql = old.compile(dialect=dialect), new.compile(dialect=dialect)
+    key = (op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name)
+    old_default = current.columns[key].default if key in current.columns else None
+    new_default = desired.columns[key].default if key in desired.columns else None
+    table, column = qualified(op.schema, op.table_name), quote_ident(op.column_name)
+
+    def change(type_sql: str, default: str | None) -> list[str]:
+        prefix = f"ALTER TABLE {table} ALTER COLUMN {column}"
+        statements = [f"{prefix} TYPE {type_sql} USING {column}::{type_sql}"]
+        if old_default is None:  # no default to carry: comparators/columns.py sets any new one
+            return statements
+        return [f"{prefix} DROP DEFAULT", *statements,
+                *([f"{prefix} SET DEFAULT {default}"] if default is not None else [])]
+
+    where = f"table {op.table_name}, column {op.column_name}"
+    hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
+              if is_narrowing(old, new)
+              else Hazard("MF105", where, "existing values are cast to the new type"))
+    reverse_hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
+                      if is_narrowing(new, old) else None)
+    step = SqlStepOp(change(new_sql, new_default), change(old_sql, old_default), StepInfo(
+        "alter", "column", key[0], op.table_name, op.column_name,
+        f"type {old_sql} -> {new_sql}", (hazard,), (reverse_hazard,) if reverse_hazard else ()))
+    op.existing_type, op.modify_type = new, None
+    untouched = (op.modify_nullable is None and op.modify_comment is False
+                 and op.modify_server_default is False and op.modify_name is None)
+    return [step] if untouched else [step, op]
+
+
+def _defer_forward_foreign_keys(
+        result: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Take out of each create_table the foreign keys to new tables not created before it;
+    return them as create_foreign_key steps to run once every table exists."""
+    creates = [op for op in result if isinstance(op, ops.CreateTableOp)]
+    new_tables = {(op.schema, op.table_name) for op in creates}
+    created: set[tuple[str | None, str]] = set()
+    deferred: list[ops.MigrateOperation] = []
+    for op in creates:
+        created.add((op.schema, op.table_name))
+        later = [item for item in op.columns if isinstance(item, ForeignKeyConstraint)
+                 and _target(item) in new_tables - created]
+        moved = {id(fk) for fk in later}  # by identity: == on SQLAlchemy objects builds SQL
+        op.columns = [item for item in op.columns if id(item) not in moved]
+        deferred += [ops.CreateForeignKeyOp.from_constraint(fk) for fk in later]
+    return deferred
+
+
+def _target(fk: ForeignKeyConstraint) -> tuple[str | None, str]:
+    table = fk.elements[0].column.table
+    return table.schema, table.name
