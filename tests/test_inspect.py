@@ -171,7 +171,6 @@ def test_what_the_language_cannot_say_is_reported_not_dropped(db: psycopg.Connec
         ("column of type timestamp(3) without time zone", "public.items.at"),
         ("index on an unsupported column", "public.items.items_search"),
         ("index with DESC or NULLS order", "public.items.items_name_desc"),
-        ("sequence of a serial column", "public.serials_id_seq"),
         ("sequence", "public.free_counter"),
         ("view", "public.item_names"),
         ("materialized view", "public.item_count"),

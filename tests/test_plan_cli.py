@@ -177,6 +177,24 @@ tables:
     assert again.exit_code == 0, again.output
 
 
+def test_serial_column_kept_as_written_matches_the_live_database(tmp_path: Path, server_url: URL,
+                                                                db_url: URL) -> None:
+    """inspect writes a serial column as default_sql: nextval(...); planning against the
+    database it came from finds nothing to do."""
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, username varchar(50) NOT NULL)")
+    make_project(tmp_path, """
+tables:
+  users:
+    columns:
+      id: {type: integer, primary_key: true, default_sql: "nextval('users_id_seq'::regclass)"}
+      username: varchar(50)
+""")
+    result = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
+    assert result.exit_code == 0, result.output
+    assert "No changes. The schema matches the database." in result.output
+
+
 @pytest.mark.skipif(not any((REPO / "migrations" / "versions").glob("*.py")),
                     reason="the example has no revisions yet")
 def test_plain_alembic_upgrade_head_works_in_this_repository(db_url: URL) -> None:

@@ -67,6 +67,8 @@ class Catalog:
     extensions: dict[str, str] = field(default_factory=dict)  # name -> schema
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     tables: set[tuple[str, str]] = field(default_factory=set)
+    # Sequences that are not an identity column's; value: the column that owns it, if any.
+    sequences: dict[tuple[str, str], tuple[str, str, str] | None] = field(default_factory=dict)
     columns: dict[tuple[str, str, str], ColumnInfo] = field(default_factory=dict)
     constraints: dict[tuple[str, str, str], Constraint] = field(default_factory=dict)
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
@@ -99,7 +101,24 @@ def read_catalog(conn: Connection) -> Catalog:
             GROUP BY n.nspname, t.typname""")):
         catalog.enums[(schema, name)] = tuple(labels)
     _read_tables(conn, catalog)
+    _read_sequences(conn, catalog)
     return catalog
+
+
+def _read_sequences(conn: Connection, catalog: Catalog) -> None:
+    for schema, name, owner_schema, owner_table, owner_column in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, tn.nspname, t.relname, a.attname
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
+                 AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+            LEFT JOIN pg_class t ON t.oid = d.refobjid
+            LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
+            LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+            WHERE c.relkind = 'S' AND {_USER_NAMESPACES}
+              AND {_NOT_FROM_EXTENSION.format(oid='c.oid')}
+              AND (d.deptype IS NULL OR d.deptype = 'a')""")):
+        owner = (owner_schema, owner_table, owner_column) if owner_table else None
+        catalog.sequences[(schema, name)] = owner
 
 
 # Ordinary and partitioned tables in user schemas; c is the table's pg_class row.

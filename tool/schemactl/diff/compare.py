@@ -22,6 +22,7 @@ from schemactl.diff.comparators.constraints import compare_constraints
 from schemactl.diff.comparators.enums import compare_enums
 from schemactl.diff.comparators.namespaces import compare_extensions, compare_schemas
 from schemactl.diff.comparators.renames import rename_steps
+from schemactl.diff.comparators.sequences import compare_sequences
 from schemactl.diff.ops import SqlStepOp
 from schemactl.spec.types import SchemaSpec
 
@@ -36,7 +37,8 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
             baseline.exec_driver_sql(statement.replace("%", "%%"))
     current = read_catalog(baseline)
     steps = Steps()
-    for compare in (compare_schemas, compare_extensions, compare_enums, compare_columns):
+    for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
+                    compare_columns):
         steps.extend(compare(current, desired))
     steps.extend(compare_constraints(current, desired,
                                      settle=lambda obj: settled_definition(baseline, obj)))

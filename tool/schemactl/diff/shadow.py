@@ -10,11 +10,12 @@ Both are dropped afterwards, also when something fails; the user's database is n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import command
-from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
@@ -24,7 +25,7 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
 from schemactl.project import Project
 from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
-from schemactl.sqltext import quote_ident
+from schemactl.sqltext import qualified, quote_ident
 
 
 @contextmanager
@@ -65,8 +66,33 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for enum in spec.enums:
         conn.exec_driver_sql(create_type_sql(enum.schema, enum.name, enum.labels)
                              .replace("%", "%%"))
+    owners = _nextval_sequences(conn, spec)
+    for sequence in owners:
+        conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
     metadata.create_all(conn)
+    for sequence, (schema, table, column) in owners.items():
+        conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
+                             f"{qualified(schema, table)}.{quote_ident(column)}")
     conn.commit()
+
+
+_NEXTVAL = re.compile(r"nextval\(\s*'((?:[^']|'')+)'", re.IGNORECASE)
+
+
+def _nextval_sequences(conn: Connection, spec: SchemaSpec) -> dict[str, tuple[str, str, str]]:
+    """The sequences the YAML's nextval('...') defaults use, as SQL names, each with the first
+    column that uses it. PostgreSQL's parse_ident splits the name, so nothing in the string
+    can reach the DDL unquoted."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for table in spec.tables:
+        for column in table.columns:
+            for literal in _NEXTVAL.findall(column.default_sql or ""):
+                parts = conn.execute(text("SELECT parse_ident(:name)"),
+                                     {"name": literal.replace("''", "'")}).scalar_one()
+                schema = parts[0] if len(parts) == 2 else DEFAULT_SCHEMA  # search_path
+                found.setdefault(qualified(schema, parts[-1]),
+                                 (table.schema, table.name, column.name))
+    return found
 
 
 def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Catalog:

@@ -283,14 +283,9 @@ class _Reader:
         for r in relations:
             if r["kind"] != "S" or r["owned_how"] == "i":
                 continue  # identity sequences are part of their column
-            name = f"{r['schema']}.{r['name']}"
             if r["oid"] in serial:
-                self.skip(
-                    "sequence of a serial column", name,
-                    "the column keeps default_sql: nextval(...); the sequence must exist",
-                )
-            else:
-                self.skip("sequence", name)
+                continue  # the column keeps default_sql: nextval(...); plan makes the sequence
+            self.skip("sequence", f"{r['schema']}.{r['name']}")
 
 
 @dataclass
