@@ -15,8 +15,9 @@ from sqlalchemy.engine import URL
 
 from schemactl.cli import main
 from schemactl.db.urls import libpq_dsn
+from schemactl.pipeline import make_plan, write_revision
 
-from .helpers import REPO, make_project, migrate
+from .helpers import REPO, make_project, migrate, settings_for
 
 BLOG = """
 tables:
@@ -140,10 +141,24 @@ def test_plan_against_a_live_database_reads_it_only(tmp_path: Path, server_url: 
     drift = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
     assert drift.exit_code == 3
     assert "~ column mail: email -> mail" in drift.output
-    with psycopg.connect(libpq_dsn(db_url)) as conn:  # the rename was rehearsed, not done
+    with psycopg.connect(libpq_dsn(db_url)) as conn:  # the database was only read
         columns = conn.execute("SELECT column_name FROM information_schema.columns "
                                "WHERE table_name = 'users' ORDER BY ordinal_position").fetchall()
     assert [c[0] for c in columns] == ["id", "username", "email"]
+
+
+def test_plan_against_takes_no_lock_on_the_live_database(tmp_path: Path, server_url: URL,
+                                                         db_url: URL) -> None:
+    """Another session holds an exclusive lock on the table: plan --against still answers."""
+    project = make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    migrate(project, db_url)
+    (tmp_path / "schema" / "app.yaml").write_text(BLOG + "      phone: {type: text, nullable: true}\n")
+    with psycopg.connect(libpq_dsn(db_url)) as locker:
+        locker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        result = run(tmp_path, server_url, "plan", "--check", "--against", _url(db_url))
+    assert result.exit_code == 3, result.output
+    assert "+ column phone" in result.output
 
 
 def test_serial_column_adopted_as_identity_keeps_counting(tmp_path: Path, server_url: URL,
@@ -159,13 +174,16 @@ tables:
       id: {type: integer, identity: true, primary_key: true}
       username: varchar(50)
 """)
-    result = run(tmp_path, server_url, "plan", "-m", "adopt", "--against", _url(db_url))
+    result = run(tmp_path, server_url, "plan", "--against", _url(db_url))
     assert result.exit_code == 0, result.output
     assert "~ column id: identity (none) -> by default" in result.output
-    # Apply just that revision to the live database (it has no alembic_version yet).
-    sql = next((tmp_path / "migrations" / "versions").glob("0001_*.py"))
-    assert "DROP SEQUENCE" in sql.read_text()
-    migrate(make_project(tmp_path), db_url)
+    assert "Nothing written" in result.output and revisions(tmp_path) == []
+    # The conformance runner's way: write that plan and apply it to the live database.
+    project = make_project(tmp_path)
+    path = write_revision(project, make_plan(project, settings_for(server_url), against=db_url),
+                          "adopt")
+    assert "DROP SEQUENCE" in path.read_text()
+    migrate(project, db_url)
     with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
         conn.execute("INSERT INTO users (username) VALUES ('cy')")
         rows = conn.execute("SELECT id, username FROM users ORDER BY id").fetchall()

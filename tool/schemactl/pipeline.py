@@ -26,7 +26,7 @@ from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.diff.catalog import Catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
-from schemactl.diff.shadow import connect, desired_catalog, shadow
+from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.plan.build import Plan, build_plan
 from schemactl.project import Project
@@ -46,27 +46,27 @@ def load_spec(project: Project) -> SchemaSpec:
 def make_plan(project: Project, settings: Settings, against: URL | None = None) -> Plan:
     """Plan the change from the baseline to the YAML.
 
-    The baseline is a shadow database built from the migration history, or, with
-    `against`, a copy-free comparison with a live database (its catalog is only read:
-    renames are then planned but not pre-applied, see diff.compare)."""
+    The baseline is a shadow database built from the migration history. With `against`, it
+    is a scratch copy of what `inspect` reads from that live database instead: the live
+    database only answers catalog queries (no lock, no DDL, not even rolled back), and the
+    diff runs on the copy like on any shadow."""
     spec = load_spec(project)
     metadata = compile_spec(spec)
     server = shadow_server_url(settings, project.root)
     # The two databases are independent and mostly DDL the server executes: build the
-    # desired one in a thread while the shadow replays the history (about halves the time).
+    # desired one in a thread while the baseline is built (about halves the time).
     with ThreadPoolExecutor(max_workers=1) as pool:
         desired_future = pool.submit(desired_catalog, metadata, spec, server)
         baseline: AbstractContextManager[Connection] = (
-            connect(against) if against is not None else shadow(project, server))
+            copy_of(against, server) if against is not None else shadow(project, server))
         with baseline as conn:
             desired = desired_future.result()
-            return build_plan(_diff(metadata, spec, conn, desired, live=against is not None))
+            return build_plan(_diff(metadata, spec, conn, desired))
 
 
-def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog,
-          live: bool) -> UpgradeOps:
+def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
     """Diff, then rehearse the plan on the baseline and check that nothing is left to do.
-    All in one transaction that is rolled back: a live database is only read."""
+    All in one transaction that is rolled back."""
     transaction = conn.begin()
     try:
         upgrade_ops = diff(metadata, spec, conn, desired)

@@ -69,8 +69,9 @@ def _default_message(plan: Plan) -> str:
 @click.option("--allow-destructive", is_flag=True,
               help="Write steps that lose data (drop table/column/enum value, narrowing type).")
 @click.option("--against", metavar="URL",
-              help="Compare with this live database instead of the migration history "
-              "(adopting a database, or drift). It is only read.")
+              help="Compare with this live database instead of the migration history, and "
+              "only print the plan (drift, adoption). The database answers catalog queries "
+              "only; nothing is written. To adopt it, use `schemactl baseline`.")
 @pass_context
 @handle_errors
 def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
@@ -98,6 +99,10 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
         sys.exit(EXIT_PENDING)
+    if against is not None:
+        # A revision planned against one database would not follow from the history.
+        echo("\nNothing written: --against only compares.", err=True)
+        return
     destructive = result.destructive
     if destructive and not allow_destructive:
         echo("\nRefused: the plan loses data:", err=True)

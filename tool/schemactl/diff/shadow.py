@@ -56,6 +56,19 @@ def shadow(project: Project, server_url: URL, revision: str = "heads") -> Iterat
         yield conn
 
 
+@contextmanager
+def copy_of(live: URL, server_url: URL) -> Iterator[Connection]:
+    """A connection to a fresh database holding what inspect reads from `live` (catalog
+    queries only). Objects the YAML language cannot express are not copied."""
+    from schemactl.compile import compile_spec
+    from schemactl.inspect.catalog import inspect_database
+
+    spec = inspect_database(live).spec
+    with throwaway_database(server_url, "schemactl_copy") as url, connect(url) as conn:
+        create_schema(conn, compile_spec(spec), spec)
+        yield conn
+
+
 def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> None:
     """Create the spec's schema from nothing: namespaces, extensions, enum types, tables."""
     for name in spec.schemas:
