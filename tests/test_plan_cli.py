@@ -224,3 +224,40 @@ def test_plain_alembic_upgrade_head_works_in_this_repository(db_url: URL) -> Non
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     heads = sorted(p.name.split("_")[0] for p in (REPO / "migrations" / "versions").glob("*.py"))
     assert version == (heads[-1],)
+
+
+def test_a_hostile_message_stays_a_message(tmp_path: Path, server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    marker = tmp_path / "PWNED"
+    message = f'x"""; import os; os.system("touch {marker}"); """y \\N{{oops}}'
+    result = run(tmp_path, server_url, "plan", "-m", message)
+    assert result.exit_code == 0, result.output
+    assert not marker.exists()
+    written = next((tmp_path / "migrations" / "versions").glob("0001_*.py")).read_text()
+    assert "import os; os.system" in written.splitlines()[0]  # in the docstring, as text
+    assert run(tmp_path, server_url, "plan", "--check").exit_code == 0
+
+
+def test_a_change_postgresql_refuses_is_an_error_not_a_file(tmp_path: Path,
+                                                            server_url: URL) -> None:
+    """A new enum value cannot be used in the transaction that adds it."""
+    make_project(tmp_path, "enums:\n  mood: [happy, sad]\n" + BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    (tmp_path / "schema" / "app.yaml").write_text(
+        "enums:\n  mood: [happy, sad, meh]\n" + BLOG + "      mood: {type: mood, default: meh}\n")
+    result = run(tmp_path, server_url, "plan", "-m", "use meh")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "rehearsed on the shadow database" in result.output and "meh" in result.output
+    assert revisions(tmp_path) == ["0001_first.py"]
+
+
+def test_two_heads_are_reported_before_anything_runs(tmp_path: Path, server_url: URL) -> None:
+    make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    first = next((tmp_path / "migrations" / "versions").glob("0001_*.py"))
+    twin = first.read_text().replace("revision = '0001'", "revision = '0001b'")
+    (first.parent / "0001b_twin.py").write_text(twin)
+    result = run(tmp_path, server_url, "plan")
+    assert result.exit_code == 1
+    assert "2 heads" in result.output and isinstance(result.exception, SystemExit)

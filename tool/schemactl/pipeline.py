@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import sqlalchemy
+import sqlalchemy.exc
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.operations.ops import UpgradeOps
@@ -24,6 +25,7 @@ from sqlalchemy.engine import URL, Connection
 
 from schemactl.apply import checksums
 from schemactl.compile import compile_spec
+from schemactl.db.errors import pg_message
 from schemactl.diff.catalog import Catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
@@ -52,6 +54,7 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
     diff runs on the copy like on any shadow."""
     spec = load_spec(project)
     metadata = compile_spec(spec)
+    _one_head(project)
     server = shadow_server_url(settings, project.root)
     # The two databases are independent and mostly DDL the server executes: build the
     # desired one in a thread while the baseline is built (about halves the time).
@@ -71,7 +74,15 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
     try:
         upgrade_ops = diff(metadata, spec, conn, desired)
         if not is_empty(upgrade_ops):
-            _rehearse(conn, without_renames(upgrade_ops))
+            try:
+                _rehearse(conn, without_renames(upgrade_ops))
+            except sqlalchemy.exc.DBAPIError as exc:
+                raise SchemactlError(
+                    f"PostgreSQL refuses this change when it is rehearsed on the shadow "
+                    f"database: {pg_message(exc)}",
+                    hint="some changes cannot be made in one revision (a new enum value used "
+                    "at once, a column type a generated column depends on): plan part of the "
+                    "change, then the rest") from None
             remaining = diff(metadata, spec, conn, desired)
             if not is_empty(remaining):
                 raise SchemactlError(
@@ -114,20 +125,36 @@ def write_revision(project: Project, plan: Plan, message: str,
     return path
 
 
-def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
-    if not plan.has_changes:
-        raise SchemactlError("nothing to write: the plan has no changes")
+def _one_head(project: Project) -> ScriptDirectory:
     script = ScriptDirectory.from_config(project.alembic_config())
     heads = script.get_heads()
     if len(heads) > 1:
         raise SchemactlError(f"the migration history has {len(heads)} heads: {', '.join(heads)}",
                              hint="merge them with `alembic merge heads` first")
+    return script
+
+
+def safe_message(message: str) -> str:
+    """The message as it can stand in the revision's docstring: one line, no way out of it."""
+    text = " ".join(message.split()).replace("\\", "\\\\").replace('"' * 3, "'" * 3)
+    return text + " " if text.endswith('"') else text
+
+
+def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
+    if not plan.has_changes:
+        raise SchemactlError("nothing to write: the plan has no changes")
+    script = _one_head(project)
     rev_id = next_revision_id(project)
     project.versions_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
-        revision = script.generate_revision(
-            rev_id, message, head="head", refresh=True,
-            version_path=str(project.versions_dir),
-            **revision_parts(plan))  # type: ignore[arg-type]  # template arguments
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
+            revision = script.generate_revision(
+                rev_id, safe_message(message), head="head", refresh=True,
+                version_path=str(project.versions_dir),
+                **revision_parts(plan))  # type: ignore[arg-type]  # template arguments
+    except BaseException:
+        for partial in project.versions_dir.glob(f"{rev_id}_*.py"):
+            partial.unlink()
+        raise
     assert revision is not None
     return Path(revision.path)

@@ -29,7 +29,8 @@ from schemactl.alembic_env import VERSION_TABLE
 from schemactl.apply import checksums, history, revisions
 from schemactl.apply.lock import LockHolder, migration_lock
 from schemactl.apply.revisions import Revision
-from schemactl.apply.session import migration_session, pg_message
+from schemactl.apply.session import migration_session
+from schemactl.db.errors import pg_message
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings

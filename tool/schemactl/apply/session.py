@@ -17,7 +17,8 @@ import sqlalchemy.exc
 from sqlalchemy import Connection, create_engine, pool, text
 from sqlalchemy.engine import URL
 
-from schemactl.db.urls import display, redact
+from schemactl.db.errors import pg_message
+from schemactl.db.urls import display
 from schemactl.errors import SchemactlError
 from schemactl.settings import Settings
 
@@ -30,21 +31,6 @@ def _set(conn: Connection, name: str, value: str) -> None:
                      {"name": name, "value": value})
     except sqlalchemy.exc.DBAPIError as exc:
         raise SchemactlError(f"invalid {name} {value!r}: {pg_message(exc)}") from None
-
-
-def pg_message(exc: sqlalchemy.exc.DBAPIError) -> str:
-    """PostgreSQL's own words for an error (no SQL, no parameters, no connection string)."""
-    orig = exc.orig
-    diag = getattr(orig, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if not primary:
-        return redact(str(orig).strip())
-    parts = [f"{getattr(orig, 'sqlstate', '') or 'ERROR'}: {primary}"]
-    for label, attr in (("DETAIL", "message_detail"), ("HINT", "message_hint")):
-        value = getattr(diag, attr, None)
-        if value:
-            parts.append(f"{label}: {value}")
-    return redact("; ".join(parts))
 
 
 @contextmanager

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
+import sqlalchemy.exc
 
 from schemactl import __version__
+from schemactl.db.errors import pg_message
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
 from schemactl.project import Project, find_project
@@ -81,7 +84,8 @@ def fail(exc: BaseException) -> None:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn our errors into messages and exit codes; anything else stays a traceback (a bug)."""
+    """Turn our errors, and the database's, into messages and exit codes; anything else
+    stays a traceback (a bug)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -89,6 +93,10 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (SchemactlError, SpecError) as exc:
             fail(exc)
+        except (sqlalchemy.exc.DBAPIError, psycopg.Error) as exc:
+            fail(SchemactlError(f"database: {pg_message(exc)}"))
+        except sqlalchemy.exc.ArgumentError as exc:  # an unparseable URL
+            fail(SchemactlError(f"invalid database URL: {redact(str(exc))}"))
 
     return wrapper  # type: ignore[return-value]
 

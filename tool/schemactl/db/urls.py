@@ -11,6 +11,8 @@ DRIVER = "postgresql+psycopg"
 
 def normalize(url: str | URL) -> URL:
     """Accept postgres://, postgresql:// or postgresql+psycopg:// and return a psycopg 3 URL."""
+    if isinstance(url, str) and url.startswith("postgres://"):  # Heroku's and others' spelling
+        url = "postgresql://" + url.removeprefix("postgres://")
     parsed = make_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"not a PostgreSQL URL: {redact(str(url))}")
@@ -27,10 +29,16 @@ def libpq_dsn(url: str | URL) -> str:
 
 
 def redact(text: str) -> str:
-    """Hide the password of every URL in text: scheme://user:secret@host -> scheme://user:***@host."""
-    return re.sub(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    """Hide every password in text: scheme://user:secret@host -> scheme://user:***@host, and
+    the libpq forms password=secret (in a URL's query or a key=value DSN)."""
+    text = re.sub(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", r"\1***", text,
+                  flags=re.IGNORECASE)
 
 
 def display(url: str | URL) -> str:
-    """A URL as it may appear in output."""
-    return normalize(url).render_as_string(hide_password=True)
+    """A URL as it may appear in output, in the form psql accepts, with no password."""
+    parsed = normalize(url).set(drivername="postgresql")
+    if "password" in parsed.query:
+        parsed = parsed.difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=True)
