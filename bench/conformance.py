@@ -201,9 +201,15 @@ def _plan_and_apply(project: Project, settings: Settings, target: URL) -> None:
 def _fresh(url: URL) -> bool:
     """An empty database gets the migration history's plan (the baseline)."""
     with psycopg.connect(libpq_dsn(url)) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n "
-                           "ON n.oid = c.relnamespace WHERE n.nspname NOT IN "
-                           "('pg_catalog', 'information_schema', 'pg_toast')").fetchone()
+        # Tables are not all: a database with only enum types or extensions is not empty.
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n "
+            "        ON n.oid = c.relnamespace WHERE n.nspname NOT IN "
+            "        ('pg_catalog', 'information_schema', 'pg_toast'))"
+            " + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            "    WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN "
+            "    ('pg_catalog', 'information_schema'))"
+            " + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')").fetchone()
     return row is not None and row[0] == 0
 
 

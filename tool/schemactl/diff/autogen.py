@@ -15,13 +15,13 @@ from typing import Any
 from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops
-from sqlalchemy import Column, ForeignKeyConstraint, MetaData
+from sqlalchemy import ARRAY, Column, ForeignKeyConstraint, MetaData
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard, is_narrowing
+from schemactl.plan.hazards import Hazard, is_narrowing, is_widening
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident
 
@@ -99,27 +99,38 @@ def _split_type_change(op: ops.MigrateOperation, current: Catalog,
     new_default = desired.columns[key].default if key in desired.columns else None
     table, column = qualified(op.schema, op.table_name), quote_ident(op.column_name)
 
+    # Between an enum and anything else (another enum included) PostgreSQL casts only via text.
+    via = ("::text[]" if isinstance(new, ARRAY) else "::text") if _is_enum(old) or _is_enum(new) else ""
+
     def change(type_sql: str, default: str | None) -> list[str]:
         prefix = f"ALTER TABLE {table} ALTER COLUMN {column}"
-        statements = [f"{prefix} TYPE {type_sql} USING {column}::{type_sql}"]
+        statements = [f"{prefix} TYPE {type_sql} USING {column}{via}::{type_sql}"]
         if old_default is None:  # no default to carry: comparators/columns.py sets any new one
             return statements
         return [f"{prefix} DROP DEFAULT", *statements,
                 *([f"{prefix} SET DEFAULT {default}"] if default is not None else [])]
 
     where = f"table {op.table_name}, column {op.column_name}"
-    hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
-              if is_narrowing(old, new)
-              else Hazard("MF105", where, "existing values are cast to the new type"))
-    reverse_hazard = (Hazard("DS106", where, "values that do not fit are lost or rejected")
-                      if is_narrowing(new, old) else None)
     step = SqlStepOp(change(new_sql, new_default), change(old_sql, old_default), StepInfo(
         "alter", "column", key[0], op.table_name, op.column_name,
-        f"type {old_sql} -> {new_sql}", (hazard,), (reverse_hazard,) if reverse_hazard else ()))
+        f"type {old_sql} -> {new_sql}", _type_hazards(old, new, where),
+        _type_hazards(new, old, where)))
     op.existing_type, op.modify_type = new, None
     untouched = (op.modify_nullable is None and op.modify_comment is False
                  and op.modify_server_default is False and op.modify_name is None)
     return [step] if untouched else [step, op]
+
+
+def _type_hazards(old: Any, new: Any, where: str) -> tuple[Hazard, ...]:
+    if is_narrowing(old, new):
+        return (Hazard("DS106", where, "values that do not fit are lost or rejected"),)
+    if is_widening(old, new):
+        return ()
+    return (Hazard("MF105", where, "existing values are cast to the new type"),)
+
+
+def _is_enum(type_: Any) -> bool:
+    return isinstance(getattr(type_, "item_type", type_), postgresql.ENUM)
 
 
 def _defer_forward_foreign_keys(

@@ -73,6 +73,11 @@ _INT_WIDTH = {"SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
 
 def is_narrowing(old: Any, new: Any) -> bool:
     """True when some value of the old type may not fit the new one."""
+    if isinstance(new, sqltypes.Enum):  # only the labels it has can be stored
+        return not (isinstance(old, sqltypes.Enum) and set(old.enums) <= set(new.enums))
+    if isinstance(old, sqltypes.Enum):  # labels into a string type
+        return isinstance(new, sqltypes.String) and new.length is not None and any(
+            len(label) > new.length for label in old.enums)
     old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
     if old_name in _INT_WIDTH and new_name in _INT_WIDTH:
         return _INT_WIDTH[new_name] < _INT_WIDTH[old_name]
@@ -88,3 +93,15 @@ def is_narrowing(old: Any, new: Any) -> bool:
         return old_p is None or new_p - new_s < old_p - old_s or new_s < old_s
     # Anything else may fail or lose information on cast; text-like targets are safe.
     return not isinstance(new, sqltypes.String) or new.length is not None
+
+
+def is_widening(old: Any, new: Any) -> bool:
+    """True when every value of the old type fits the new one unchanged (no cast can fail)."""
+    if isinstance(old, sqltypes.Enum) or isinstance(new, sqltypes.Enum):
+        return False
+    same_family = (
+        (type(old).__name__.upper() in _INT_WIDTH and type(new).__name__.upper() in _INT_WIDTH)
+        or (isinstance(old, sqltypes.String) and isinstance(new, sqltypes.String))
+        or (isinstance(old, sqltypes.Numeric) and isinstance(new, sqltypes.Numeric)
+            and not isinstance(old, sqltypes.Float) and not isinstance(new, sqltypes.Float)))
+    return same_family and not is_narrowing(old, new)
