@@ -14,6 +14,8 @@ import yaml
 from schemactl.errors import Diagnostic, SpecError
 
 SCHEMA_SUFFIXES = (".yaml", ".yml")
+# libyaml's loader gives the same nodes and marks about five times faster, where installed.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ def _display_name(path: Path, base: Path | None) -> str:
 def load_text(text: str, file: str) -> SourceDoc:
     """Compose one YAML document; a syntax error becomes a SpecError with its position."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            root = yaml.compose(text, Loader=_LOADER)
+        except yaml.YAMLError:
+            # Only for its message: PyYAML's own parser explains errors better than libyaml.
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
