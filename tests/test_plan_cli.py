@@ -261,3 +261,16 @@ def test_two_heads_are_reported_before_anything_runs(tmp_path: Path, server_url:
     result = run(tmp_path, server_url, "plan")
     assert result.exit_code == 1
     assert "2 heads" in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_check_refuses_an_offline_sql_file_edited_by_hand(tmp_path: Path, server_url: URL) -> None:
+    """The DBA runs the .sql file: re-hashing a tampered one must not make it pass."""
+    make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    assert run(tmp_path, server_url, "check").exit_code == 0
+    sql = tmp_path / "migrations" / "sql" / "0001_first.sql"
+    sql.write_text(sql.read_text().replace("COMMIT;", "DROP TABLE users CASCADE;\nCOMMIT;"))
+    assert run(tmp_path, server_url, "hash").exit_code == 0
+    result = run(tmp_path, server_url, "check")
+    assert result.exit_code == 3
+    assert "migrations/sql/0001_first.sql does not match its revision 0001" in result.output

@@ -102,8 +102,32 @@ def check(project: Project, settings: Settings) -> CheckReport:
         report.problems.append(CheckProblem(
             f"{problem}", "review the change, then `schemactl hash` to re-record the sum"))
     if len(heads) <= 1 and not report.problems:
+        _check_sql_files(project, settings, report)
         _check_yaml(project, settings, report)
     return report
+
+
+def _without_timeouts(text: str) -> list[str]:
+    """The script minus its SET lock_timeout/statement_timeout lines (settings of the day)."""
+    return [line for line in text.splitlines()
+            if not line.startswith(("SET lock_timeout", "SET statement_timeout"))]
+
+
+def _check_sql_files(project: Project, settings: Settings, report: CheckReport) -> None:
+    """Each migrations/sql file says what its revision does: the DBA runs the SQL, not the .py."""
+    from schemactl.render.offline_sql import revision_sql
+
+    for revision in revisions.chain_to(project, revisions.head(project)):
+        path, expected = revision_sql(project, revision.id, settings)
+        if not path.exists():
+            continue
+        if _without_timeouts(path.read_text(encoding="utf-8")) != _without_timeouts(expected):
+            report.problems.append(CheckProblem(
+                f"{path.relative_to(project.root)} does not match its revision "
+                f"{revision.id} (edited by hand?)",
+                f"regenerate it: `schemactl sql {revision.down_id or 'base'}:"
+                f"{revision.id} -o {path.relative_to(project.root)}`, then "
+                "`schemactl hash`"))
 
 
 def _check_yaml(project: Project, settings: Settings, report: CheckReport) -> None:

@@ -67,16 +67,22 @@ def offline_script(
     return render_script(revisions, settings, downgrade, start or BASE, end)
 
 
-def write_revision_sql(
+def revision_sql(
     project: Project, revision_id: str, settings: Settings | None = None
-) -> Path:
-    """Write migrations/sql/<rev>_<slug>.sql (same stem as the revision file); return its path."""
+) -> tuple[Path, str]:
+    """Where a revision's offline SQL lives (same stem as the revision file), and its text."""
     script = _scripts(project).get_revision(revision_id)
     if script is None:
         raise SchemactlError(f"no revision {revision_id} in {project.versions_dir}")
-    parent = _parent(script)
-    text = offline_script(project, parent, script.revision, settings=settings)
-    path = project.sql_dir / (Path(script.path).stem + ".sql")
+    text = offline_script(project, _parent(script), script.revision, settings=settings)
+    return project.sql_dir / (Path(script.path).stem + ".sql"), text
+
+
+def write_revision_sql(
+    project: Project, revision_id: str, settings: Settings | None = None
+) -> Path:
+    """Write migrations/sql/<rev>_<slug>.sql; return its path."""
+    path, text = revision_sql(project, revision_id, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
