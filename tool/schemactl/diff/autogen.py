@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from alembic.autogenerate import produce_migrations
@@ -48,7 +49,10 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
         "include_schemas": True,
         "include_object": include_object,
     })
-    produced = produce_migrations(context, metadata).upgrade_ops
+    with warnings.catch_warnings():
+        # Cycles of foreign keys between new tables are handled below.
+        warnings.filterwarnings("ignore", message="Cannot correctly sort tables")
+        produced = produce_migrations(context, metadata).upgrade_ops
     assert produced is not None
     for op in walk(produced):
         _no_create_types(op)
@@ -78,6 +82,9 @@ def _no_create_types(op: ops.MigrateOperation) -> None:
     if isinstance(op, ops.AlterColumnOp):
         _no_create_type(op.modify_type)
         _no_create_type(op.existing_type)
+        # MySQL-only arguments; on PostgreSQL Alembic warns about them at every upgrade.
+        op.kw.pop("autoincrement", None)
+        op.kw.pop("existing_autoincrement", None)
 
 
 def _no_create_type(type_: Any) -> None:
