@@ -50,6 +50,7 @@ def init(directory: Path) -> None:
     if ".schemactl/" not in (gitignore.read_text() if gitignore.exists() else ""):
         with gitignore.open("a") as handle:
             handle.write(".schemactl/\n.env\n")
+        echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
 
 

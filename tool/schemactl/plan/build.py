@@ -173,8 +173,11 @@ def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:
     if column.computed is not None:
         hazards += (Hazard("LK103", f"table {op.table_name}, column {column.name}",
                            "computes the column for every row"),)
-    return Step("+", "column", _schema(op.schema), op.table_name, column.name,
-                str(column.type.compile(dialect=_pg())), hazards, sql)
+    detail = str(column.type.compile(dialect=_pg())) + ("" if column.nullable else " NOT NULL")
+    if column.server_default is not None and column.identity is None and column.computed is None:
+        detail += f" DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]
+    return Step("+", "column", _schema(op.schema), op.table_name, column.name, detail, hazards,
+                sql)
 
 
 def _pg() -> Any:

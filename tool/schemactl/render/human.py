@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from schemactl.diff.catalog import display_table
 from schemactl.plan.build import Plan, Step
 
@@ -25,9 +23,13 @@ def render_plan(plan: Plan, no_changes: str = NO_CHANGES) -> str:
     if not plan.has_changes:
         return no_changes
     lines = ["schemactl will perform the following actions:", ""]
-    for table, group in groupby(plan.steps, key=lambda s: (s.schema, s.table)):
-        steps = list(group)
-        if table[1] is None:
+    # One group per table (and one for schema-level objects), in order of first appearance;
+    # the revision file keeps the exact order in which the steps run.
+    groups: dict[tuple[str, str | None], list[Step]] = {}
+    for step in plan.steps:
+        groups.setdefault((step.schema, step.table), []).append(step)
+    for (schema, table), steps in groups.items():
+        if table is None:
             lines += [line for step in steps for line in _line(step, "  ")]
         else:
             whole = [s for s in steps if s.kind == "table" and s.action in ("+", "-")]
@@ -35,7 +37,7 @@ def render_plan(plan: Plan, no_changes: str = NO_CHANGES) -> str:
                 lines += _line(whole[0], "  ")
                 steps = [s for s in steps if s is not whole[0]]
             else:
-                lines.append(f"  table {display_table(*table)}")
+                lines.append(f"  table {display_table(schema, table)}")
             lines += [line for step in steps for line in _line(step, "    ")]
         lines.append("")
     add, change, drop = plan.counts()
