@@ -17,7 +17,7 @@ import sqlalchemy
 import sqlalchemy.exc
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from alembic.operations.ops import UpgradeOps
+from alembic.operations.ops import DowngradeOps, UpgradeOps
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql
@@ -26,7 +26,8 @@ from sqlalchemy.engine import URL, Connection
 from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
-from schemactl.diff.catalog import Catalog
+from schemactl.diff.autogen import reverse
+from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
@@ -68,21 +69,15 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
-    """Diff, then rehearse the plan on the baseline and check that nothing is left to do.
-    All in one transaction that is rolled back."""
+    """Diff, then rehearse the revision on the baseline: upgrade() must leave nothing to do,
+    and downgrade() must give the baseline's catalog back. All in one transaction that is
+    rolled back."""
     transaction = conn.begin()
     try:
+        before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
         if not is_empty(upgrade_ops):
-            try:
-                _rehearse(conn, without_renames(upgrade_ops))
-            except sqlalchemy.exc.DBAPIError as exc:
-                raise SchemactlError(
-                    f"PostgreSQL refuses this change when it is rehearsed on the shadow "
-                    f"database: {pg_message(exc)}",
-                    hint="some changes cannot be made in one revision (a new enum value used "
-                    "at once, a column type a generated column depends on): plan part of the "
-                    "change, then the rest") from None
+            _rehearse(conn, without_renames(upgrade_ops), "upgrade")
             remaining = diff(metadata, spec, conn, desired)
             if not is_empty(remaining):
                 raise SchemactlError(
@@ -90,18 +85,43 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
                     "after it, these steps would remain:\n"
                     + render_plan(build_plan(remaining)),
                     hint="please report this with your schema files")
+            _rehearse(conn, reverse(upgrade_ops), "downgrade")
+            if read_catalog(conn) != before:
+                raise SchemactlError(
+                    "internal error: the planned downgrade() does not give the schema back: "
+                    + _catalog_difference(before, read_catalog(conn)),
+                    hint="please report this with your schema files")
         return upgrade_ops
     finally:
         transaction.rollback()
 
 
-def _rehearse(conn: Connection, upgrade_ops: UpgradeOps) -> None:
-    """Run the upgrade() the revision file will contain, as Python, on conn: what is checked
-    is the very code that will run, not the ops it was rendered from."""
+def _catalog_difference(expected: Catalog, got: Catalog) -> str:
+    parts = []
+    for name in ("schemas", "extensions", "enums", "tables", "sequences", "columns",
+                 "constraints", "indexes"):
+        a, b = getattr(expected, name), getattr(got, name)
+        keys = set(a) ^ set(b) if isinstance(a, set) else {k for k in set(a) | set(b)
+                                                           if a.get(k) != b.get(k)}
+        if keys:
+            parts.append(f"{name} {sorted(map(str, keys))[:5]}")
+    return "; ".join(parts)
+
+
+def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> None:
+    """Run the upgrade() or downgrade() the revision file will contain, as Python, on conn:
+    what is checked is the very code that will run, not the ops it was rendered from."""
     namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
                  "postgresql": postgresql}
-    code = textwrap.dedent("    " + python_body(upgrade_ops))  # the body as in upgrade()
-    exec(compile(code, "<planned upgrade>", "exec"), namespace)
+    code = textwrap.dedent("    " + python_body(ops_))  # the body as in upgrade()
+    try:
+        exec(compile(code, f"<planned {which}>", "exec"), namespace)
+    except sqlalchemy.exc.DBAPIError as exc:
+        hint = ("some changes cannot be made in one revision (a new enum value used at once, a "
+                "column type a generated column depends on): plan part of the change, then "
+                "the rest") if which == "upgrade" else "please report this with your schema files"
+        raise SchemactlError(f"PostgreSQL refuses the planned {which}() when it is rehearsed "
+                             f"on the shadow database: {pg_message(exc)}", hint=hint) from None
 
 
 def next_revision_id(project: Project) -> str:

@@ -64,6 +64,15 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
     return result + _defer_forward_foreign_keys(result)
 
 
+def reverse(upgrade_ops: ops.UpgradeOps) -> ops.DowngradeOps:
+    """The downgrade: every step undone, in reverse order. Tables Alembic re-creates from
+    reflection get enum columns too, and the enum types stay ours to create."""
+    downgrade = upgrade_ops.reverse()
+    for op in walk(downgrade):
+        _no_create_types(op)
+    return downgrade
+
+
 def walk(container: ops.OpContainer) -> list[ops.MigrateOperation]:
     return [inner for op in container.ops
             for inner in (op.ops if isinstance(op, ops.ModifyTableOps) else [op])]

@@ -118,7 +118,7 @@ def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Ca
 
 def _source_ddl(metadata: MetaData, catalog: Catalog) -> None:
     """Record the DDL of every constraint, index and column as compiled from the YAML."""
-    dialect = postgresql.dialect()
+    dialect = postgresql.dialect(paramstyle="named")  # pyformat would double every %
     for table in metadata.tables.values():
         schema = table.schema or DEFAULT_SCHEMA
         for constraint in table.constraints:

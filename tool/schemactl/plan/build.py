@@ -10,9 +10,10 @@ from typing import Any
 from alembic.migration import MigrationContext
 from alembic.operations import Operations, ops
 from sqlalchemy import Column
+from sqlalchemy.dialects import postgresql
 
 from schemactl.diff.ops import SqlStepOp
-from schemactl.plan.hazards import Hazard, is_narrowing
+from schemactl.plan.hazards import Hazard
 from schemactl.spec.types import DEFAULT_SCHEMA
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
@@ -173,31 +174,18 @@ def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:
     if column.computed is not None:
         hazards += (Hazard("LK103", f"table {op.table_name}, column {column.name}",
                            "computes the column for every row"),)
-    detail = str(column.type.compile(dialect=_pg())) + ("" if column.nullable else " NOT NULL")
+    detail = str(column.type.compile(dialect=postgresql.dialect())) + ("" if column.nullable else " NOT NULL")
     if column.server_default is not None and column.identity is None and column.computed is None:
         detail += f" DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]
     return Step("+", "column", _schema(op.schema), op.table_name, column.name, detail, hazards,
                 sql)
 
 
-def _pg() -> Any:
-    from sqlalchemy.dialects import postgresql
-
-    return postgresql.dialect()
-
-
 def _alter_column(op: ops.AlterColumnOp, sql: tuple[str, ...]) -> Step:
     where = f"table {op.table_name}, column {op.column_name}"
     details: list[str] = []
     hazards: list[Hazard] = []
-    if op.modify_type is not None:
-        old, new = op.existing_type, op.modify_type
-        old_sql = old.compile(dialect=_pg()) if old is not None else "?"
-        details.append(f"type {old_sql} -> {new.compile(dialect=_pg())}")
-        if old is not None and is_narrowing(old, new):
-            hazards.append(Hazard("DS106", where, "values that do not fit are lost or rejected"))
-        else:
-            hazards.append(Hazard("MF105", where, "existing values are cast to the new type"))
+    # (Type changes never arrive here: diff/autogen.py makes them steps of their own.)
     if op.modify_nullable is not None:
         details.append("nullable" if op.modify_nullable else "NOT NULL")
         if op.modify_nullable is False:

@@ -9,8 +9,7 @@ NO_CHANGES = "No changes. The schema matches the migrations."
 
 
 def _line(step: Step, indent: str) -> list[str]:
-    label = f"{step.kind} {step.name}" if step.kind != "table" else f"table {step.name}"
-    text = f"{indent}{step.action} {label}"
+    text = f"{indent}{step.action} {step.kind} {step.name}"
     if step.detail:
         text += f": {step.detail}"
     lines = [text]

@@ -8,6 +8,7 @@ from alembic.autogenerate import render_python_code
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 
+from schemactl.diff.autogen import reverse
 from schemactl.plan.build import Plan
 
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
@@ -53,7 +54,7 @@ def revision_parts(plan: Plan) -> dict[str, str]:
     """Template arguments for migrations/script.py.mako."""
     return {
         "upgrades": python_body(plan.upgrade_ops),
-        "downgrades": python_body(plan.upgrade_ops.reverse()),
+        "downgrades": python_body(reverse(plan.upgrade_ops)),
         "hazards": _hazard_list(plan),
     }
 

@@ -65,16 +65,25 @@ def _identity_on(column: ColumnInfo, identity: str) -> list[str]:
         statements.append(_alter(column, "SET NOT NULL"))
     statements += [
         _alter(column, f"ADD GENERATED {identity.upper()} AS IDENTITY"),
-        f"SELECT setval(pg_get_serial_sequence({quote_literal(table)}, {quote_literal(col)}), "
+        # The column argument is a name, not an identifier: no quotes inside the literal.
+        f"SELECT setval(pg_get_serial_sequence({quote_literal(table)}, {quote_literal(column.name)}), "
         f"COALESCE(MAX({col}), 0) + 1, false) FROM {table}",
     ]
     return statements
 
 
 def _identity_off(column: ColumnInfo, target: ColumnInfo) -> list[str]:
+    """Back from identity to target's state; a serial's sequence is made again, owned by the
+    column and set past its values, as `identity on` dropped it."""
     statements = [_alter(column, "DROP IDENTITY IF EXISTS")]
     if target.nullable:
         statements.append(_alter(column, "DROP NOT NULL"))
+    serial = _SERIAL.match(target.default or "")
+    if serial:
+        table, col = qualified(column.schema, column.table), quote_ident(column.name)
+        statements += [f"CREATE SEQUENCE {serial['seq']} OWNED BY {table}.{col}",
+                       f"SELECT setval({quote_literal(serial['seq'])}, COALESCE(MAX({col}), 0) + 1, "
+                       f"false) FROM {table}"]
     if target.default is not None:
         statements.append(_set_default(target, target.default))
     return statements
@@ -87,10 +96,7 @@ def _identity(old: ColumnInfo, new: ColumnInfo) -> SqlStepOp:
         return SqlStepOp([_alter(new, f"SET GENERATED {new.identity.upper()}")],
                          [_alter(old, f"SET GENERATED {old.identity.upper()}")], info)
     if new.identity:
-        # Back to the old state: a plain default (a serial's sequence is not recreated).
-        reverse = _identity_off(new, old) if not _SERIAL.match(old.default or "") else [
-            _alter(new, "DROP IDENTITY IF EXISTS")]
-        return SqlStepOp(_identity_on(old, new.identity), reverse, info)
+        return SqlStepOp(_identity_on(old, new.identity), _identity_off(new, old), info)
     assert old.identity
     return SqlStepOp(_identity_off(old, new), _identity_on(new, old.identity), info)
 

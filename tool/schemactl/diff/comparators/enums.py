@@ -92,12 +92,12 @@ def _recreate(schema: str, name: str, labels: tuple[str, ...],
             f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {qualified(schema, name)}{array} "
             f"USING {col}::text{array}::{qualified(schema, name)}{array}")
         if column.default is not None:
-            default = column.default.replace(f"::{old_name}", f"::{name}")
-            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default}")
+            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {column.default}")
     statements.append(f"DROP TYPE {qualified(schema, old_name)}")
     return statements
 
 
 def _columns_using(catalog: Catalog, schema: str, name: str) -> list[ColumnInfo]:
-    spellings = {name, f"{schema}.{name}", qualified(schema, name)}
+    # format_type qualifies a type outside public, so a bare name is public's enum only.
+    spellings = {f"{schema}.{name}", qualified(schema, name)} | ({name} if schema == "public" else set())
     return [c for c in catalog.columns.values() if c.type.removesuffix("[]") in spellings]
