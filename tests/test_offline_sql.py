@@ -400,6 +400,8 @@ def test_cli_downgrade_and_errors(blog: Project) -> None:
     assert "Downgrade: undo revision 0003" in out and "undo revision 0001" not in out
     code, _, err = cli(blog, "--downgrade")
     assert code == 2 and "--downgrade needs the revision to go back to" in err
+    code, _, err = cli(blog, "0001:0002:0003")
+    assert code == 2 and "not a range" in err
     code, _, err = cli(blog, "base:nosuch")
     assert code == 1 and "nosuch" in err
     code, _, err = cli(blog, "0003:0001")

@@ -78,6 +78,8 @@ def sql(ctx: Context, revisions: str | None, downgrade: bool, output: Path | Non
 def _parse_range(revisions: str | None, downgrade: bool) -> tuple[str | None, str]:
     """(FROM or None for the database's revision, TO)."""
     text = (revisions or "").strip()
+    if text.count(":") > 1:
+        raise UsageError(f"not a range: {text!r}", hint="schemactl sql [FROM:TO], e.g. 0001:head")
     start, end = text.split(":", 1) if ":" in text else ("", text)
     if downgrade and not end.strip():
         raise UsageError("--downgrade needs the revision to go back to",
