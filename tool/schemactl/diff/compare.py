@@ -36,12 +36,15 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
         for statement in step.statements:
             baseline.exec_driver_sql(statement.replace("%", "%%"))
     current = read_catalog(baseline)
-    steps = Steps()
+    constraints = compare_constraints(current, desired,
+                                      settle=lambda obj: settled_definition(baseline, obj))
+    # Drops of changed constraints and indexes first (an enum's type swap must not meet
+    # them); their adds last (they may need the columns the other steps make).
+    steps = Steps(before=list(constraints.before))
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
                     compare_columns):
         steps.extend(compare(current, desired))
-    steps.extend(compare_constraints(current, desired,
-                                     settle=lambda obj: settled_definition(baseline, obj)))
+    steps.after += constraints.after
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
 

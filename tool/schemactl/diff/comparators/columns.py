@@ -10,6 +10,7 @@ import re
 
 from schemactl.diff.catalog import Catalog, ColumnInfo
 from schemactl.diff.comparators import Steps
+from schemactl.diff.comparators.enums import recreated_columns
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident, quote_literal
@@ -19,6 +20,7 @@ _SERIAL = re.compile(r"^nextval\('(?P<seq>[^']+)'::regclass\)$")
 
 def compare_columns(current: Catalog, desired: Catalog) -> Steps:
     steps = Steps()
+    recreated = recreated_columns(current, desired)
     for key in sorted(set(current.columns) & set(desired.columns)):
         old, new = current.columns[key], desired.columns[key]
         if old.generated != new.generated:
@@ -26,7 +28,7 @@ def compare_columns(current: Catalog, desired: Catalog) -> Steps:
             continue
         if old.identity != new.identity:
             steps.after.append(_identity(old, new))
-        elif old.default != new.default and not _is_serial(old, new) \
+        elif old.default != new.default and not _is_serial(old, new) and key not in recreated \
                 and not (old.type != new.type and old.default is not None):  # see autogen.py
             steps.after.append(_default(old, new))
     return steps

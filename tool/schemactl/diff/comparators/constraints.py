@@ -26,7 +26,7 @@ def _kind(obj: Obj) -> str:
     return _KIND[obj.kind] if isinstance(obj, Constraint) else "index"
 
 
-def _create(obj: Obj) -> str:
+def create_sql(obj: Obj) -> str:
     table = qualified(obj.schema, obj.table)
     if isinstance(obj, Constraint):
         return f"ALTER TABLE {table} ADD CONSTRAINT {quote_ident(obj.name)} {obj.definition}"
@@ -35,7 +35,7 @@ def _create(obj: Obj) -> str:
     return f"CREATE {unique}INDEX {quote_ident(obj.name)} ON {table} {body}"
 
 
-def _drop(obj: Obj) -> str:
+def drop_sql(obj: Obj) -> str:
     if isinstance(obj, Constraint):
         return f"ALTER TABLE {qualified(obj.schema, obj.table)} DROP CONSTRAINT {quote_ident(obj.name)}"
     return f"DROP INDEX {qualified(obj.schema, obj.name)}"
@@ -59,13 +59,13 @@ def _add_hazards(obj: Obj) -> tuple[Hazard, ...]:
 
 
 def _add(obj: Obj, source: str | None, replaces: bool = False) -> SqlStepOp:
-    return SqlStepOp([source or _create(obj)], [_drop(obj)], StepInfo(
+    return SqlStepOp([source or create_sql(obj)], [drop_sql(obj)], StepInfo(
         "create", _kind(obj), obj.schema, obj.table, obj.name, obj.definition,
         hazards=_add_hazards(obj), replaces=replaces))
 
 
 def _remove(obj: Obj, replaces: bool = False) -> SqlStepOp:
-    return SqlStepOp([_drop(obj)], [_create(obj)], StepInfo(
+    return SqlStepOp([drop_sql(obj)], [create_sql(obj)], StepInfo(
         "drop", _kind(obj), obj.schema, obj.table, obj.name, obj.definition,
         reverse_hazards=_add_hazards(obj), replaces=replaces))
 

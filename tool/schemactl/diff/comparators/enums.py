@@ -9,8 +9,11 @@ value make the conversion fail, so nothing is lost silently.
 
 from __future__ import annotations
 
-from schemactl.diff.catalog import Catalog, ColumnInfo
+import re
+
+from schemactl.diff.catalog import Catalog, ColumnInfo, Constraint, Index
 from schemactl.diff.comparators import Steps
+from schemactl.diff.comparators.constraints import create_sql, drop_sql
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident, quote_literal
@@ -39,14 +42,15 @@ def compare_enums(current: Catalog, desired: Catalog) -> Steps:
     for key in sorted(set(current.enums) & set(desired.enums)):
         old, new = current.enums[key], desired.enums[key]
         if old != new:
-            steps.before.append(_change_values(key, old, new, current))
+            steps.before.append(_change_values(key, old, new, current, desired))
     return steps
 
 
 def _change_values(key: tuple[str, str], old: tuple[str, ...], new: tuple[str, ...],
-                   current: Catalog) -> SqlStepOp:
+                   current: Catalog, desired: Catalog) -> SqlStepOp:
     schema, name = key
     columns = _columns_using(current, schema, name)
+    dependents = _dependents(columns, current, desired)
     removed = [v for v in old if v not in new]
     hazards = tuple(Hazard("DS104", f"enum {name}, value {v}",
                            "removes the value; rows holding it make the migration fail")
@@ -55,9 +59,44 @@ def _change_values(key: tuple[str, str], old: tuple[str, ...], new: tuple[str, .
                             for v in new if v not in old)
     detail = f"[{', '.join(old)}] -> [{', '.join(new)}]"
     info = StepInfo("alter", "enum", schema, None, name, detail, hazards, reverse_hazards)
+    back = {(c.schema, c.table, c.name): c.default for c in columns}
+    ahead = {k: desired.columns[k].default if k in desired.columns else None for k in back}
     forward = (_add_values(schema, name, old, new) if _is_append_only(old, new)
-               else _recreate(schema, name, new, columns))
-    return SqlStepOp(forward, _recreate(schema, name, old, columns), info)
+               else _recreate(schema, name, new, columns, ahead, dependents))
+    return SqlStepOp(forward, _recreate(schema, name, old, columns, back, dependents), info)
+
+
+def _dependents(columns: list[ColumnInfo], current: Catalog,
+                desired: Catalog) -> list[Constraint | Index]:
+    """Checks and indexes that mention a column of the enum and stay as they are: PostgreSQL
+    cannot carry them across the type swap, so they are dropped before it and made again
+    after. (Changed or removed ones are dropped earlier by comparators/constraints.py.)"""
+    found: list[Constraint | Index] = []
+    for column in columns:
+        word = re.compile(rf"\b{re.escape(column.name)}\b")
+        candidates: list[tuple[tuple[str, str, str], Constraint | Index]] = [
+            *current.constraints.items(), *current.indexes.items()]
+        for key, obj in candidates:
+            if key[:2] != (column.schema, column.table) or obj in found:
+                continue
+            if isinstance(obj, Constraint) and obj.kind != "c":
+                continue
+            if word.search(obj.definition) and _desired_same(key, obj, desired):
+                found.append(obj)
+    return found
+
+
+def _desired_same(key: tuple[str, str, str], obj: Constraint | Index, desired: Catalog) -> bool:
+    other = (desired.constraints if isinstance(obj, Constraint) else desired.indexes).get(key)
+    return other is not None and other.definition == obj.definition
+
+
+def recreated_columns(current: Catalog, desired: Catalog) -> set[tuple[str, str, str]]:
+    """Columns whose enum type is recreated: their default is set by the recreation."""
+    return {(c.schema, c.table, c.name)
+            for key in set(current.enums) & set(desired.enums)
+            if not _is_append_only(current.enums[key], desired.enums[key])
+            for c in _columns_using(current, *key)}
 
 
 def _is_append_only(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
@@ -78,11 +117,13 @@ def _add_values(schema: str, name: str, old: tuple[str, ...], new: tuple[str, ..
     return statements
 
 
-def _recreate(schema: str, name: str, labels: tuple[str, ...],
-              columns: list[ColumnInfo]) -> list[str]:
+def _recreate(schema: str, name: str, labels: tuple[str, ...], columns: list[ColumnInfo],
+              defaults: dict[tuple[str, str, str], str | None],
+              dependents: list[Constraint | Index]) -> list[str]:
     old_name = f"{name}__old"
-    statements = [f"ALTER TYPE {qualified(schema, name)} RENAME TO {quote_ident(old_name)}",
-                  create_type_sql(schema, name, labels)]
+    statements = [drop_sql(obj) for obj in dependents]
+    statements += [f"ALTER TYPE {qualified(schema, name)} RENAME TO {quote_ident(old_name)}",
+                   create_type_sql(schema, name, labels)]
     for column in columns:
         table, col = qualified(column.schema, column.table), quote_ident(column.name)
         array = "[]" if column.type.endswith("[]") else ""
@@ -91,10 +132,11 @@ def _recreate(schema: str, name: str, labels: tuple[str, ...],
         statements.append(
             f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {qualified(schema, name)}{array} "
             f"USING {col}::text{array}::{qualified(schema, name)}{array}")
-        if column.default is not None:
-            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {column.default}")
+        default = defaults[(column.schema, column.table, column.name)]
+        if default is not None:
+            statements.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default}")
     statements.append(f"DROP TYPE {qualified(schema, old_name)}")
-    return statements
+    return statements + [create_sql(obj) for obj in dependents]
 
 
 def _columns_using(catalog: Catalog, schema: str, name: str) -> list[ColumnInfo]:
