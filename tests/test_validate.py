@@ -12,17 +12,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import URL
 
-from schemactl import compile as compiler
 from schemactl.cli import main
 from schemactl.compile import compile_spec
 from schemactl.errors import Diagnostic, SpecError
 from schemactl.spec.load import load, load_text
 from schemactl.spec.types import SchemaSpec, TypeRef
 from schemactl.spec.validate import load_schema, validate
+
+from .test_compile import create_from_metadata
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
@@ -427,15 +427,7 @@ def test_position_points_at_the_offending_value() -> None:
 def test_valid_example_creates_and_behaves_on_a_real_server(db_url: URL, db: psycopg.Connection) -> None:
     """tests/data/valid/shop.yaml, compiled and created: its less common forms work in PostgreSQL."""
     metadata = compile_spec(load_schema(DATA / "valid"))
-    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
-    with engine.begin() as conn:
-        for schema in metadata.info[compiler.INFO_SCHEMAS]:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        for ext in metadata.info[compiler.INFO_EXTENSIONS]:
-            where = f' SCHEMA "{ext.schema}"' if ext.schema else ""
-            conn.exec_driver_sql(f'CREATE EXTENSION IF NOT EXISTS "{ext.name}"{where}')
-        metadata.create_all(conn)
-    engine.dispose()
+    create_from_metadata(db_url, metadata)
     row = db.execute(
         "INSERT INTO shop.customers (email, name) VALUES ('A@x.org', 'Ann') RETURNING id, settings"
     ).fetchone()
