@@ -9,6 +9,7 @@ only changed its name (e.g. after a table rename) is renamed instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from schemactl.diff.catalog import Catalog, Constraint, Index
@@ -97,13 +98,29 @@ def compare_constraints(current: Catalog, desired: Catalog, settle: Settle | Non
             steps.before.append(_remove(old[key]))
         for key in sorted(set(new) - set(old)):
             steps.after.append(_add(new[key], desired.create_sql.get(key)))
+        rebuilt = _on_rebuilt_columns(current, desired)
         for key in sorted(set(old) & set(new)):
-            if _differs(old[key], new[key], settle):
+            if _differs(old[key], new[key], settle) or (key[:2], old[key].definition) in rebuilt:
                 steps.before.append(_remove(old[key], replaces=True))
                 steps.after.append(_add(new[key], desired.create_sql.get(key), replaces=True))
     steps.after.sort(key=_add_order)  # stable: names stay sorted within a kind
     steps.before.sort(key=lambda step: -_add_order(step))
     return steps
+
+
+def _on_rebuilt_columns(current: Catalog, desired: Catalog) -> set[tuple[tuple[str, str], str]]:
+    """(table, definition) of the checks and indexes that mention a generated column whose
+    expression changes: columns.py drops and re-adds that column, which takes them along."""
+    found = set()
+    for key, column in current.columns.items():
+        target = desired.columns.get(key)
+        if target is None or column.generated is None or target.generated in (None, column.generated):
+            continue
+        word = re.compile(rf"\b{re.escape(column.name)}\b")
+        for objects in (current.constraints, current.indexes):
+            found |= {(k[:2], obj.definition) for k, obj in objects.items()
+                      if k[:2] == key[:2] and word.search(obj.definition)}
+    return found
 
 
 def _differs(old: Obj, new: Obj, settle: Settle | None) -> bool:
