@@ -44,6 +44,7 @@ from schemactl.spec.types import (
     TableSpec,
     TypeRef,
 )
+from schemactl.sqltext import quote_ident
 
 # Keys of metadata.info, read by plan.
 INFO_SPEC = "schemactl_spec"  # the SchemaSpec itself
@@ -172,26 +173,23 @@ _LABELS = {
     "timestamptz": "timestamp with time zone",
 }
 _NUMBER_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
-_PREPARER = postgresql.dialect().identifier_preparer  # quotes as PostgreSQL: "Mixed", "order"
 
 
 def quote_literal(text: str) -> str:
-    """A SQL string literal: 'it''s'. Backslashes stay as they are (standard_conforming_strings)."""
+    """A SQL string literal: 'it''s'. Backslashes stay as they are (standard_conforming_strings).
+    Unlike sqltext.quote_literal, never E'': a default must be spelled as PostgreSQL prints it
+    back, so that the next plan finds no change."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _quote_ident(name: str) -> str:
-    return str(_PREPARER.quote(name))
 
 
 def _type_label(ref: TypeRef) -> str:
     """The type name PostgreSQL appends to a constant, e.g. character varying, blog.mood."""
     if ref.enum_schema is not None:
         # format_type() qualifies a type outside the search path; ours is the default one.
-        name = _quote_ident(ref.name)
+        name = quote_ident(ref.name)
         if ref.enum_schema == DEFAULT_SCHEMA:
             return name
-        return f"{_quote_ident(ref.enum_schema)}.{name}"
+        return f"{quote_ident(ref.enum_schema)}.{name}"
     return _LABELS.get(ref.name, ref.name)
 
 
