@@ -6,6 +6,7 @@ only turns its answers into our own small dataclass and our own errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +60,33 @@ class Revision:
         return "autocommit_block" not in self.path.read_text()
 
 
+TWO_HEADS_FIX = ("run `schemactl rebase`: it moves this branch's new revisions on top of the "
+                 "other branch's, so the history stays one line")
+
+
 def script_directory(project: Project) -> ScriptDirectory:
     if not project.versions_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.versions_dir}",
                              hint="run `schemactl init`, then `schemactl plan`")
+    _refuse_duplicate_ids(project)
     return ScriptDirectory.from_config(project.alembic_config())
+
+
+def _refuse_duplicate_ids(project: Project) -> None:
+    """Two files with one id (hand-made, or from before ids were timestamps): Alembic would
+    only warn and silently pick one of them."""
+    seen: dict[str, str] = {}
+    for path in sorted(project.versions_dir.glob("*.py")):
+        match = re.match(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(encoding="utf-8"),
+                         re.MULTILINE)
+        if match is None:
+            continue
+        if match.group(1) in seen:
+            raise SchemactlError(
+                f"revision id {match.group(1)} is used by two files: {seen[match.group(1)]} "
+                f"and {path.name}",
+                hint="the two branches each planned a revision; " + TWO_HEADS_FIX)
+        seen[match.group(1)] = path.name
 
 
 def _hazards(script: Script) -> tuple[RevisionHazard, ...]:
@@ -104,12 +127,15 @@ def heads(project: Project) -> list[str]:
     return list(script_directory(project).get_heads())
 
 
+def two_heads(found: list[str]) -> SchemactlError:
+    return SchemactlError(f"the migrations have {len(found)} heads ({', '.join(sorted(found))}): "
+                          "two branches each added revisions", hint=TWO_HEADS_FIX)
+
+
 def head(project: Project) -> str | None:
     found = heads(project)
     if len(found) > 1:
-        raise SchemactlError(f"the migrations have {len(found)} heads: {', '.join(found)}",
-                             hint="schemactl keeps one linear history; re-plan one of the "
-                                  "branches on top of the other")
+        raise two_heads(found)
     return found[0] if found else None
 
 
@@ -122,10 +148,26 @@ def check_known(project: Project, current: str | None) -> None:
     except CommandError:
         found = None
     if found is None:
-        raise SchemactlError(
-            f"the database is at revision {current}, which is not in migrations/versions",
-            hint="restore that revision file (the database was migrated from another checkout?)",
-        )
+        raise unknown_revision(project, current)
+
+
+def unknown_revision(project: Project, current: str) -> SchemactlError:
+    """The diagnosis for a database that applied a revision the files do not have."""
+    moved = [path.name for path in sorted(project.versions_dir.glob("*.py"))
+             if re.search(rf"^schemactl_rebased_from\s*=\s*['\"]{re.escape(current)}['\"]",
+                          path.read_text(encoding="utf-8"), re.MULTILINE)]
+    if moved:
+        return SchemactlError(
+            f"the database applied revision {current}, which `schemactl rebase` has since moved "
+            f"(it is now {moved[0]}, after the other branch's revisions)",
+            hint=f"run `schemactl apply --rebased` to undo {current} with the moved file's "
+                 "downgrade() and apply the history in its new order (a development database; "
+                 "it loses what that revision added)")
+    return SchemactlError(
+        f"the database applied revision {current}, which is not in migrations/versions: it "
+        "comes from another branch or checkout, or its file was deleted or renamed",
+        hint=f"check out the branch that has revision {current} (then `schemactl downgrade` "
+             "to undo it, if you are leaving that branch), or restore its file")
 
 
 def _ordered(scripts: Iterable[Script]) -> list[Revision]:

@@ -95,8 +95,9 @@ def check(project: Project, settings: Settings) -> CheckReport:
     heads = revisions.heads(project) if project.versions_dir.is_dir() else []
     if len(heads) > 1:
         report.problems.append(CheckProblem(
-            f"the migrations have {len(heads)} heads ({', '.join(heads)}); schemactl needs one",
-            "rebase your branch's schema change: delete your new revision, then `schemactl plan`",
+            f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); "
+            "schemactl needs one line of history",
+            "`schemactl rebase` (it moves this branch's new revisions on top of the other's)",
         ))
     for problem in checksums.verify(project):
         report.problems.append(CheckProblem(

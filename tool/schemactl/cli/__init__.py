@@ -7,5 +7,7 @@ from __future__ import annotations
 
 from schemactl.cli import apply_cmds, inspect_cmds, plan_cmds, spec_cmds, sql_cmds  # noqa: F401  (each registers its commands)
 from schemactl.cli.common import main
+from schemactl.cli.output import add_common_options
 
+add_common_options(main)  # -q, -v, --no-color on every command
 __all__ = ["main"]

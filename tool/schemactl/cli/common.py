@@ -14,6 +14,7 @@ import psycopg
 import sqlalchemy.exc
 
 from schemactl import __version__
+from schemactl.cli import output
 from schemactl.db.errors import pg_message
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
@@ -65,8 +66,9 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    """All output goes through here, so that no password ever reaches the terminal."""
-    click.echo(redact(text), err=err)
+    """All output goes through here, so that no password ever reaches the terminal, and
+    --json, -q and colour are honoured (cli/output.py)."""
+    output.echo(text, err=err)
 
 
 def fail(exc: BaseException) -> None:

@@ -140,19 +140,19 @@ def _has_yaml(directory: Path) -> bool:
 @main.command()
 @database_url_option
 @click.option("-m", "--message", default="baseline", show_default=True,
-              help="Message of revision 0001.")
+              help="Message of the first revision.")
 @click.option("--force", is_flag=True,
               help="Stamp the database even when it differs from the YAML.")
 @pass_context
 @handle_errors
 def baseline(ctx: Context, database_url: str | None, message: str, force: bool) -> None:
-    """Adopt an existing database: revision 0001 = its schema, marked as applied.
+    """Adopt an existing database: the first revision = its schema, marked as applied.
 
     When schema/ holds no YAML yet, the database is inspected first (as `inspect`).
     The YAML is then compared with the database (as `plan --against`): they must match,
     or the stamp would claim a schema the database does not have (--force stamps anyway).
-    Revision 0001 is written to create the schema from empty, and the database is
-    stamped as being at 0001 WITHOUT running it: its data is not touched. Later plans
+    The first revision is written to create the schema from empty, and the database is
+    stamped as being at it WITHOUT running it: its data is not touched. Later plans
     start from there. Needs an empty migration history.
     """
     from schemactl.pipeline import make_plan, write_revision
@@ -200,7 +200,7 @@ def _after_revision_written(project: Project, revision: str) -> None:
 
 def stamp(project: Project, url: object, revision: str) -> None:
     """Set the database's revision without running anything, and record it in the history
-    with the file's checksum (so a later edit of 0001 is noticed like any applied revision)."""
+    with the file's checksum (so a later edit of it is noticed like any applied revision)."""
     from sqlalchemy import create_engine, pool
 
     from schemactl.apply import checksums, history
