@@ -139,6 +139,13 @@ def head(project: Project) -> str | None:
     return found[0] if found else None
 
 
+def is_known(project: Project, rev: str) -> bool:
+    try:
+        return script_directory(project).get_revision(rev) is not None
+    except CommandError:
+        return False
+
+
 def check_known(project: Project, current: str | None) -> None:
     """The database's revision must exist in migrations/versions, or nothing can be planned."""
     if current is None:
@@ -149,6 +156,33 @@ def check_known(project: Project, current: str | None) -> None:
         found = None
     if found is None:
         raise unknown_revision(project, current)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A revision `schemactl rebase` moved: its file now, and the id and parent it had."""
+
+    revision: Revision
+    old_id: str
+    old_parent: str | None
+
+
+def moved_chain(project: Project, old_id: str) -> list[Moved]:
+    """The moved revisions a database at old_id applied under their old ids, newest first:
+    what to undo (with the moved files' downgrade()) to bring it back to the shared parent."""
+    by_old: dict[str, Moved] = {}
+    for script in script_directory(project).walk_revisions():
+        module = script.module
+        old = getattr(module, "schemactl_rebased_from", None)
+        if old is not None:
+            by_old[old] = Moved(to_revision(script), old,
+                                getattr(module, "schemactl_rebased_parent", None))
+    chain: list[Moved] = []
+    at: str | None = old_id
+    while at is not None and at in by_old:
+        chain.append(by_old[at])
+        at = by_old[at].old_parent
+    return chain
 
 
 def unknown_revision(project: Project, current: str) -> SchemactlError:
@@ -220,4 +254,5 @@ def chain_to(project: Project, rev: str | None) -> list[Revision]:
     """Every revision from the first up to rev (inclusive), oldest first."""
     if rev is None:
         return []
+    check_known(project, rev)  # a database's revision: diagnosed, not "cannot upgrade"
     return upgrade_path(project, None, rev)

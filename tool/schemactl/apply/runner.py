@@ -125,13 +125,15 @@ def _refuse_edited(project: Project, conn: Connection, current: str | None) -> N
 
 def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
             hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT,
-            verify: bool = True) -> ApplyResult:
+            verify: bool = True, rebased: bool = False) -> ApplyResult:
     """Bring the database at url up to revision `to` (default: head).
 
-    verify=False only for throwaway shadows, whose callers report file problems themselves."""
+    verify=False only for throwaway shadows, whose callers report file problems themselves.
+    rebased=True: a database at a revision `schemactl rebase` moved first undoes it (and the
+    moved revisions below it) with the moved files' downgrade(), then goes up as usual."""
     if verify:
         verify_files(project)
-    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait)
+    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait, rebased)
 
 
 def downgrade(project: Project, settings: Settings, url: URL, to: str,
@@ -142,11 +144,13 @@ def downgrade(project: Project, settings: Settings, url: URL, to: str,
 
 
 def _run(project: Project, settings: Settings, url: URL, direction: Direction, to: str,
-         hooks: Hooks, lock_wait: float) -> ApplyResult:
+         hooks: Hooks, lock_wait: float, rebased: bool = False) -> ApplyResult:
     with migration_session(url, settings) as conn, \
             migration_lock(conn, lock_wait, hooks.on_lock_wait):
         history.ensure(conn)
         before = current_revision(conn)
+        if rebased and before is not None and not revisions.is_known(project, before):
+            before = _undo_moved(project, conn, before, hooks)
         _refuse_edited(project, conn, before)
         if direction == "up":
             path = revisions.upgrade_path(project, before, to)
@@ -161,6 +165,34 @@ def _run(project: Project, settings: Settings, url: URL, direction: Direction, t
             result.after = rev.id if direction == "up" else rev.down_id
             hooks.on_done(step)
         return result
+
+
+def _undo_moved(project: Project, conn: Connection, old_id: str, hooks: Hooks) -> str | None:
+    """Undo the moved revisions this database applied under their old ids (newest first),
+    each in one transaction: the version row is pointed at the moved file, its downgrade()
+    runs, and the row is set to the parent the revision had before the move."""
+    chain = revisions.moved_chain(project, old_id)
+    if not chain:
+        raise revisions.unknown_revision(project, old_id)
+    hooks.confirm("down", [moved.revision for moved in chain])
+    config = project.alembic_config()
+    config.attributes["connection"] = conn
+    for moved in chain:
+        started = time.monotonic()
+        with conn.begin():
+            _set_version(conn, moved.revision.id)
+            _alembic(config, moved.revision, "down")
+            _set_version(conn, moved.old_parent)
+            history.insert(conn, moved.old_id, checksums.file_checksum(moved.revision.path),
+                           "down", round((time.monotonic() - started) * 1000))
+    return chain[-1].old_parent
+
+
+def _set_version(conn: Connection, revision: str | None) -> None:
+    conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+    if revision is not None:
+        conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"),
+                     {"v": revision})
 
 
 def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revision,

@@ -153,7 +153,7 @@ def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
 
 
 def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, yes: bool,
-         lock_wait: float, **flags: object) -> None:
+         lock_wait: float, rebased: bool = False, **flags: object) -> None:
     project = ctx.project()
     settings = ctx.settings(database_url=database_url, **flags)
     url = _target(settings, project)
@@ -163,7 +163,8 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
     hooks = _hooks(yes, lock_wait, progress)
     try:
         if direction == "up":
-            result = runner.upgrade(project, settings, url, to, hooks, lock_wait)
+            result = runner.upgrade(project, settings, url, to, hooks, lock_wait,
+                                    rebased=rebased)
         else:
             result = runner.downgrade(project, settings, url, to, hooks, lock_wait)
     finally:
@@ -187,14 +188,18 @@ def _summary(result: ApplyResult) -> None:
 @_session_options
 @click.option("--to", "to", default="head", show_default=True,
               help="Revision to upgrade to.")
+@click.option("--rebased", is_flag=True,
+              help="The database applied revisions that `schemactl rebase` has since moved: "
+                   "undo them first (with their moved files' downgrade(), confirmed like any "
+                   "downgrade), then apply the history in its new order.")
 @pass_context
 @handle_errors
-def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait: float,
-          lock_timeout: str | None, lock_retries: int | None,
+def apply(ctx: Context, to: str, rebased: bool, database_url: str | None, yes: bool,
+          lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
           statement_timeout: str | None) -> None:
     """Bring the database to head (or --to REV): pending revisions in order, each in its own
     transaction, under an advisory lock. Revisions that lose data need confirmation (--yes)."""
-    _run(ctx, "up", to, database_url, yes, lock_wait, lock_timeout=lock_timeout,
+    _run(ctx, "up", to, database_url, yes, lock_wait, rebased, lock_timeout=lock_timeout,
          lock_retries=lock_retries, statement_timeout=statement_timeout)
 
 

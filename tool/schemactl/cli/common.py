@@ -73,6 +73,9 @@ def echo(text: str = "", err: bool = False) -> None:
 
 def fail(exc: BaseException) -> None:
     """Report an error and exit with its code."""
+    if isinstance(exc, (SpecError, SchemactlError)):
+        output.emit_error(exc.message if isinstance(exc, SchemactlError) else str(exc),
+                          exc.hint if isinstance(exc, SchemactlError) else None)
     if isinstance(exc, SpecError):
         for diagnostic in exc.diagnostics:
             echo(str(diagnostic), err=True)
