@@ -104,7 +104,8 @@ def test_check_exits_3_when_changes_are_pending_and_writes_nothing(tmp_path: Pat
 def test_json_plan(tmp_path: Path, server_url: URL) -> None:
     make_project(tmp_path, BLOG)
     result = run(tmp_path, server_url, "plan", "--json", "--check")
-    plan = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert result.exit_code == 3
+    plan = json.loads(result.stdout)  # the whole of stdout: the plan text went to stderr
     assert plan["changes"] is True and plan["add"] == 1
     assert plan["steps"][0]["kind"] == "table" and plan["steps"][0]["name"] == "users"
     assert any("CREATE TABLE users" in sql for sql in plan["steps"][0]["sql"])

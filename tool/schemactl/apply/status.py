@@ -30,6 +30,7 @@ class StatusReport:
     drift: list[DriftItem]
     file_problems: list[ChecksumProblem] = field(default_factory=list)
     edited_after_apply: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # shown, but do not make it unclean
 
     @property
     def clean(self) -> bool:

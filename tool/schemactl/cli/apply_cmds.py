@@ -16,6 +16,7 @@ from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
 from schemactl.apply.revisions import Revision
 from schemactl.apply.runner import ApplyResult, Direction, Hooks, StepResult
+from schemactl.cli import output
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -60,7 +61,7 @@ def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    return output.json_option(fn, expose=False)
 
 
 def _describe(rev: Revision) -> str:
@@ -80,7 +81,8 @@ def _show_plan(direction: Direction, path: list[Revision]) -> None:
 
 
 def _is_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    # Under --json stdout belongs to the document: no prompt may go there.
+    return sys.stdin.isatty() and sys.stdout.isatty() and not output.json_requested()
 
 
 def _needs_consent(direction: Direction, path: list[Revision]) -> list[Revision]:
@@ -113,7 +115,7 @@ class _Progress:
         self.bar: Any = None
 
     def start(self, rev: Revision, index: int, total: int) -> None:
-        if self.bar is None and total >= PROGRESS_BAR_FROM and sys.stdout.isatty():
+        if self.bar is None and total >= PROGRESS_BAR_FROM and _is_terminal():
             self.bar = click.progressbar(length=total, label="Migrating",
                                          item_show_func=lambda x: x)
             self.bar.__enter__()
@@ -170,6 +172,17 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
     finally:
         progress.close(result)
     _summary(result)
+    if output.json_requested():
+        output.emit_json("apply" if direction == "up" else "downgrade",
+                         _result_json(url, result))
+
+
+def _result_json(url: URL, result: ApplyResult) -> dict[str, Any]:
+    return {"target": display(url), "direction": result.direction, "before": result.before,
+            "after": result.after,
+            "steps": [{"revision": output.revision_json(step.revision),
+                       "duration_ms": step.duration_ms, "attempts": step.attempts}
+                      for step in result.steps]}
 
 
 def _summary(result: ApplyResult) -> None:
@@ -219,21 +232,37 @@ def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
 
 @main.command()
 @database_url_option
+@output.json_option
 @pass_context
 @handle_errors
-def status(ctx: Context, database_url: str | None) -> None:
+def status(ctx: Context, database_url: str | None, as_json: bool) -> None:
     """The database's revision, pending revisions, and drift from what its migrations say.
     Exit 0 at head with no drift, 3 otherwise."""
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
     url = _target(settings, project)
     report = status_mod.status(project, settings, url)
+    if as_json:
+        output.emit_json("status", _status_json(url, report), ok=report.clean)
     echo(f"Target: {display(url)}")
     echo(f"Revision: {report.current or 'base (empty)'}"
          + ("" if report.current == report.head else f" (head: {report.head or 'none'})"))
     _show_status_details(report)
     if not report.clean:
         sys.exit(EXIT_PENDING)
+
+
+def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
+    return {
+        "target": display(url), "current": report.current, "head": report.head,
+        "clean": report.clean,
+        "pending": [output.revision_json(rev) for rev in report.pending],
+        "drift": [{"object": item.object, "change": item.change, "diff": item.diff}
+                  for item in report.drift],
+        "file_problems": [{"path": p.path, "reason": p.reason} for p in report.file_problems],
+        "edited_after_apply": report.edited_after_apply,
+        "warnings": report.warnings,
+    }
 
 
 def _show_status_details(report: status_mod.StatusReport) -> None:
@@ -259,13 +288,18 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
 
 
 @main.command()
+@output.json_option
 @pass_context
 @handle_errors
-def check(ctx: Context) -> None:
+def check(ctx: Context, as_json: bool) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
     exactly one head. Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
+    if as_json:
+        output.emit_json("check", {
+            "problems": [{"message": p.message, "fix": p.fix} for p in report.problems],
+            "notes": report.notes}, ok=report.ok)
     for note in report.notes:
         echo(f"note: {note}")
     if report.ok:

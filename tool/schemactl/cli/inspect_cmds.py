@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from alembic import command
 
+from schemactl.cli import output as cli_output
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -72,7 +73,7 @@ def _project_or_here(ctx: Context) -> Project:
 
 
 def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, ...],
-                     out_dir: Path, split: bool, force: bool) -> Inspection:
+                     out_dir: Path, split: bool, force: bool) -> tuple[Inspection, list[Path]]:
     url = target_url(settings, project.root)
     result = inspect_database(url, schemas or None)
     if not result.spec.tables and not result.spec.enums:
@@ -83,7 +84,7 @@ def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, .
         echo(f"  wrote  {_shown(path)}")
     echo(f"Inspected {display(url)}: {_summary(result)} ({result.queries} queries).")
     report_unsupported(result)
-    return result
+    return result, written
 
 
 def _shown(path: Path) -> str:
@@ -103,10 +104,11 @@ def _shown(path: Path) -> str:
               help="One file per group of tables linked by foreign keys, "
               "under a directory per schema, instead of one file per schema.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@cli_output.json_option
 @pass_context
 @handle_errors
 def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
-            output: Path | None, split: bool, force: bool) -> None:
+            output: Path | None, split: bool, force: bool, as_json: bool) -> None:
     """Write the schema of an existing database as YAML (to adopt it).
 
     Reads the catalog in a few queries and writes one file per PostgreSQL schema
@@ -121,7 +123,17 @@ def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
     project = _project_or_here(ctx)
     settings = ctx.settings(database_url=database_url) if _has_project(ctx) else \
         Settings(database_url=database_url)  # type: ignore[arg-type]
-    _inspect_to_yaml(settings, project, schemas, output or project.schema_dir, split, force)
+    result, written = _inspect_to_yaml(settings, project, schemas, output or project.schema_dir,
+                                       split, force)
+    if as_json:
+        spec = result.spec
+        cli_output.emit_json("inspect", {
+            "target": display(target_url(settings, project.root)),
+            "files": [_shown(path) for path in written],
+            "tables": len(spec.tables), "enums": len(spec.enums),
+            "extensions": len(spec.extensions), "queries": result.queries,
+            "unsupported": [{"kind": u.kind, "name": u.name, "reason": u.reason}
+                            for u in result.unsupported]})
 
 
 def _has_project(ctx: Context) -> bool:

@@ -156,9 +156,11 @@ def common_options() -> list[click.Option]:
     ]
 
 
-def json_option(fn: Any) -> Any:
-    """--json for a command that reports: the command receives it as `as_json`."""
+def json_option(fn: Any, expose: bool = True) -> Any:
+    """--json for a command that reports: the command receives it as `as_json` (or, with
+    expose=False, asks json_requested())."""
     return click.option("--json", "as_json", is_flag=True, is_eager=True, callback=_json,
+                        expose_value=expose,
                         help="Print one JSON document on stdout (shape: docs/json-output.md); "
                              "all other output goes to stderr.")(fn)
 
@@ -168,3 +170,15 @@ def add_common_options(group: click.Group) -> None:
     for command in [group, *group.commands.values()]:
         have = {name for param in command.params for name in param.opts}
         command.params.extend(opt for opt in common_options() if not set(opt.opts) & have)
+
+
+def revision_json(rev: Any) -> dict[str, Any]:
+    """A revision (apply.revisions.Revision) as every document shows it."""
+    title = rev.message.splitlines()[0] if rev.message else ""
+    return {"id": rev.id, "name": rev.name, "message": title,
+            "hazards": [hazard_json(h) for h in rev.hazards]}
+
+
+def hazard_json(hazard: Any) -> dict[str, Any]:
+    return {"code": hazard.code, "kind": hazard.kind, "object": hazard.object,
+            "message": hazard.message}
