@@ -28,7 +28,7 @@ from schemactl.cli.common import (
 from schemactl.db.urls import display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
 from schemactl.project import Project
-from schemactl.settings import Settings, target_url
+from schemactl.settings import Settings, duration_seconds, target_url
 
 PROGRESS_BAR_FROM = 5  # revisions; fewer than this and a line per revision says enough
 
@@ -42,15 +42,34 @@ def _target(settings: Settings, project: Project) -> URL:
                              hint="expected e.g. postgresql://app@db.example.com:5432/app") from None
 
 
+class _Duration(click.ParamType):
+    """5s, 500ms, 2min, or a bare number of seconds -> seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return duration_seconds(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+_DURATION = _Duration()
+
+
 def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by apply and downgrade (the runs that take the migration lock)."""
     options = [
         database_url_option,
         click.option("--yes", "-y", is_flag=True,
                      help="Do not ask before revisions that lose data (required without a TTY)."),
-        click.option("--lock-wait", type=click.FloatRange(min=0), default=runner.DEFAULT_LOCK_WAIT,
+        click.option("--lock-wait", type=_DURATION, default=f"{runner.DEFAULT_LOCK_WAIT:g}s",
                      show_default=True,
-                     help="Seconds to wait for another migration run's lock on the database."),
+                     help="How long to wait for another migration run's lock on the database "
+                          "(5s, 500ms, 2min; a bare number is seconds)."),
         click.option("--lock-timeout", default=None,
                      help="PostgreSQL lock_timeout per migration statement (setting LOCK_TIMEOUT, "
                           "default 5s); a lock not had in time is retried."),
