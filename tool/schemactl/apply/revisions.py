@@ -123,6 +123,14 @@ def get(project: Project, rev: str) -> Revision:
     return to_revision(found)
 
 
+def resolve(project: Project, rev: str) -> str | None:
+    """A revision as the user names it (an id, "head", "base", a unique prefix) -> its id;
+    None for base."""
+    if rev == "base":
+        return None
+    return get(project, rev).id
+
+
 def heads(project: Project) -> list[str]:
     return list(script_directory(project).get_heads())
 
@@ -224,7 +232,10 @@ def upgrade_path(project: Project, current: str | None, to: str = "head") -> lis
 
 
 def _resolve(script: ScriptDirectory, rev: str) -> str | None:
-    found = script.get_revision(rev)
+    try:
+        found = script.get_revision(rev)
+    except CommandError:  # a relative target such as +1: nothing left to go up to
+        return None
     return found.revision if found is not None else None
 
 

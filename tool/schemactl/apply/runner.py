@@ -189,6 +189,8 @@ def _undo_moved(project: Project, conn: Connection, old_id: str, hooks: Hooks) -
 
 
 def _set_version(conn: Connection, revision: str | None) -> None:
+    # Alembic's own table, made as Alembic makes it when a database has none yet.
+    MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})._ensure_version_table()
     conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
     if revision is not None:
         conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"),
@@ -297,3 +299,50 @@ def _locks_held_by_others(conn: Connection) -> list[str]:
         conn.rollback()
         return []
     return [f"{r[1]} on {r[0]} held by pid {r[2]} ({r[3]})" for r in rows]
+
+
+def preview(project: Project, settings: Settings, url: URL, direction: Direction,
+            to: str) -> ApplyResult:
+    """What a run would do (--dry-run): the revisions it would run, read without the lock and
+    without writing anything; the steps have duration 0 and 0 attempts."""
+    verify_files(project)
+    with migration_session(url, settings) as conn:
+        before = current_revision(conn)
+    path = (revisions.upgrade_path(project, before, to) if direction == "up"
+            else revisions.downgrade_path(project, before, to))
+    after = (path[-1].id if direction == "up" else path[-1].down_id) if path else before
+    return ApplyResult(direction, before, after, [StepResult(r, direction, 0, 0) for r in path])
+
+
+def stamp(project: Project, settings: Settings, url: URL, to: str,
+          hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
+    """Mark the database as being at revision `to` without running anything.
+
+    Under the migration lock, in one transaction: the version row, and a history row per
+    revision passed (duration 0) with its file's checksum, so that later runs notice an edit
+    of a stamped revision like of any applied one. The files must match the sum file. From a
+    revision the files do not have (another branch's), only the version row moves."""
+    verify_files(project)
+    hooks = hooks or Hooks()
+    with migration_session(url, settings) as conn, \
+            migration_lock(conn, lock_wait, hooks.on_lock_wait):
+        history.ensure(conn)
+        before = current_revision(conn)
+        target = revisions.resolve(project, to)
+        direction, path = _stamp_path(project, before, target)
+        with conn.begin():
+            _set_version(conn, target)
+            for rev in path:
+                history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, 0)
+        return ApplyResult(direction, before, target,
+                           [StepResult(rev, direction, 0, 0) for rev in path])
+
+
+def _stamp_path(project: Project, before: str | None,
+                target: str | None) -> tuple[Direction, list[Revision]]:
+    if before is not None and not revisions.is_known(project, before):
+        return "up", []
+    below_before = {rev.id for rev in revisions.chain_to(project, before)}
+    if target is None or target in below_before:
+        return "down", revisions.downgrade_path(project, before, target or "base")
+    return "up", revisions.upgrade_path(project, before, target)

@@ -15,6 +15,7 @@ from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
 from schemactl.apply.revisions import Revision
+from schemactl.apply.revisions import get as get_revision
 from schemactl.apply.runner import ApplyResult, Direction, Hooks, StepResult
 from schemactl.cli import output
 from schemactl.cli.common import (
@@ -33,7 +34,7 @@ from schemactl.settings import Settings, duration_seconds, target_url
 PROGRESS_BAR_FROM = 5  # revisions; fewer than this and a line per revision says enough
 
 
-def _target(settings: Settings, project: Project) -> URL:
+def target_of(settings: Settings, project: Project) -> URL:
     """The target URL; a malformed one is bad input (exit 1), never a traceback."""
     try:
         return target_url(settings, project.root)
@@ -77,6 +78,9 @@ def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Retries after a lock timeout, with backoff (LOCK_RETRIES, default 3)."),
         click.option("--statement-timeout", default=None,
                      help="PostgreSQL statement_timeout (STATEMENT_TIMEOUT, default 0 = none)."),
+        click.option("--dry-run", is_flag=True,
+                     help="Only show the revisions that would run and their SQL; takes no "
+                          "lock and changes nothing."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -174,11 +178,15 @@ def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
 
 
 def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, yes: bool,
-         lock_wait: float, rebased: bool = False, **flags: object) -> None:
+         lock_wait: float, rebased: bool = False, dry_run: bool = False,
+         **flags: object) -> None:
     project = ctx.project()
     settings = ctx.settings(database_url=database_url, **flags)
-    url = _target(settings, project)
+    url = target_of(settings, project)
     echo(f"Target: {display(url)}")
+    if dry_run:
+        _dry_run(project, settings, url, direction, to)
+        return
     progress = _Progress()
     result = None
     hooks = _hooks(yes, lock_wait, progress)
@@ -191,6 +199,25 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
     finally:
         progress.close(result)
     _summary(result)
+    if output.json_requested():
+        output.emit_json("apply" if direction == "up" else "downgrade",
+                         _result_json(url, result))
+
+
+def _dry_run(project: Project, settings: Settings, url: URL, direction: Direction,
+             to: str) -> None:
+    from schemactl.render.offline_sql import offline_script
+
+    result = runner.preview(project, settings, url, direction, to)
+    if result.steps:
+        _show_plan(direction, [step.revision for step in result.steps])
+        start, end = (result.before, result.after or "base") if direction == "up" \
+            else (result.before or "base", result.after or "base")
+        echo(offline_script(project, start, end, downgrade=direction == "down",
+                            settings=settings))
+        echo(f"Dry run: nothing was run; the database stays at {result.before or 'base (empty)'}.")
+    else:
+        echo(f"Nothing to do: the database is at revision {result.before or 'base (empty)'}.")
     if output.json_requested():
         output.emit_json("apply" if direction == "up" else "downgrade",
                          _result_json(url, result))
@@ -228,25 +255,33 @@ def _summary(result: ApplyResult) -> None:
 @handle_errors
 def apply(ctx: Context, to: str, rebased: bool, database_url: str | None, yes: bool,
           lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-          statement_timeout: str | None) -> None:
-    """Bring the database to head (or --to REV): pending revisions in order, each in its own
-    transaction, under an advisory lock. Revisions that lose data need confirmation (--yes)."""
-    _run(ctx, "up", to, database_url, yes, lock_wait, rebased, lock_timeout=lock_timeout,
-         lock_retries=lock_retries, statement_timeout=statement_timeout)
+          statement_timeout: str | None, dry_run: bool) -> None:
+    """Bring the database to head (or --to REV, also relative: --to +1): pending revisions
+    in order, each in its own transaction, under an advisory lock. Revisions that lose data
+    need confirmation (--yes)."""
+    _run(ctx, "up", to, database_url, yes, lock_wait, rebased, dry_run,
+         lock_timeout=lock_timeout, lock_retries=lock_retries,
+         statement_timeout=statement_timeout)
 
 
-@main.command()
+# ignore_unknown_options: `downgrade -1` is a revision (one back), not an unknown option.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @_session_options
 @pass_context
 @handle_errors
 def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
               lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-              statement_timeout: str | None) -> None:
-    """Take the database down to REVISION ("base" undoes all), one revision per transaction,
-    under the same lock and checks as apply. Always asks (or needs --yes): undoing loses data."""
-    _run(ctx, "down", revision, database_url, yes, lock_wait, lock_timeout=lock_timeout,
-         lock_retries=lock_retries, statement_timeout=statement_timeout)
+              statement_timeout: str | None, dry_run: bool) -> None:
+    """Take the database down to REVISION: an id, -1 (one back), -N, or "base" (undo all);
+    one revision per transaction, under the same lock and checks as apply. Shows the hazards
+    of each undo (recorded when it was planned). Always asks (or needs --yes): undoing
+    loses data."""
+    if revision.startswith("-") and not revision[1:].isdigit():
+        raise click.UsageError(f"no such option: {revision}")
+    _run(ctx, "down", revision, database_url, yes, lock_wait, dry_run=dry_run,
+         lock_timeout=lock_timeout, lock_retries=lock_retries,
+         statement_timeout=statement_timeout)
 
 
 @main.command()
@@ -259,7 +294,7 @@ def status(ctx: Context, database_url: str | None, as_json: bool) -> None:
     Exit 0 at head with no drift, 3 otherwise."""
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
-    url = _target(settings, project)
+    url = target_of(settings, project)
     report = status_mod.status(project, settings, url)
     if as_json:
         output.emit_json("status", _status_json(url, report), ok=report.clean)
@@ -330,14 +365,22 @@ def check(ctx: Context, as_json: bool) -> None:
 
 
 @main.command("hash")
+@click.option("--sql", "sql_of", metavar="REV", multiple=True,
+              help="First render REV's offline SQL again (checked, like at plan time), after "
+                   "editing a hand-written revision (`schemactl new`). Repeatable.")
 @pass_context
 @handle_errors
-def hash_(ctx: Context) -> None:
+def hash_(ctx: Context, sql_of: tuple[str, ...]) -> None:
     """Re-record migrations/schemactl.sum after a deliberate, reviewed edit of a revision."""
+    from schemactl.render.offline_sql import write_revision_sql
+
     project = ctx.project()
     if not project.migrations_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
                              hint="run `schemactl init` first")
+    for rev in sql_of:
+        path = write_revision_sql(project, get_revision(project, rev).id, ctx.settings())
+        echo(f"  wrote  {path.relative_to(project.root)}")
     checksums.record(project)
     n = len(checksums.tracked_files(project))
     echo(f"Recorded the checksums of {n} file{'s' if n != 1 else ''} in "
