@@ -167,3 +167,22 @@ def test_new_python_template_then_hash_sql(tmp_path: Path, server_url: URL, db_u
     assert "UPDATE users SET username = lower(username);" in sql
     assert cli(root, server_url, "apply", database=db_url).exit_code == 0
 
+
+
+def test_downgrade_shows_the_hazards_of_the_undo_itself(tmp_path: Path, server_url: URL,
+                                                        db_url: URL) -> None:
+    root = two_revisions(tmp_path, server_url)  # the second adds users.bio
+    (root / "schema" / "app.yaml").write_text("tables: {}\n")
+    dropped = cli(root, server_url, "plan", "-m", "drop users", "--allow-destructive")
+    assert dropped.exit_code == 0, dropped.output
+    assert cli(root, server_url, "apply", "--yes", database=db_url).exit_code == 0
+
+    # Undoing the drop recreates the table: no data-loss hazard is shown for it ...
+    undo_drop = cli(root, server_url, "downgrade", "-1", database=db_url)
+    assert undo_drop.exit_code == 4  # not a terminal, no --yes: refused after showing
+    assert "drop_users" in undo_drop.output and "data loss" not in undo_drop.output
+    assert cli(root, server_url, "downgrade", "-1", "--yes", database=db_url).exit_code == 0
+    # ... while undoing the added column drops it, and says so.
+    undo_add = cli(root, server_url, "downgrade", "-1", "--json", database=db_url)
+    assert undo_add.exit_code == 4
+    assert "(data loss) table users, column bio" in undo_add.stderr

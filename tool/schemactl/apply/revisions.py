@@ -43,6 +43,8 @@ class Revision:
     message: str
     path: Path
     hazards: tuple[RevisionHazard, ...]
+    # None: planned before downgrade hazards were recorded (nothing known about the undo).
+    downgrade_hazards: tuple[RevisionHazard, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -89,8 +91,8 @@ def _refuse_duplicate_ids(project: Project) -> None:
         seen[match.group(1)] = path.name
 
 
-def _hazards(script: Script) -> tuple[RevisionHazard, ...]:
-    records = getattr(script.module, "schemactl_hazards", None) or []
+def _hazards(script: Script, name: str = "schemactl_hazards") -> tuple[RevisionHazard, ...]:
+    records = getattr(script.module, name, None) or []
     return tuple(
         RevisionHazard(r.get("code", "?"), r.get("kind", ""), r.get("object", ""),
                        r.get("message", ""))
@@ -109,6 +111,8 @@ def to_revision(script: Script) -> Revision:
         message=(script.doc or "").strip(),
         path=Path(script.path),
         hazards=_hazards(script),
+        downgrade_hazards=_hazards(script, "schemactl_downgrade_hazards")
+        if hasattr(script.module, "schemactl_downgrade_hazards") else None,
     )
 
 

@@ -97,8 +97,12 @@ def _show_plan(direction: Direction, path: list[Revision]) -> None:
     echo(f"Revisions to {verb} ({len(path)}):")
     for rev in path:
         echo(_describe(rev))
-        for hazard in rev.hazards:
-            echo(f"      ! {hazard}")
+        hazards = rev.hazards if direction == "up" else rev.downgrade_hazards
+        if hazards is None:
+            echo("      ? the hazards of undoing it were not recorded (planned by an older "
+                 "schemactl): review its downgrade()")
+        for hazard in hazards or ():
+            echo("      " + output.style(f"! {hazard}", "hazard"))
         if not rev.transactional:
             echo("      ! not atomic: commits part way (autocommit_block); not retried")
 

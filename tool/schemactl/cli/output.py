@@ -175,8 +175,10 @@ def add_common_options(group: click.Group) -> None:
 def revision_json(rev: Any) -> dict[str, Any]:
     """A revision (apply.revisions.Revision) as every document shows it."""
     title = rev.message.splitlines()[0] if rev.message else ""
+    undo = getattr(rev, "downgrade_hazards", None)
     return {"id": rev.id, "name": rev.name, "message": title,
-            "hazards": [hazard_json(h) for h in rev.hazards]}
+            "hazards": [hazard_json(h) for h in rev.hazards],
+            "downgrade_hazards": None if undo is None else [hazard_json(h) for h in undo]}
 
 
 def hazard_json(hazard: Any) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from alembic.autogenerate import render_python_code
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 
 from schemactl.diff.autogen import reverse
-from schemactl.plan.build import Plan
+from schemactl.plan.build import Plan, build_plan
 
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
                               re.MULTILINE)
@@ -51,10 +52,14 @@ def _hazard_list(plan: Plan) -> str:
 
 
 def revision_parts(plan: Plan) -> dict[str, str]:
-    """Template arguments for migrations/script.py.mako."""
+    """Template arguments for migrations/script.py.mako. The downgrade's hazards are those
+    of its own steps (undoing an added column drops it), judged like any plan's."""
+    downgrade_ops = reverse(plan.upgrade_ops)
+    undo = build_plan(cast(ops.UpgradeOps, downgrade_ops))
     return {
         "upgrades": python_body(plan.upgrade_ops),
-        "downgrades": python_body(reverse(plan.upgrade_ops)),
+        "downgrades": python_body(downgrade_ops),
         "hazards": _hazard_list(plan),
+        "downgrade_hazards": _hazard_list(undo),
     }
 
