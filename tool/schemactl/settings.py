@@ -101,6 +101,16 @@ def target_url(settings: Settings, project_dir: Path) -> URL:
     return embedded.server_url(project_dir / ".schemactl" / "pgdata")
 
 
+def version_warning(settings: Settings) -> str | None:
+    """A warning when the target and the shadow server run different PostgreSQL majors."""
+    from schemactl.db.versions import configured_mismatch
+
+    return configured_mismatch(
+        settings.database_url.get_secret_value() if settings.database_url else None,
+        settings.shadow_database_url.get_secret_value() if settings.shadow_database_url
+        else None)
+
+
 def shadow_server_url(settings: Settings, project_dir: Path) -> URL:
     """Where throwaway shadow databases are created: SHADOW_DATABASE_URL, else the target's server."""
     if settings.shadow_database_url is not None:

@@ -16,7 +16,8 @@ from schemactl.apply.drift import DriftItem
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
 from schemactl.db.throwaway import create_database, drop_database
-from schemactl.db.urls import display, redact
+from schemactl.db.urls import display, normalize, redact
+from schemactl.db.versions import mismatch
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings, shadow_server_url
@@ -45,6 +46,9 @@ def status(project: Project, settings: Settings, url: URL) -> StatusReport:
         pending = revisions.upgrade_path(project, current, "head") if head else []
         edited = runner.edited_after_apply(project, conn, current)
     report = StatusReport(current, head, pending, [], checksums.verify(project), edited)
+    shadow = settings.shadow_database_url
+    warning = mismatch(url, normalize(shadow.get_secret_value())) if shadow else None
+    report.warnings.extend([warning] if warning else [])
     report.drift = drift_of(project, settings, url, current)
     return report
 

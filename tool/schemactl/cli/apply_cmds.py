@@ -302,6 +302,8 @@ def status(ctx: Context, database_url: str | None, as_json: bool) -> None:
     report = status_mod.status(project, settings, url)
     if as_json:
         output.emit_json("status", _status_json(url, report), ok=report.clean)
+    for warning in report.warnings:
+        output.warn(warning)
     echo(f"Target: {display(url)}")
     echo(f"Revision: {report.current or 'base (empty)'}"
          + ("" if report.current == report.head else f" (head: {report.head or 'none'})"))

@@ -17,7 +17,7 @@ from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.build import Plan
 from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
-from schemactl.settings import Settings
+from schemactl.settings import Settings, version_warning
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -92,12 +92,16 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     project = ctx.project()
     settings = ctx.settings()
     result = make_plan(project, settings, normalize(against) if against else None)
+    warning = version_warning(settings) if against is None else None
+    if warning:
+        output.warn(warning)
     echo(render_plan(result, NO_CHANGES if against is None
                      else "No changes. The schema matches the database."))
     exit_code, written = _write_or_refuse(project, settings, result, message, check,
                                           allow_destructive, against is not None)
     if as_json:
-        output.emit_json("plan", {**result.as_dict(), "written": written},
+        output.emit_json("plan", {**result.as_dict(), "written": written,
+                                  "warnings": [warning] if warning else []},
                          ok=exit_code == 0)
     if exit_code:
         sys.exit(exit_code)
