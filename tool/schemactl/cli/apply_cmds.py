@@ -188,6 +188,9 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
     settings = ctx.settings(database_url=database_url, **flags)
     url = target_of(settings, project)
     echo(f"Target: {display(url)}")
+    output.detail(f"lock_timeout={settings.lock_timeout} statement_timeout="
+                  f"{settings.statement_timeout} lock_retries={settings.lock_retries} "
+                  f"lock_wait={lock_wait:g}s")
     if dry_run:
         _dry_run(project, settings, url, direction, to)
         return
@@ -340,7 +343,7 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
                 echo(f"      {line}")
         echo("  (+ in the database, - what the migrations create)")
     else:
-        echo("Drift: none")
+        echo("Drift: " + output.style("none", "ok"))
     for problem in report.file_problems:
         echo(f"File changed: {problem}")
     for path in report.edited_after_apply:
@@ -363,7 +366,7 @@ def check(ctx: Context, as_json: bool) -> None:
     for note in report.notes:
         echo(f"note: {note}")
     if report.ok:
-        echo("OK: migrations are complete and unchanged.")
+        echo(output.style("OK", "ok") + ": migrations are complete and unchanged.")
         return
     for problem in report.problems:
         echo(str(problem), err=True)

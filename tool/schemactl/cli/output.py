@@ -73,6 +73,20 @@ def style(text: str, role: str) -> str:
     return click.style(text, **_STYLES[role])
 
 
+_PLAN_MARKS = (("-/+ ", "drop"), ("+ ", "add"), ("~ ", "change"), ("- ", "drop"),
+               ("! ", "hazard"))
+
+
+def plan_text(text: str) -> str:
+    """A rendered plan with its + ~ - lines and hazards marked for colour."""
+    lines = []
+    for line in text.splitlines():
+        body = line.lstrip()
+        role = next((r for mark, r in _PLAN_MARKS if body.startswith(mark)), None)
+        lines.append(line[: len(line) - len(body)] + style(body, role) if role else line)
+    return "\n".join(lines)
+
+
 def echo(text: str = "", err: bool = False) -> None:
     """A normal line: hidden by -q; on stderr under --json. Passwords are always redacted."""
     current = mode()

@@ -11,13 +11,13 @@ import click
 
 from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
-from schemactl.db.urls import normalize
+from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.build import Plan
 from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
-from schemactl.settings import Settings, version_warning
+from schemactl.settings import Settings, shadow_server_url, version_warning
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -91,12 +91,14 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     """
     project = ctx.project()
     settings = ctx.settings()
+    output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
+                  f"{display(shadow_server_url(settings, project.root))}")
     result = make_plan(project, settings, normalize(against) if against else None)
     warning = version_warning(settings) if against is None else None
     if warning:
         output.warn(warning)
-    echo(render_plan(result, NO_CHANGES if against is None
-                     else "No changes. The schema matches the database."))
+    echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
+                                      else "No changes. The schema matches the database.")))
     exit_code, written = _write_or_refuse(project, settings, result, message, check,
                                           allow_destructive, against is not None)
     if as_json:
