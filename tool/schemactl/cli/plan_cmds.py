@@ -53,7 +53,17 @@ def init(directory: Path) -> None:
         with gitignore.open("a") as handle:
             handle.write(".schemactl/\n.env\n")
         echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
+    attributes = directory / ".gitattributes"
+    if _SUM_MERGE not in (attributes.read_text() if attributes.exists() else ""):
+        with attributes.open("a") as handle:
+            handle.write(_SUM_MERGE + "\n")
+        echo(f"  updated  {attributes}  (two branches' sum files merge; rebase records it afresh)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+# Both branches add lines to the sum file: git's union driver merges them without a conflict,
+# and `schemactl rebase` (or `hash`) records the file afresh.
+_SUM_MERGE = "migrations/schemactl.sum merge=union"
 
 
 def _default_message(plan: Plan) -> str:
