@@ -104,3 +104,13 @@ def test_pending_changes_and_errors_are_documents_too(tmp_path: Path, server_url
     error = document(failed, "plan", "error")["error"]
     assert "app.yaml" in error["message"]
     assert "app.yaml" in failed.stderr
+
+
+def test_stamp_json(tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    root = tmp_path / "app"
+    make_project(root, SCHEMA)
+    assert run(root, server_url, "plan", "-m", "users").exit_code == 0
+    stamped = run(root, server_url, "stamp", "head", "--json", database=db_url)
+    doc = document(stamped, "stamp")
+    assert doc["before"] is None and doc["direction"] == "up"
+    assert [r["id"] for r in doc["revisions"]] == [doc["after"]]

@@ -17,6 +17,7 @@ from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
 
 from .conftest import pg_dump_schema
+from .test_json_output import document
 from .helpers import make_project
 
 BASE = """
@@ -104,9 +105,12 @@ def test_two_branches_plan_one_merges_the_other_rebases(tmp_path: Path, server_u
         planned = cli(root, server_url, "plan")
         assert planned.exit_code == 1 and "schemactl rebase" in planned.output
 
-        rebased = cli(root, server_url, "rebase")
+        rebased = cli(root, server_url, "rebase", "--json")
         assert rebased.exit_code == 0, rebased.output
-        assert f"moved  {bob_old}_add_posts" in rebased.output
+        assert f"moved  {bob_old}_add_posts" in rebased.stderr
+        moved = document(rebased, "rebase")
+        assert [m["from"] for m in moved["moved"]] == [f"{bob_old}_add_posts"]
+        assert moved["pending_yaml_changes"] is False
         assert cli(root, server_url, "check").exit_code == 0
         names = sorted(p.stem for p in (root / "migrations" / "versions").glob("*.py"))
         assert [n.split("_", 1)[1] for n in names] == ["users", "add_email", "add_posts"]
@@ -144,3 +148,18 @@ def test_a_database_at_a_revision_no_file_has_is_diagnosed(tmp_path: Path, serve
         assert ("the database applied revision 20990101000000, which is not in "
                 "migrations/versions") in done.output
         assert "Traceback" not in done.output
+
+
+def test_two_files_with_one_id_are_an_error_naming_both(tmp_path: Path, server_url: URL) -> None:
+    root = tmp_path / "app"
+    make_project(root, BASE)
+    assert cli(root, server_url, "plan", "-m", "users").exit_code == 0
+    [first] = (root / "migrations" / "versions").glob("*.py")
+    twin = first.with_name(first.name.replace("_users", "_twin"))
+    twin.write_text(first.read_text())
+    for command in ("plan", "check", "status"):
+        done = cli(root, server_url, command)
+        assert done.exit_code == 1, (command, done.output)
+        assert (f"revision id {first.name.split('_')[0]} is used by two files: {twin.name} and "
+                f"{first.name}") in done.output
+        assert "schemactl rebase" in done.output and "UserWarning" not in done.output

@@ -79,7 +79,7 @@ def _refuse_duplicate_ids(project: Project) -> None:
     only warn and silently pick one of them."""
     seen: dict[str, str] = {}
     for path in sorted(project.versions_dir.glob("*.py")):
-        match = re.match(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(encoding="utf-8"),
+        match = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(encoding="utf-8"),
                          re.MULTILINE)
         if match is None:
             continue
