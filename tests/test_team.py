@@ -17,8 +17,8 @@ from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
 
 from .conftest import pg_dump_schema
-from .test_json_output import document
 from .helpers import make_project
+from .test_json_output import document
 
 BASE = """
 tables:
