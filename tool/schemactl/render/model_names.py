@@ -39,16 +39,23 @@ PYTHON_TYPES: dict[str, str] = {
     "json": "Any",
     "jsonb": "Any",
     "bytea": "bytes",
-    # SQLAlchemy's psycopg dialect returns network addresses as text by default.
-    "inet": "str",
-    "cidr": "str",
+    # psycopg returns ipaddress objects; see NETWORK_ALIASES.
+    "inet": "IPAddress",
+    "cidr": "IPNetwork",
+}
+
+# Type aliases a module defines when a column uses them (what psycopg returns for each type).
+NETWORK_ALIASES: dict[str, str] = {
+    "IPAddress": "ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Interface"
+                 " | ipaddress.IPv6Interface",
+    "IPNetwork": "ipaddress.IPv4Network | ipaddress.IPv6Network",
 }
 
 # Names the generated modules define or import at the top level; a class must not shadow them.
 MODULE_NAMES = frozenset({
-    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "Field", "Literal", "Mapped",
-    "annotations", "datetime", "decimal", "mapped_column", "postgresql", "relationship", "sa",
-    "uuid",
+    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "Field", "IPAddress", "IPNetwork",
+    "Literal", "Mapped", "annotations", "datetime", "decimal", "ipaddress", "mapped_column",
+    "postgresql", "relationship", "sa", "uuid",
 })
 # Attributes a declarative class already has.
 RESERVED_ATTRIBUTES = frozenset({"metadata", "registry", "model_config", "model_fields"})
@@ -215,13 +222,14 @@ def _relationship_pair(spec: SchemaSpec, child: TableSpec, fk: ForeignKeySpec,
     one_to_one = _is_unique(child, fk.columns)
     siblings = [f for f in child.foreign_keys
                 if (f.ref_schema, f.ref_table) == (fk.ref_schema, fk.ref_table)]
-    child_name = fk.relationship or _default_child_name(fk, parent)
+    plain_child = fk.relationship or _default_child_name(fk, parent)
+    child_name = identifier(plain_child)
     if fk.back_populates:
         parent_name = fk.back_populates
     else:
         plain = singular(child.name) if one_to_one else child.name
         # Two keys from one table to the same parent: users.author_posts, users.editor_posts.
-        parent_name = identifier(f"{child_name}_{plain}" if len(siblings) > 1 else plain)
+        parent_name = identifier(f"{plain_child}_{plain}" if len(siblings) > 1 else plain)
     child_attr = _relationship_attribute(names, child, child_key, child_name, fk, fk.relationship)
     # A self-referencing key puts both sides on one class.
     also = {child_attr} if child_key == parent_key else set()
@@ -238,8 +246,8 @@ def _relationship_pair(spec: SchemaSpec, child: TableSpec, fk: ForeignKeySpec,
 
 def _default_child_name(fk: ForeignKeySpec, parent: TableSpec) -> str:
     if len(fk.columns) == 1 and fk.columns[0].lower().endswith("_id") and len(fk.columns[0]) > 3:
-        return identifier(fk.columns[0][:-3])
-    return identifier(singular(parent.name))
+        return fk.columns[0][:-3]
+    return singular(parent.name)
 
 
 def _relationship_attribute(names: ModelNames, table: TableSpec, key: tuple[str, str], name: str,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from schemactl.compile import server_default_sql
 from schemactl.render.model_names import (
+    NETWORK_ALIASES,
     ModelNames,
     Relationship,
     model_names,
@@ -252,10 +253,7 @@ def _relationship(rel: Relationship, names: ModelNames) -> str:
         args.append("passive_deletes=True")
         if rel.fk.on_delete == "cascade":
             args.append(f"cascade={py('all, delete-orphan')}")
-    if rel.many:
-        annotation = f"list[{rel.target}]"
-    else:
-        annotation = optional(rel.target, rel.optional)
+    annotation = f"list[{rel.target}]" if rel.many else optional(rel.target, rel.optional)
     return call("relationship", args, INDENT, f"{rel.attribute}: Mapped[{annotation}] = ")
 
 
@@ -276,11 +274,8 @@ def _class(table: TableSpec, names: ModelNames) -> list[str]:
 
 
 def _enums(spec: SchemaSpec, names: ModelNames) -> list[str]:
-    lines = []
-    for enum in spec.enums:
-        key = (enum.schema, enum.name)
-        lines.append(literal_alias(names.enum_aliases[key], enum.labels))
-    if lines:
+    lines = type_aliases(spec, names)
+    if lines and spec.enums:
         lines.append("")
     for enum in spec.enums:
         key = (enum.schema, enum.name)
@@ -293,10 +288,16 @@ def _enums(spec: SchemaSpec, names: ModelNames) -> list[str]:
     return lines
 
 
+def _annotations(spec: SchemaSpec, names: ModelNames) -> str:
+    return " ".join(python_type(c.type, names) for t in spec.tables for c in t.columns)
+
+
 def typing_imports(spec: SchemaSpec, names: ModelNames) -> list[str]:
     """The standard-library imports that the column annotations need, as import lines."""
-    annotations = " ".join(python_type(c.type, names) for t in spec.tables for c in t.columns)
-    stdlib = [m for m in ("datetime", "decimal", "uuid") if re.search(rf"\b{m}\.", annotations)]
+    annotations = _annotations(spec, names)
+    needed = "".join(NETWORK_ALIASES[a] for a in NETWORK_ALIASES if re.search(rf"\b{a}\b", annotations))
+    stdlib = [m for m in ("datetime", "decimal", "ipaddress", "uuid")
+              if re.search(rf"\b{m}\.", annotations + needed)]
     typing = [n for n, used in (("Any", bool(re.search(r"\bAny\b", annotations))),
                                 ("Literal", bool(spec.enums))) if used]
     lines = ["from __future__ import annotations", ""]
@@ -304,6 +305,23 @@ def typing_imports(spec: SchemaSpec, names: ModelNames) -> list[str]:
     if typing:
         lines.append(f"from typing import {', '.join(typing)}")
     return lines + ([""] if stdlib or typing else [])
+
+
+def type_aliases(spec: SchemaSpec, names: ModelNames) -> list[str]:
+    """The network address aliases the columns use, then a Literal per enum."""
+    annotations = _annotations(spec, names)
+    lines = [_alias_line(alias, union)
+             for alias, union in NETWORK_ALIASES.items() if re.search(rf"\b{alias}\b", annotations)]
+    return lines + [literal_alias(names.enum_aliases[(e.schema, e.name)], e.labels)
+                    for e in spec.enums]
+
+
+def _alias_line(alias: str, union: str) -> str:
+    one_line = f"{alias} = {union}"
+    if len(one_line) <= LINE:
+        return one_line
+    return f"{alias} = (\n" + "".join(f"{INDENT}{'| ' if i else ''}{part}\n" for i, part in
+                                       enumerate(union.split(" | "))) + ")"
 
 
 def _imports(spec: SchemaSpec, names: ModelNames) -> list[str]:
@@ -332,8 +350,9 @@ def render_models(spec: SchemaSpec) -> str:
     """The source of a module with one declarative class per table of spec."""
     names = model_names(spec)
     blocks = [_imports(spec, names), _base()]
-    if spec.enums:
-        blocks.append(_enums(spec, names))
+    aliases = _enums(spec, names)
+    if aliases:
+        blocks.append(aliases)
     blocks += [_class(t, names) for t in spec.tables]
     return module_text(header(spec, "SQLAlchemy models", "schemactl models"), blocks)
 

@@ -14,9 +14,9 @@ from schemactl.render.models import (
     call,
     docstring,
     header,
-    literal_alias,
     module_text,
     py,
+    type_aliases,
     typing_imports,
 )
 from schemactl.spec.types import ColumnSpec, SchemaSpec, TableSpec
@@ -72,8 +72,8 @@ def render_pydantic(spec: SchemaSpec) -> str:
     uses_field = any("Field(" in line for c in classes for line in c)
     imports = typing_imports(spec, names) + [
         f"from pydantic import BaseModel, ConfigDict{', Field' if uses_field else ''}"]
-    if spec.enums:  # isort wants one blank line between the imports and an assignment
-        imports += ["", *(literal_alias(names.enum_aliases[(e.schema, e.name)], e.labels)
-                          for e in spec.enums)]
+    aliases = type_aliases(spec, names)
+    if aliases:  # isort wants one blank line between the imports and an assignment
+        imports += ["", *aliases]
     return module_text(header(spec, "Pydantic models", "schemactl models --pydantic"),
                        [imports, *classes])
