@@ -227,8 +227,21 @@ def _table_args(table: TableSpec) -> list[str]:
         options.append(f'"schema": {py(table.schema)}')
     if table.comment is not None:
         options.append(f'"comment": {py(table.comment)}')
-    items.append(INDENT * 2 + "{" + ", ".join(options) + "}")
+    if options:
+        items.append(INDENT * 2 + "{" + ", ".join(options) + "}")
     return [f"{INDENT}__table_args__ = (", *(i + "," for i in items), f"{INDENT})"]
+
+
+def _mapper_args(table: TableSpec) -> list[str]:
+    """The ORM needs a key for every row: without a primary key, the first unique key of NOT
+    NULL columns, else all the columns (then rows that are equal in every column are one)."""
+    if table.primary_key:
+        return []
+    required = {c.name for c in table.columns if not c.nullable}
+    keys = [u.columns for u in table.uniques if set(u.columns) <= required]
+    columns = keys[0] if keys else tuple(c.name for c in table.columns)
+    return [f"{INDENT}# No primary key in the YAML: the ORM identifies rows by these columns.",
+            f'{INDENT}__mapper_args__ = {{"primary_key": {_strings(columns)}}}']
 
 
 # --- relationships ------------------------------------------------------------------------------
@@ -263,7 +276,7 @@ def _class(table: TableSpec, names: ModelNames) -> list[str]:
     lines = [f"class {names.cls(table)}(Base):"]
     lines.append(INDENT + docstring(table.comment or f"Table {table.qualified_name}."))
     lines += ["", f"{INDENT}__tablename__ = {py(table.name)}"]
-    lines += _table_args(table)
+    lines += _table_args(table) + _mapper_args(table)
     lines.append("")
     lines += [_column(table, c, names) for c in table.columns]
     relationships = names.relationships[(table.schema, table.name)]

@@ -758,9 +758,8 @@ class _Validator(NodeReader):
         if is_text(node):
             return replace(fk, relationship=self._attribute_name(node, obj))
         entries = self.mapping(node, obj, RELATIONSHIP_KEYS, "a name or {name, back_populates}")
-        for entry in entries or []:
-            fk = replace(fk, **{entry.key: self._attribute_name(entry.value, obj)})
-        return fk
+        names = {e.key: self._attribute_name(e.value, obj) for e in entries or []}
+        return replace(fk, relationship=names.get("name"), back_populates=names.get("back_populates"))
 
     def _attribute_name(self, node: yaml.Node, obj: str) -> str | None:
         value = self.text(node, obj, "relationship name")
