@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import CompileError
 
 from schemactl.compile import compile_spec, server_default_sql
 from schemactl.spec.types import DEFAULT_SCHEMA, NO_MARK, ColumnSpec, Mark, SchemaSpec, TableSpec
 
-_DIALECT = postgresql.dialect()
+# The base dialect with named parameters: a pyformat driver dialect would print % as %%.
+_DIALECT = PGDialect(paramstyle="named")
 # Spellings of one type that SQLAlchemy's generic types produce.
 _SAME_TYPE = {"FLOAT": "DOUBLE PRECISION", "FLOAT(53)": "DOUBLE PRECISION", "FLOAT(24)": "REAL",
               "DOUBLE": "DOUBLE PRECISION", "TIMESTAMP": "TIMESTAMP WITHOUT TIME ZONE",
@@ -226,16 +227,33 @@ def _compare_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[Model
          for c in yaml.constraints if isinstance(c, sa.UniqueConstraint)},
         {frozenset(_columns(c)) for c in app.constraints if isinstance(c, sa.UniqueConstraint)},
         lambda cols: f"unique ({', '.join(sorted(cols))})")
-    fk_marks = {fk.columns: fk.mark for fk in table.foreign_keys}
-    found += _compare_sets(
-        obj, table.mark,
-        {_fk_shape(fk): fk_marks.get(_columns(fk), table.mark) for fk in yaml.foreign_key_constraints},
-        {_fk_shape(fk) for fk in app.foreign_key_constraints}, _describe_fk)
+    found += _compare_foreign_keys(table, app, yaml)
     index_marks = {i.name: i.mark for i in table.indexes}
     found += _compare_sets(
         obj, table.mark,
         {_index_shape(i): index_marks.get(str(i.name), table.mark) for i in yaml.indexes},
         {_index_shape(i) for i in app.indexes}, _describe_index)
+    return found
+
+
+def _compare_foreign_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[ModelDifference]:
+    """Foreign keys are paired by their columns, so that a changed target or action reads as
+    one difference."""
+    obj = f"table {table.qualified_name}"
+    marks = {fk.columns: fk.mark for fk in table.foreign_keys}
+    want = {_columns(fk): _fk_shape(fk) for fk in yaml.foreign_key_constraints}
+    have = {_columns(fk): _fk_shape(fk) for fk in app.foreign_key_constraints}
+    found = []
+    for columns, shape in want.items():
+        mark = marks.get(columns, table.mark)
+        if columns not in have:
+            found.append(ModelDifference(mark, obj, f"{_describe_fk(shape)} is missing from the models"))
+        elif have[columns] != shape:
+            found.append(ModelDifference(mark, obj, f"{_describe_fk(have[columns])} in the models, "
+                                                    f"{_describe_fk(shape)} in the YAML"))
+    found += [ModelDifference(table.mark, obj, f"{_describe_fk(shape)} is in the models but not in "
+                                               "the YAML")
+              for columns, shape in sorted(have.items()) if columns not in want]
     return found
 
 
