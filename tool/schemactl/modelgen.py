@@ -122,7 +122,9 @@ def model_differences(project: Project, reference: str) -> list[ModelDifference]
 
 def check_problems(project: Project, reference: str | None) -> list[CheckProblem]:
     """For `schemactl check`: stale generated files, and with reference, every difference
-    between the application's models and the YAML."""
+    between the application's models and the YAML. Without either, the YAML is not read."""
+    if reference is None and not configured_files(project):
+        return []
     spec = project_spec(project)
     problems = [CheckProblem(f"{file.path.as_posix()} {why}", f"run `{regenerate_command(file)}`")
                 for file, why in stale_files(project, spec)]
