@@ -125,9 +125,10 @@ def _required_parents(mapper: Mapper[Any]) -> set[type]:
 
 
 def insert_one_row_each(session: Session, module: ModuleType, spec: SchemaSpec) -> Filled:
-    """One object per class, parents set through the many-to-one relationships. A class whose
-    NOT NULL keys go round in a cycle cannot get a first row without deferred constraints: it
-    is skipped and listed."""
+    """One object per class, parents set through the many-to-one relationships. What cannot get
+    a row is skipped and listed with why: a class whose NOT NULL keys go round in a cycle (no
+    first row without deferred constraints), one whose CHECK refuses the sample values, and
+    what needs those."""
     mappers = sorted(module.Base.registry.mappers, key=lambda m: m.class_.__name__)
     filled = Filled()
     placed: list[Mapper[Any]] = []
@@ -138,9 +139,22 @@ def insert_one_row_each(session: Session, module: ModuleType, spec: SchemaSpec) 
             if mapper not in placed and _required_parents(mapper) <= {m.class_ for m in placed}:
                 placed.append(mapper)
                 progress = True
-    filled.skipped = sorted(m.class_.__name__ for m in mappers if m not in placed)
+    filled.skipped = sorted(f"{m.class_.__name__} (key cycle)" for m in mappers if m not in placed)
     for seed, mapper in enumerate(placed):
-        _make(session, mapper, _table_of(spec, mapper), spec, seed, filled)
+        missing = [p.__name__ for p in _required_parents(mapper) if p not in filled.objects]
+        if missing:
+            filled.skipped.append(f"{mapper.class_.__name__} (needs {', '.join(sorted(missing))})")
+            continue
+        savepoint = session.begin_nested()
+        try:
+            _make(session, mapper, _table_of(spec, mapper), spec, seed, filled)
+            savepoint.commit()
+        except sa.exc.IntegrityError as exc:
+            # A CHECK that a generic sample value cannot know about (e.g. kind IN ('a', 'b')).
+            savepoint.rollback()
+            constraint = getattr(exc.orig, "diag", None)
+            name = getattr(constraint, "constraint_name", None) or "?"
+            filled.skipped.append(f"{mapper.class_.__name__} (check {name})")
     session.commit()
     return filled
 
@@ -158,15 +172,22 @@ def _make(session: Session, mapper: Mapper[Any], table: TableSpec, spec: SchemaS
             continue
         values[attr.key] = sample(column.type, spec, seed)
         setattr(obj, attr.key, values[attr.key])
+    links = []
     for rel in mapper.relationships:
         parent = filled.objects.get(rel.mapper.class_)
         if rel.direction is RelationshipDirection.MANYTOONE and parent is not None:
             setattr(obj, rel.key, parent)
-            filled.links.append((cls, rel.key, rel.mapper.class_))
+            links.append((cls, rel.key, rel.mapper.class_))
     session.add(obj)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:
+        for _, key, _ in links:  # out of the parents' collections, or it is flushed again
+            setattr(obj, key, None)
+        raise
     filled.objects[cls] = obj
     filled.values[cls] = values
+    filled.links += links
 
 
 def read_back(session: Session, module: ModuleType, filled: Filled) -> None:

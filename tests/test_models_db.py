@@ -1,8 +1,9 @@
 """Generated models on real PostgreSQL: what they create is what schemactl builds, and rows go
 in and come back out through the ORM classes, relationships included.
 
-For every schema in tests/data (valid/, full/, the relationship shapes in models/), the example
-blog and the shared corpus's pagila (read by `inspect`, as an adopted database would be): the
+For every schema in tests/data (valid/, full/, the relationship shapes in models/, and the
+databases of inspect/ as `inspect` reads them), the example blog, and the shared corpus's
+pagila (also read by `inspect`, as an adopted database would be): the
 models are generated, imported, and Base.metadata.create_all() builds a database; compile's
 MetaData (what `apply` runs, see test_compile) builds another; pg_dump --schema-only of both
 must be equal. The one thing create_all cannot do, CREATE SCHEMA / CREATE EXTENSION, is done
@@ -31,6 +32,9 @@ from tests.test_compile import create_from_metadata
 from tests.test_compile_corpus import PAGILA
 from tests.test_compile_corpus import _load as load_sql
 
+# A relationship SQLAlchemy finds ambiguous (two keys writing one column) is a warning at
+# run time; here it fails the test.
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
 SCHEMAS = ["schema/blog.yaml", "tests/data/full", "tests/data/valid/shop.yaml",
@@ -39,7 +43,8 @@ SCHEMAS = ["schema/blog.yaml", "tests/data/full", "tests/data/valid/shop.yaml",
 
 def _same_database_and_rows(spec: SchemaSpec, server_url: URL, url: URL, tmp_path: Path) -> list[str]:
     """Build url from the generated models, compare it with compile's, put rows through the
-    ORM. Returns the classes that could not get a row (see insert_one_row_each)."""
+    ORM. Returns the classes that could not get a row, and why (see insert_one_row_each);
+    every other class got one."""
     with imported(render_models(spec), tmp_path) as module:
         _sequences(url, spec)
         create_with_models(url, spec, module.Base.metadata)
@@ -54,7 +59,6 @@ def _same_database_and_rows(spec: SchemaSpec, server_url: URL, url: URL, tmp_pat
                 read_back(session, module, filled)
         finally:
             engine.dispose()
-        assert filled.objects, "no row was inserted"
         return filled.skipped
 
 
@@ -79,9 +83,18 @@ def test_models_create_what_apply_creates_and_hold_rows(
     assert _same_database_and_rows(spec, server_url, db_url, tmp_path) == []
 
 
-@pytest.mark.skipif(not PAGILA.is_file(), reason=f"no corpus at {PAGILA}")
-def test_models_of_inspected_pagila(server_url: URL, db_url: URL, tmp_path: Path) -> None:
-    load_sql(db_url, PAGILA, tmp_path)
+# What a generic sample row cannot satisfy: settle's only table checks kind IN ('a', 'b') and
+# a status IN (...). Its schema is still compared; only the row is left out.
+NO_ROW = {"settle": ["Order (check valid_kind)"]}
+INSPECTED = [*sorted((DATA / "inspect").glob("*.sql")), *([PAGILA] if PAGILA.is_file() else [])]
+
+
+@pytest.mark.parametrize("script", INSPECTED, ids=lambda p: p.stem)
+def test_models_of_inspected_databases(script: Path, server_url: URL, db_url: URL,
+                                       tmp_path: Path) -> None:
+    """Databases as `inspect` reads them for adoption: tests/data/inspect/*.sql, and pagila from
+    the shared corpus (a hand-written sample database)."""
+    load_sql(db_url, script, tmp_path)
     spec = inspect_database(db_url).spec
     with throwaway_database(server_url, prefix="schemactl_test") as url:
-        assert _same_database_and_rows(spec, server_url, url, tmp_path) == []
+        assert _same_database_and_rows(spec, server_url, url, tmp_path) == NO_ROW.get(script.stem, [])

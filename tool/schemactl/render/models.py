@@ -251,11 +251,23 @@ def _columns_expr(cls: str, attributes: list[str]) -> str:
     return py(f"[{inner}]")
 
 
+def _overlaps(rel: Relationship, names: ModelNames) -> list[str]:
+    """Relationships of other foreign keys that write some of the same columns (a key and a
+    composite key that shares its column): SQLAlchemy wants them named, or warns."""
+    shared = [fk for fk in rel.child.foreign_keys
+              if fk is not rel.fk and set(fk.columns) & set(rel.fk.columns)]
+    every = [r for rels in names.relationships.values() for r in rels]
+    return sorted({r.attribute for r in every for fk in shared if r.fk is fk})
+
+
 def _relationship(rel: Relationship, names: ModelNames) -> str:
     child_cls = names.cls(rel.child)
     fk_attrs = [names.attr(rel.child, c) for c in rel.fk.columns]
     args = [f"back_populates={py(rel.back_populates)}",
             f"foreign_keys={_columns_expr(child_cls, fk_attrs)}"]
+    overlaps = _overlaps(rel, names)
+    if overlaps:
+        args.append(f"overlaps={py(','.join(overlaps))}")
     if rel.child_side and rel.child is rel.parent:
         # A table referencing itself: the many-to-one side names the referenced key.
         ref_attrs = [names.attr(rel.parent, c) for c in rel.fk.ref_columns]
