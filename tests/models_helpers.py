@@ -50,7 +50,7 @@ def create_with_models(url: URL, spec: SchemaSpec, metadata: sa.MetaData) -> Non
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         for schema in spec.schemas:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for ext in spec.extensions:
             where = f' SCHEMA "{ext.schema}"' if ext.schema else ""
             conn.exec_driver_sql(f'CREATE EXTENSION IF NOT EXISTS "{ext.name}"{where}')

@@ -28,7 +28,6 @@ from schemactl.spec.types import SchemaSpec
 from schemactl.spec.validate import load_schema
 from tests.conftest import pg_dump_schema
 from tests.models_helpers import create_with_models, imported, insert_one_row_each, read_back
-from tests.test_compile import create_from_metadata
 from tests.test_compile_corpus import PAGILA
 from tests.test_compile_corpus import _load as load_sql
 
@@ -50,7 +49,7 @@ def _same_database_and_rows(spec: SchemaSpec, server_url: URL, url: URL, tmp_pat
         create_with_models(url, spec, module.Base.metadata)
         with throwaway_database(server_url, prefix="schemactl_test") as compiled:
             _sequences(compiled, spec)
-            create_from_metadata(compiled, compile_spec(spec))
+            create_with_models(compiled, spec, compile_spec(spec))  # as test_compile does
             assert pg_dump_schema(url) == pg_dump_schema(compiled)
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:
@@ -72,6 +71,8 @@ def _sequences(url: URL, spec: SchemaSpec) -> None:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         with engine.begin() as conn:
             for name in names:
+                if "." in name:
+                    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
                 conn.exec_driver_sql(f"CREATE SEQUENCE {name}")
         engine.dispose()
 

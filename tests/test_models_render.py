@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 import yaml
 
 from schemactl import load_metadata
@@ -18,7 +19,7 @@ from schemactl.errors import SchemactlError, SpecError
 from schemactl.render.models import render_models
 from schemactl.render.pydantic_models import render_pydantic
 from schemactl.spec.load import load_text
-from schemactl.spec.types import SchemaSpec
+from schemactl.spec.types import SchemaSpec, TableSpec
 from schemactl.spec.validate import load_schema, validate
 from tests.models_helpers import imported
 
@@ -144,6 +145,19 @@ def test_relationship_key_is_validated(column: str, code: str, at: str, message:
         spec_of(text)
     found = "\n".join(str(d) for d in error.value.diagnostics)
     assert f"schema/app.yaml:4:{line.index(at) + 1}: error[{code}]" in found and message in found
+
+
+def test_a_table_without_columns_is_a_table_not_a_class(tmp_path: Path) -> None:
+    """inspect can read one (PostgreSQL allows it; the YAML language does not): the ORM cannot
+    map it, so it stays a Table, still created by create_all."""
+    spec = SchemaSpec(tables=(TableSpec("public", "empty", ()), *spec_of(
+        "tables:\n  t:\n    columns:\n      id: {type: integer, primary_key: true}\n").tables))
+    text = render_models(spec)
+    assert "# public.empty has no columns: no ORM class can map it, only a Table." in text
+    assert 'Empty = sa.Table("empty", Base.metadata)' in text
+    with imported(text, tmp_path) as module:
+        sa.orm.configure_mappers()
+        assert sorted(_ddl(module.Base.metadata)) == sorted(_ddl(compile_spec(spec)))
 
 
 def test_load_metadata_compiles_the_project_yaml() -> None:

@@ -284,7 +284,21 @@ def _relationship(rel: Relationship, names: ModelNames) -> str:
 
 # --- the module --------------------------------------------------------------------------------
 
+def _columnless(table: TableSpec, names: ModelNames) -> list[str]:
+    """The ORM cannot map a table without columns; a Table keeps it in the metadata (and in
+    create_all), and the comment says why there is no class."""
+    args = [py(table.name), "Base.metadata"]
+    if table.schema != DEFAULT_SCHEMA:
+        args.append(f"schema={py(table.schema)}")
+    if table.comment is not None:
+        args.append(f"comment={py(table.comment)}")
+    return [f"# {table.qualified_name} has no columns: no ORM class can map it, only a Table.",
+            call("sa.Table", args, "", f"{names.cls(table)} = ")]
+
+
 def _class(table: TableSpec, names: ModelNames) -> list[str]:
+    if not table.columns:
+        return _columnless(table, names)
     lines = [f"class {names.cls(table)}(Base):"]
     lines.append(INDENT + docstring(table.comment or f"Table {table.qualified_name}."))
     lines += ["", f"{INDENT}__tablename__ = {py(table.name)}"]
