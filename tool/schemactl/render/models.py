@@ -110,7 +110,8 @@ def sources_of(spec: SchemaSpec) -> list[str]:
     """The YAML files the spec was read from (as the user names them), sorted."""
     marks = [*(t.mark for t in spec.tables), *(e.mark for e in spec.enums),
              *(x.mark for x in spec.extensions)]
-    return sorted({m.file for m in marks if m != NO_MARK})
+    # Forward slashes on every system: the same YAML gives the same bytes everywhere.
+    return sorted({m.file.replace("\\", "/") for m in marks if m != NO_MARK})
 
 
 def header(spec: SchemaSpec, what: str, command: str) -> list[str]:
@@ -153,9 +154,8 @@ def _column(table: TableSpec, column: ColumnSpec, names: ModelNames) -> str:
         args.append(f"sa.Computed(sa.literal_column({py(column.generated)}), persisted=True)")
     if table.primary_key and column.name in table.primary_key.columns:
         args.append("primary_key=True")
-    # Without this an integer primary key would become SERIAL in create_all.
-    if table.primary_key and column.name in table.primary_key.columns and not column.identity:
-        args.append("autoincrement=False")
+        if not column.identity:  # else an integer primary key becomes SERIAL in create_all
+            args.append("autoincrement=False")
     args.append(f"nullable={column.nullable}")
     default = server_default_sql(column)
     if default is not None:
