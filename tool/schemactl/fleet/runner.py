@@ -1,0 +1,125 @@
+"""Roll a Job out over targets: list[Target] + Rollout -> FleetResult (data, nothing printed).
+
+- Canary first: the canary targets run before any other; if one fails, the rest do not run.
+- Bounded concurrency: at most `concurrency` targets at once, each in a worker process with
+  one database session (a migration run holds one connection; status up to two).
+- Failure isolation: a failing target is recorded and the others go on, unless fail_fast,
+  which lets running targets finish and starts no new one.
+- Resume is the single-target runner's: a target at head has nothing to do, a failed one
+  restarts after its last committed revision.
+
+Why processes, not threads: Alembic keeps its migration context and `op` in module globals,
+so two revisions running in threads of one process would share them. A worker dies with
+the fleet process (Linux: PR_SET_PDEATHSIG), and the server then rolls back its revision and
+releases its lock, as after a kill of `schemactl apply`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from schemactl.fleet import tasks
+from schemactl.fleet.targets import Target
+from schemactl.fleet.tasks import Job, Outcome
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32  # a guard against exhausting the servers' connections by a typo
+
+
+@dataclass(frozen=True)
+class Rollout:
+    canary: tuple[Target, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    fail_fast: bool = False
+
+
+@dataclass
+class FleetResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None  # why targets were left out: "canary failed", "--fail-fast"
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.failed]
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for outcome in self.outcomes:
+            found[outcome.result] = found.get(outcome.result, 0) + 1
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"targets": [asdict(o) for o in self.outcomes], "counts": self.counts(),
+                "stopped": self.stopped, "failed": len(self.failed)}
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: end this worker when the fleet process ends, however it ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def run(job: Job, targets: list[Target], rollout: Rollout,
+        on_done: Callable[[Outcome], None] = lambda outcome: None) -> FleetResult:
+    """Run job on every target: the canary ones first, then the rest."""
+    result = FleetResult()
+    canary = [t for t in targets if t in rollout.canary]
+    rest = [t for t in targets if t not in rollout.canary]
+    width = max(1, min(rollout.concurrency, MAX_CONCURRENCY, len(targets) or 1))
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    with ProcessPoolExecutor(width, mp_context=context, initializer=_die_with_parent) as pool:
+        for phase, members in (("canary", canary), ("rollout", rest)):
+            if result.stopped:
+                result.outcomes.extend(_not_run(members, result.stopped))
+                continue
+            stop = "a canary target failed" if phase == "canary" else \
+                "--fail-fast: a target failed" if rollout.fail_fast else None
+            _phase(pool, job, members, width, stop, result, on_done)
+    order = {t.name: i for i, t in enumerate(targets)}
+    result.outcomes.sort(key=lambda o: order.get(o.target, len(order)))
+    return result
+
+
+def _phase(pool: ProcessPoolExecutor, job: Job, members: list[Target], width: int,
+           stop: str | None, result: FleetResult,
+           on_done: Callable[[Outcome], None]) -> None:
+    """Keep at most `width` targets running; on a failure, optionally start no new one."""
+    queue = list(members)
+    running: dict[Future[Outcome], Target] = {}
+    while queue or running:
+        while queue and len(running) < width and not result.stopped:
+            target = queue.pop(0)
+            running[pool.submit(tasks.run, job, target)] = target
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            target = running.pop(future)
+            outcome = _outcome(future, target)
+            result.outcomes.append(outcome)
+            on_done(outcome)
+            if outcome.failed and stop and not result.stopped:
+                result.stopped = stop
+        if result.stopped and queue:
+            result.outcomes.extend(_not_run(queue, result.stopped))
+            queue.clear()
+
+
+def _outcome(future: Future[Outcome], target: Target) -> Outcome:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001  the worker itself died (killed, out of memory)
+        return Outcome(target.name, "failed", error=f"the worker process failed: {exc!r}")
+
+
+def _not_run(targets: Iterable[Target], why: str) -> list[Outcome]:
+    return [Outcome(t.name, "not run", error=why) for t in targets]
