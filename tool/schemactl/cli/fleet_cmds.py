@@ -197,16 +197,17 @@ def migrate(ctx: Context, direction: Direction, to: str, fleet: str, yes: bool,
     echo(f"Fleet {spec.name or '(default)'}: {len(found)} targets, concurrency "
          f"{rollout.concurrency}" + (f", canary: {', '.join(t.short_name for t in first)}"
                                      if first else ""))
-    current = {o.target: o.after for o in
-               fleet_runner.run(Job(project.root, settings, "revision"), found, rollout).outcomes
-               if not o.failed}
-    approved = _confirm(direction, _paths(project, direction, to, current), current, yes)
-    job = Job(project.root, settings, direction, to, approved, lock_wait)
-    progress = _Progress(len(found), "Migrating fleet")
-    try:
-        result = fleet_runner.run(job, found, rollout, progress.done)
-    finally:
-        progress.close()
+    with fleet_runner.workers(rollout, found) as pool:
+        read = fleet_runner.run(Job(project.root, settings, "revision"), found,
+                                Rollout(concurrency=rollout.concurrency), pool=pool)
+        current = {o.target: o.after for o in read.outcomes if not o.failed}
+        approved = _confirm(direction, _paths(project, direction, to, current), current, yes)
+        job = Job(project.root, settings, direction, to, approved, lock_wait)
+        progress = _Progress(len(found), "Migrating fleet")
+        try:
+            result = fleet_runner.run(job, found, rollout, progress.done, pool)
+        finally:
+            progress.close()
     _summary(result, "apply" if direction == "up" else "downgrade")
     if result.failed or result.stopped:
         sys.exit(EXIT_ERROR)

@@ -70,22 +70,35 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+def workers(rollout: Rollout, targets: list[Target]) -> ProcessPoolExecutor:
+    """The worker processes for a rollout; one pool may serve several runs (starting a
+    worker imports SQLAlchemy and Alembic, which costs about a second)."""
+    width = _width(rollout, targets)
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    return ProcessPoolExecutor(width, mp_context=context, initializer=_die_with_parent)
+
+
+def _width(rollout: Rollout, targets: list[Target]) -> int:
+    return max(1, min(rollout.concurrency, MAX_CONCURRENCY, len(targets) or 1))
+
+
 def run(job: Job, targets: list[Target], rollout: Rollout,
-        on_done: Callable[[Outcome], None] = lambda outcome: None) -> FleetResult:
+        on_done: Callable[[Outcome], None] = lambda outcome: None,
+        pool: ProcessPoolExecutor | None = None) -> FleetResult:
     """Run job on every target: the canary ones first, then the rest."""
+    if pool is None:
+        with workers(rollout, targets) as own:
+            return run(job, targets, rollout, on_done, own)
     result = FleetResult()
     canary = [t for t in targets if t in rollout.canary]
     rest = [t for t in targets if t not in rollout.canary]
-    width = max(1, min(rollout.concurrency, MAX_CONCURRENCY, len(targets) or 1))
-    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    with ProcessPoolExecutor(width, mp_context=context, initializer=_die_with_parent) as pool:
-        for phase, members in (("canary", canary), ("rollout", rest)):
-            if result.stopped:
-                result.outcomes.extend(_not_run(members, result.stopped))
-                continue
-            stop = "a canary target failed" if phase == "canary" else \
-                "--fail-fast: a target failed" if rollout.fail_fast else None
-            _phase(pool, job, members, width, stop, result, on_done)
+    for phase, members in (("canary", canary), ("rollout", rest)):
+        if result.stopped:
+            result.outcomes.extend(_not_run(members, result.stopped))
+            continue
+        stop = "a canary target failed" if phase == "canary" else \
+            "--fail-fast: a target failed" if rollout.fail_fast else None
+        _phase(pool, job, members, _width(rollout, targets), stop, result, on_done)
     order = {t.name: i for i, t in enumerate(targets)}
     result.outcomes.sort(key=lambda o: order.get(o.target, len(order)))
     return result

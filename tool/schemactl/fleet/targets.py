@@ -1,8 +1,9 @@
 """FleetSpec -> list[Target]: the databases and tenant schemas a fleet resolves to now.
 
 Listed URLs are taken as written; schema patterns and control-database queries are read
-from the databases (read-only, one short connection each). The order is the file's, and
-within a pattern or a query the sorted names; a target listed twice is kept once.
+from the databases (read-only, one short connection each). The order: databases, then
+schemas (a pattern's matches sorted by name), then query rows as returned; a target listed
+twice is kept once, where it first appears.
 """
 
 from __future__ import annotations
