@@ -10,15 +10,18 @@
 
 Why processes, not threads: Alembic keeps its migration context and `op` in module globals,
 so two revisions running in threads of one process would share them. A worker dies with
-the fleet process (Linux: PR_SET_PDEATHSIG), and the server then rolls back its revision and
-releases its lock, as after a kill of `schemactl apply`.
+the fleet process (a watchdog thread in each worker), and the server then rolls back its
+revision and releases its lock, as after a kill of `schemactl apply`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import select
 import signal
-import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -59,23 +62,52 @@ class FleetResult:
                 "stopped": self.stopped, "failed": len(self.failed)}
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: end this worker when the fleet process ends, however it ends."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _die_with(fleet_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the fleet process ends, however it
+    ends. (Workers come from the fork server, so the kernel's parent-death signal would
+    watch the wrong process; and a worker left behind holds the server's lock and the
+    fork server alive.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the fleet process's to handle
+    threading.Thread(target=_watch, args=(fleet_pid,), daemon=True).start()
 
-        pr_set_pdeathsig = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+def _watch(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)  # Linux 5.3+: readable when the process has ended
+        select.select([handle], [], [])
+    except (AttributeError, OSError):  # elsewhere: poll
+        while _alive(pid):
+            time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def workers(rollout: Rollout, targets: list[Target]) -> ProcessPoolExecutor:
     """The worker processes for a rollout; one pool may serve several runs (starting a
     worker imports SQLAlchemy and Alembic, which costs about a second)."""
     width = _width(rollout, targets)
-    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    return ProcessPoolExecutor(width, mp_context=context, initializer=_die_with_parent)
+    return ProcessPoolExecutor(width, mp_context=_context(), initializer=_die_with,
+                               initargs=(os.getpid(),))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a fork server that imported the task code once: a worker starts
+    in milliseconds, and no worker is forked from this process's threads."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # "__main__" too: else every worker would import the main script (the whole CLI) again.
+    context.set_forkserver_preload(["__main__", "schemactl.fleet.tasks"])
+    return context
 
 
 def _width(rollout: Rollout, targets: list[Target]) -> int:
