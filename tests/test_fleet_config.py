@@ -117,3 +117,15 @@ def test_targets_are_selected_by_full_or_tenant_name() -> None:
     assert [t.name for t in select(found, ("tenant_1", "h/x"))] == ["h/x", "h/x/tenant_1"]
     with pytest.raises(SchemactlError, match="no target named 'z'"):
         select(found, ("z",))
+
+
+def test_the_fleet_files_in_the_docs_parse() -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "fleet.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.DOTALL)
+    assert len(blocks) == 2
+    simplest, full = (parse(b, APP_DB_PASSWORD="x") for b in blocks)
+    assert len(simplest.get(None).databases) == 2
+    assert full.get(None).schemas[0].match == "tenant\\_%"
+    assert full.get(None).canary == ("tenant_a",) and full.get("eu").databases
