@@ -51,9 +51,13 @@ def project_in(root: Path, url: URL, targets: int) -> Path:
 
 def schemactl(root: Path, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([str(BIN / "schemactl"), "-C", str(root), *args], check=True,
-                   capture_output=True, env=_env())
-    return time.perf_counter() - started
+    done = subprocess.run([str(BIN / "schemactl"), "-C", str(root), *args],
+                          capture_output=True, text=True, env=_env())
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"schemactl {' '.join(args)} failed (exit {done.returncode}):\n"
+                 f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return took
 
 
 def alembic_loop(root: Path, url: URL, schemas: list[str]) -> float:

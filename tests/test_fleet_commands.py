@@ -124,7 +124,7 @@ def test_downgrade_of_a_fleet_needs_consent_then_undoes_every_target(
     assert refused.returncode == 4
     assert "refusing to run revisions that can lose data" in refused.stderr
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Fleet downgrade: 3 targets: 3 applied." in done.stdout
+    assert "Fleet downgrade: 3 targets: 3 undone." in done.stdout
     assert [_revision(second_db, "public"), _revision(db_url, "tenant_a"),
             _revision(db_url, "tenant_b")] == ["0002"] * 3
 
@@ -170,3 +170,65 @@ def test_revision_files_name_no_schema_so_every_tenant_shares_them() -> None:
                  *(REPO / "migrations" / "sql").glob("*.sql")]:
         text = path.read_text()
         assert "public" not in text and "schema=" not in text, path.name
+
+
+def test_fail_fast_starts_no_target_after_a_failure(
+        project: Project, db_url: URL, second_db: URL, db: psycopg.Connection) -> None:
+    db.execute("CREATE TABLE tenant_a.users (id int)")  # the first target fails at 0001
+
+    result = schemactl(project, "apply", "--fleet", "--fail-fast", "--concurrency", "1")
+
+    assert result.returncode == 1
+    assert "Fleet apply: 3 targets: 1 failed, 2 not run." in result.stdout
+    assert "Stopped: --fail-fast: a target failed" in result.stderr
+    assert [_revision(db_url, "tenant_a"), _revision(second_db, "public")] == [None, None]
+    assert db.execute("SELECT to_regnamespace('tenant_b')").fetchone() == (None,)
+
+
+def test_options_that_would_be_ignored_are_usage_errors(
+        project: Project, db_url: URL) -> None:
+    alone = schemactl(project, "apply", "--canary", "1", "--fail-fast", url=db_url)
+    both = schemactl(project, "status", "--fleet", url=db_url)
+
+    assert alone.returncode == 2 and "--canary, --fail-fast work only with --fleet" in alone.stderr
+    assert both.returncode == 2 and "drop --database-url" in both.stderr
+
+
+def test_a_planned_revision_serves_every_tenant_schema(
+        tmp_path: Path, server_url: URL, db_url: URL, db: psycopg.Connection) -> None:
+    from schemactl.apply import runner
+
+    from .helpers import make_project, plan_and_write, settings_for
+
+    project = make_project(tmp_path / "planned", """
+enums:
+  mood: [happy, sad]
+tables:
+  people:
+    columns:
+      id: {type: bigint, identity: true, primary_key: true}
+      mood: {type: mood, default: happy}
+      email: {type: text, unique: true}
+    checks:
+      email_has_at: "position('@' in email) > 0"
+  notes:
+    columns:
+      id: {type: bigint, identity: true, primary_key: true}
+      person_id: {type: bigint, references: people.id, on_delete: cascade}
+    indexes:
+      - {columns: [person_id]}
+""")
+    settings = settings_for(server_url)
+    _, path = plan_and_write(project, settings, "people and notes")
+    assert path is not None
+    assert "public" not in path.read_text() and "schema=" not in path.read_text()
+
+    for tenant in ("tenant_x", "tenant_y"):
+        runner.upgrade(project, settings, db_url, schema=tenant)
+
+    rows = db.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                      "WHERE table_name IN ('people', 'notes') ORDER BY 1, 2").fetchall()
+    assert rows == [("tenant_x", "notes"), ("tenant_x", "people"),
+                    ("tenant_y", "notes"), ("tenant_y", "people")]
+    db.execute("INSERT INTO tenant_y.people (email) VALUES ('a@b')")
+    assert db.execute("SELECT mood::text FROM tenant_y.people").fetchone() == ("happy",)

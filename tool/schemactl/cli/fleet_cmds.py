@@ -3,6 +3,7 @@ status, history and sql (those commands call in here when the option is given)."
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -29,15 +30,34 @@ DEFAULT_FLEET = "(default)"  # what a bare --fleet stands for
 
 def fleet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--fleet [NAME] and --concurrency, for every command that takes a target."""
-    fn = click.option(
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        _check_flags(kwargs)
+        return fn(*args, **kwargs)
+
+    with_concurrency = click.option(
         "--concurrency", type=click.IntRange(1, fleet_runner.MAX_CONCURRENCY), default=None,
         help="With --fleet: targets worked on at once, one connection each "
-             f"(fleet.yaml's concurrency, else {fleet_runner.DEFAULT_CONCURRENCY}).")(fn)
+             f"(fleet.yaml's concurrency, else {fleet_runner.DEFAULT_CONCURRENCY}).")(checked)
     return click.option(
         "--fleet", "fleet", is_flag=False, flag_value=DEFAULT_FLEET, default=None,
         metavar="[NAME]",
         help="Run against every target of fleet.yaml (its top-level fleet, or the fleet NAME "
-             "under fleets:) instead of one database.")(fn)
+             "under fleets:) instead of one database.")(with_concurrency)
+
+
+def _check_flags(given: dict[str, Any]) -> None:
+    """Options that would be ignored are a usage error (exit 2), never silently dropped."""
+    if given.get("fleet") is None:
+        extra = [f"--{name.replace('_', '-')}" for name in ("concurrency", "canary", "fail_fast")
+                 if given.get(name)]
+        if extra:
+            verb = "works" if len(extra) == 1 else "work"
+            raise click.UsageError(f"{', '.join(extra)} {verb} only with --fleet")
+    elif given.get("database_url"):
+        raise click.UsageError("--fleet takes its targets from fleet.yaml; "
+                               "drop --database-url")
 
 
 def rollout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,7 +140,7 @@ def _first_line(text: str | None) -> str:
 
 
 def _summary(result: FleetResult, verb: str) -> None:
-    order = {"failed": 0, "not run": 1, "applied": 2, "unchanged": 3}
+    order = {"failed": 0, "not run": 1, "applied": 2, "undone": 2, "unchanged": 3}
     ordered = sorted(result.outcomes, key=lambda o: order.get(o.result, 4))
     _table([[o.target, o.result, f"{_rev(o.before)} -> {_rev(o.after)}", f"{o.duration_ms} ms"]
             for o in ordered], ["TARGET", "RESULT", "REVISION", "TIME"])
@@ -129,7 +149,7 @@ def _summary(result: FleetResult, verb: str) -> None:
         for line in (outcome.error or "").splitlines():
             echo(f"  {line}", err=True)
     counts = result.counts()
-    parts = [f"{counts[k]} {k}" for k in ("applied", "unchanged", "failed", "not run")
+    parts = [f"{counts[k]} {k}" for k in ("applied", "undone", "unchanged", "failed", "not run")
              if counts.get(k)]
     echo(f"\nFleet {verb}: {len(result.outcomes)} targets: {', '.join(parts)}.")
     if result.stopped:

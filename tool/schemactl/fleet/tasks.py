@@ -26,7 +26,7 @@ from schemactl.fleet.targets import Target
 from schemactl.project import Project
 from schemactl.settings import Settings
 
-Result = Literal["applied", "unchanged", "failed", "not run", "ok"]
+Result = Literal["applied", "undone", "unchanged", "failed", "not run", "ok"]
 
 
 @dataclass
@@ -115,7 +115,8 @@ def _migrate(job: Job, target: Target) -> Outcome:
         at = _current_or_none(job, target)
         return Outcome(target.name, "failed", start[0] if start else at, at,
                        revisions=done, error=_message(exc))
-    return Outcome(target.name, "applied" if result.steps else "unchanged", result.before,
+    ran: Result = "applied" if job.action == "up" else "undone"
+    return Outcome(target.name, ran if result.steps else "unchanged", result.before,
                    result.after, revisions=[s.revision.id for s in result.steps])
 
 
