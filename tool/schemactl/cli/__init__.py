@@ -8,7 +8,10 @@ from __future__ import annotations
 # Each module registers its commands on main.
 from schemactl.cli import (  # noqa: F401
     apply_cmds,
+    fleet_cmds,
+    history_cmds,
     inspect_cmds,
+    models_cmds,
     plan_cmds,
     spec_cmds,
     sql_cmds,

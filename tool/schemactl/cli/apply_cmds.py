@@ -11,13 +11,14 @@ import click
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
+from schemactl import modelgen
 from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
 from schemactl.apply.revisions import Revision
 from schemactl.apply.revisions import get as get_revision
 from schemactl.apply.runner import ApplyResult, Direction, Hooks, StepResult
-from schemactl.cli import output
+from schemactl.cli import fleet_cmds, output
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -258,34 +259,59 @@ def _summary(result: ApplyResult) -> None:
               help="The database applied revisions that `schemactl rebase` has since moved: "
                    "undo them first (with their moved files' downgrade(), confirmed like any "
                    "downgrade), then apply the history in its new order.")
+@fleet_cmds.fleet_option
+@fleet_cmds.rollout_options
 @pass_context
 @handle_errors
 def apply(ctx: Context, to: str, rebased: bool, database_url: str | None, yes: bool,
           lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-          statement_timeout: str | None, dry_run: bool) -> None:
+          statement_timeout: str | None, dry_run: bool, fleet: str | None,
+          concurrency: int | None, canary: str | None, fail_fast: bool) -> None:
     """Bring the database to head (or --to REV, also relative: --to +1): pending revisions
     in order, each in its own transaction, under an advisory lock. Revisions that lose data
-    need confirmation (--yes)."""
+    need confirmation (--yes). With --fleet, every target of fleet.yaml: canary first, then
+    the rest."""
+    if fleet is not None:
+        _single_database_only(rebased=rebased, dry_run=dry_run)
+        fleet_cmds.migrate(ctx, "up", to, fleet, yes, lock_wait, canary, concurrency, fail_fast,
+                           lock_timeout=lock_timeout, lock_retries=lock_retries,
+                           statement_timeout=statement_timeout)
+        return
     _run(ctx, "up", to, database_url, yes, lock_wait, rebased, dry_run,
          lock_timeout=lock_timeout, lock_retries=lock_retries,
          statement_timeout=statement_timeout)
+
+
+def _single_database_only(**flags: bool) -> None:
+    used = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if used:
+        raise click.UsageError(f"{', '.join(used)} works on one database, not with --fleet")
 
 
 # ignore_unknown_options: `downgrade -1` is a revision (one back), not an unknown option.
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @_session_options
+@fleet_cmds.fleet_option
+@fleet_cmds.rollout_options
 @pass_context
 @handle_errors
 def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
               lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-              statement_timeout: str | None, dry_run: bool) -> None:
+              statement_timeout: str | None, dry_run: bool, fleet: str | None,
+              concurrency: int | None, canary: str | None, fail_fast: bool) -> None:
     """Take the database down to REVISION: an id, -1 (one back), -N, or "base" (undo all);
     one revision per transaction, under the same lock and checks as apply. Shows the hazards
     of each undo (recorded when it was planned). Always asks (or needs --yes): undoing
-    loses data."""
+    loses data. With --fleet, every target of fleet.yaml."""
     if revision.startswith("-") and not revision[1:].isdigit():
         raise click.UsageError(f"no such option: {revision}")
+    if fleet is not None:
+        _single_database_only(dry_run=dry_run)
+        fleet_cmds.migrate(ctx, "down", revision, fleet, yes, lock_wait, canary, concurrency,
+                           fail_fast, lock_timeout=lock_timeout, lock_retries=lock_retries,
+                           statement_timeout=statement_timeout)
+        return
     _run(ctx, "down", revision, database_url, yes, lock_wait, dry_run=dry_run,
          lock_timeout=lock_timeout, lock_retries=lock_retries,
          statement_timeout=statement_timeout)
@@ -293,12 +319,20 @@ def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
 
 @main.command()
 @database_url_option
+@fleet_cmds.fleet_option
 @output.json_option
+@click.option("--drift/--no-drift", default=True,
+              help="With --fleet: compare each target with its migrations (a shadow each).")
 @pass_context
 @handle_errors
-def status(ctx: Context, database_url: str | None, as_json: bool) -> None:
+def status(ctx: Context, database_url: str | None, fleet: str | None,
+           concurrency: int | None, as_json: bool, drift: bool) -> None:
     """The database's revision, pending revisions, and drift from what its migrations say.
-    Exit 0 at head with no drift, 3 otherwise."""
+    Exit 0 at head with no drift, 3 otherwise. With --fleet, a table of every target,
+    failed, drifted and pending ones first (exit 1 when a target could not be read)."""
+    if fleet is not None:
+        fleet_cmds.status(ctx, fleet, concurrency, as_json, drift)
+        return
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
     url = target_of(settings, project)
@@ -351,14 +385,20 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
 
 
 @main.command()
+@click.option("--models", "models_ref", metavar="MODULE:ATTR",
+              help="Also compare the application's own SQLAlchemy models (a declarative base, "
+                   "registry or MetaData, e.g. app.models:Base) with the YAML: every difference "
+                   "is a problem, named with the YAML's file:line.")
 @output.json_option
 @pass_context
 @handle_errors
-def check(ctx: Context, as_json: bool) -> None:
+def check(ctx: Context, models_ref: str | None, as_json: bool) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
-    exactly one head. Exit 0, or 3 saying what to run."""
+    exactly one head, and the generated models named in pyproject.toml are up to date.
+    Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
+    report.problems += modelgen.check_problems(project, models_ref)
     if as_json:
         output.emit_json("check", {
             "problems": [{"message": p.message, "fix": p.fix} for p in report.problems],
