@@ -158,7 +158,7 @@ def test_two_files_with_one_id_are_an_error_naming_both(tmp_path: Path, server_u
     twin = first.with_name(first.name.replace("_users", "_twin"))
     twin.write_text(first.read_text())
     for command in ("plan", "check", "status"):
-        done = cli(root, server_url, command)
+        done = cli(root, server_url, command, database=server_url)  # status never connects
         assert done.exit_code == 1, (command, done.output)
         assert (f"revision id {first.name.split('_')[0]} is used by two files: {twin.name} and "
                 f"{first.name}") in done.output
