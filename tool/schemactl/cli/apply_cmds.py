@@ -11,6 +11,7 @@ import click
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
+from schemactl import modelgen
 from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
@@ -282,13 +283,19 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
 
 
 @main.command()
+@click.option("--models", "models_ref", metavar="MODULE:ATTR",
+              help="Also compare the application's own SQLAlchemy models (a declarative base, "
+                   "registry or MetaData, e.g. app.models:Base) with the YAML: every difference "
+                   "is a problem, named with the YAML's file:line.")
 @pass_context
 @handle_errors
-def check(ctx: Context) -> None:
+def check(ctx: Context, models_ref: str | None) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
-    exactly one head. Exit 0, or 3 saying what to run."""
+    exactly one head, and the generated models named in pyproject.toml are up to date.
+    Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
+    report.problems += modelgen.check_problems(project, models_ref)
     for note in report.notes:
         echo(f"note: {note}")
     if report.ok:
