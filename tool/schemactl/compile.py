@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlglot import exp
 
 from schemactl.errors import SchemactlError
 from schemactl.spec import naming
+from schemactl.spec.typenames import BUILTINS, EXTENSION_TYPES
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     CheckSpec,
@@ -45,6 +47,7 @@ from schemactl.spec.types import (
     TypeRef,
 )
 from schemactl.sqltext import quote_ident
+from schemactl.sqltypes import PgType
 
 # Keys of metadata.info, read by plan.
 INFO_SPEC = "schemactl_spec"  # the SchemaSpec itself
@@ -109,10 +112,6 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "boolean": postgresql.BOOLEAN,
     "text": postgresql.TEXT,
     "date": postgresql.DATE,
-    "time": lambda: postgresql.TIME(timezone=False),
-    "timestamp": lambda: postgresql.TIMESTAMP(timezone=False),
-    "timestamptz": lambda: postgresql.TIMESTAMP(timezone=True),
-    "interval": postgresql.INTERVAL,
     "uuid": postgresql.UUID,
     "json": postgresql.JSON,
     "jsonb": postgresql.JSONB,
@@ -120,6 +119,27 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "inet": postgresql.INET,
     "cidr": postgresql.CIDR,
     "citext": postgresql.CITEXT,
+    "macaddr": postgresql.MACADDR,
+    "macaddr8": postgresql.MACADDR8,
+    "money": postgresql.MONEY,
+    "tsvector": postgresql.TSVECTOR,
+    "tsquery": postgresql.TSQUERY,
+    "oid": postgresql.OID,
+    "regclass": postgresql.REGCLASS,
+    "regconfig": postgresql.REGCONFIG,
+    "hstore": postgresql.HSTORE,
+    "int4range": postgresql.INT4RANGE,
+    "int8range": postgresql.INT8RANGE,
+    "numrange": postgresql.NUMRANGE,
+    "tsrange": postgresql.TSRANGE,
+    "tstzrange": postgresql.TSTZRANGE,
+    "daterange": postgresql.DATERANGE,
+    "int4multirange": postgresql.INT4MULTIRANGE,
+    "int8multirange": postgresql.INT8MULTIRANGE,
+    "nummultirange": postgresql.NUMMULTIRANGE,
+    "tsmultirange": postgresql.TSMULTIRANGE,
+    "tstzmultirange": postgresql.TSTZMULTIRANGE,
+    "datemultirange": postgresql.DATEMULTIRANGE,
 }
 
 
@@ -132,16 +152,27 @@ _SIZED_TYPES: dict[str, Callable[[tuple[int, ...]], TypeEngine[Any]]] = {
     "varchar": lambda args: postgresql.VARCHAR(_arg(args, 0)),
     "char": lambda args: postgresql.CHAR(_arg(args, 0)),
     "numeric": lambda args: postgresql.NUMERIC(_arg(args, 0), _arg(args, 1)),
+    "time": lambda args: postgresql.TIME(timezone=False, precision=_arg(args, 0)),
+    "timetz": lambda args: postgresql.TIME(timezone=True, precision=_arg(args, 0)),
+    "timestamp": lambda args: postgresql.TIMESTAMP(timezone=False, precision=_arg(args, 0)),
+    "timestamptz": lambda args: postgresql.TIMESTAMP(timezone=True, precision=_arg(args, 0)),
+    "bit": lambda args: postgresql.BIT(_arg(args, 0)),
+    "varbit": lambda args: postgresql.BIT(_arg(args, 0), varying=True),
 }
 
 
 def _scalar_type(ref: TypeRef, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeEngine[Any]:
     if ref.enum_schema is not None:
         return enums[(ref.enum_schema, ref.name)]
-    if ref.name in _SIZED_TYPES:
+    if ref.name == "interval":
+        return postgresql.INTERVAL(precision=_arg(ref.args, 0), fields=ref.fields)
+    if ref.type_schema is None and ref.name in _SIZED_TYPES:
         return _SIZED_TYPES[ref.name](ref.args)
-    if ref.name in _SIMPLE_TYPES and not ref.args:
+    if ref.type_schema is None and ref.name in _SIMPLE_TYPES and not ref.args:
         return _SIMPLE_TYPES[ref.name]()
+    if ref.name in BUILTINS or ref.name in EXTENSION_TYPES:
+        # A type SQLAlchemy has no class for (xml, pg_lsn, point, ltree, vector(3), ...).
+        return PgType(replace(ref, array_dims=0).sql())
     raise SchemactlError(f"cannot compile column type {ref.sql()!r}: not a supported type")
 
 
@@ -171,6 +202,8 @@ _LABELS = {
     "time": "time without time zone",
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
+    "timetz": "time with time zone",
+    "varbit": "bit varying",
 }
 _NUMBER_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
 

@@ -23,6 +23,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 
+import schemactl.sqltypes
 from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
@@ -112,7 +113,7 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> 
     """Run the upgrade() or downgrade() the revision file will contain, as Python, on conn:
     what is checked is the very code that will run, not the ops it was rendered from."""
     namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
-                 "postgresql": postgresql}
+                 "postgresql": postgresql, "schemactl": schemactl}
     code = textwrap.dedent("    " + python_body(ops_))  # the body as in upgrade()
     try:
         exec(compile(code, f"<planned {which}>", "exec"), namespace)

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 from schemactl.db.urls import libpq_dsn
 from schemactl.inspect import queries
 from schemactl.inspect.defaults import literal_default
+from schemactl.spec.typenames import TypeSpellingError, parse_type
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     CheckSpec,
@@ -56,15 +57,6 @@ QUERY_COUNT = 0
 
 Row = dict[str, Any]
 
-# pg_type.typname of the built-in types the language has -> canonical TypeRef name.
-_BUILTIN_TYPES = {
-    "int2": "smallint", "int4": "integer", "int8": "bigint", "numeric": "numeric",
-    "float4": "real", "float8": "double precision", "bool": "boolean", "text": "text",
-    "varchar": "varchar", "bpchar": "char", "date": "date", "time": "time",
-    "timestamp": "timestamp", "timestamptz": "timestamptz", "interval": "interval",
-    "uuid": "uuid", "json": "json", "jsonb": "jsonb", "bytea": "bytea", "inet": "inet",
-    "cidr": "cidr",
-}
 _FK_ACTIONS: dict[str, FkAction | None] = {
     "a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default",
 }
@@ -129,14 +121,18 @@ class _Reader:
         tables = self.read_tables()
         for row in self.fetch(queries.OTHER_OBJECTS):
             self.skip(row["kind"], row["?column?"])
-        spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions)
-        self.report_schemas(schema_rows, set(spec.schemas))
         names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
+        spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions)
+        # Schemas nothing in the YAML is in (empty, or holding only what it cannot express)
+        # are declared, so that they exist where the YAML is created.
+        spec = replace(spec, declared_schemas=tuple(n for n in names if n not in spec.schemas))
+        self.report_schemas(schema_rows)
         return Inspection(spec, tuple(self.unsupported), self.queries, names)
 
     def read_extensions(self, rows: list[Row]) -> tuple[ExtensionSpec, ...]:
         return tuple(
-            ExtensionSpec(r["name"], None if r["schema"] == DEFAULT_SCHEMA else r["schema"])
+            ExtensionSpec(r["name"], None if r["schema"] == DEFAULT_SCHEMA else r["schema"],
+                          r["version"])
             for r in rows
         )
 
@@ -148,13 +144,10 @@ class _Reader:
                 self.skip("enum comment", f"{r['schema']}.{r['name']}")
         return tuple(enums)
 
-    def report_schemas(self, rows: list[Row], used: set[str]) -> None:
-        """Schemas exist in the YAML only through their tables and enums."""
+    def report_schemas(self, rows: list[Row]) -> None:
         for r in rows:
             if r["name"] == DEFAULT_SCHEMA:
                 continue
-            if r["name"] not in used:
-                self.skip("schema without tables or enums", r["name"])
             if r["comment"]:
                 self.skip("schema comment", r["name"])
 
@@ -462,33 +455,27 @@ _CONSTRAINT_KINDS = {"p": "primary key", "u": "unique constraint", "f": "foreign
 
 
 def column_type(r: Row) -> TypeRef | None:
-    """The TypeRef of a column, or None when the language has no such type."""
+    """The TypeRef of a column, or None when the language has no such type.
+
+    Built-in and extension types are read from format_type() with the parser validate
+    uses, so precision, interval fields and bit lengths come back as the YAML spells them.
+    PostgreSQL does not record an array's number of dimensions: an array reads as `[]`."""
     dims = 1 if r["is_array"] else 0
     kind, name, schema = r["elem_kind"], r["elem_name"], r["elem_schema"]
     if kind == "e":
         return TypeRef(name, array_dims=dims, enum_schema=schema)
-    if kind != "b":
+    if kind not in ("b", "r", "m"):
         return None
-    if name == "citext":
-        return TypeRef("citext", array_dims=dims)
-    if schema != "pg_catalog" or name not in _BUILTIN_TYPES:
+    try:
+        parsed = parse_type(r["formatted"])
+    except TypeSpellingError:
         return None
-    canonical = _BUILTIN_TYPES[name]
-    args = type_args(canonical, r["typmod"])
-    if args is None:
+    if parsed.extension is not None and name == parsed.name.rsplit(".", 1)[-1]:
+        return replace(parsed.ref(type_schema=None if schema == DEFAULT_SCHEMA else schema),
+                       array_dims=dims)
+    if not parsed.builtin or parsed.extension is not None or schema != "pg_catalog":
         return None
-    return TypeRef(canonical, args=args, array_dims=dims)
-
-
-def type_args(canonical: str, typmod: int) -> tuple[int, ...] | None:
-    """Type modifiers from atttypmod; None when they are ones the language cannot write."""
-    if typmod < 0:
-        return ()
-    if canonical in ("varchar", "char"):
-        return (typmod - 4,)
-    if canonical == "numeric":
-        return ((typmod - 4) >> 16 & 0xFFFF, (typmod - 4) & 0xFFFF)
-    return None  # time precision, interval fields, ...: not in the language
+    return replace(parsed.ref(), array_dims=dims)
 
 
 def default_identity_options(options: list[str], type_: TypeRef) -> bool:

@@ -21,6 +21,7 @@ def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
                             key=lambda t: (t.schema, t.name))),
         enums=tuple(sorted(spec.enums, key=lambda e: (e.schema, e.name))),
         extensions=tuple(sorted(spec.extensions, key=lambda e: e.name)),
+        declared_schemas=tuple(sorted(spec.declared_schemas)),
     )
 
 
@@ -47,6 +48,8 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
     _compare_named("enum", _by_key(expected.enums), _by_key(actual.enums), out)
     _compare_named("extension", {e.name: e for e in expected.extensions},
                    {e.name: e for e in actual.extensions}, out)
+    if expected.schemas != actual.schemas:
+        out.append(f"schemas: {list(expected.schemas)} != {list(actual.schemas)}")
     want, got = _by_key(expected.tables), _by_key(actual.tables)
     for key in sorted(want.keys() | got.keys()):
         if key not in got:

@@ -33,8 +33,10 @@ ORDER BY 1
 """
 
 EXTENSIONS = """
-SELECT e.extname AS name, n.nspname AS schema
+SELECT e.extname AS name, n.nspname AS schema,
+       CASE WHEN e.extversion IS DISTINCT FROM a.default_version THEN e.extversion END AS version
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+LEFT JOIN pg_available_extensions a ON a.name = e.extname
 WHERE e.extname <> 'plpgsql'
 ORDER BY 1
 """

@@ -50,11 +50,19 @@ def _hazard_list(plan: Plan) -> str:
     return "[\n" + "".join(f"    {h.as_record()!r},\n" for h in plan.hazards) + "]"
 
 
+# A type SQLAlchemy has no class for is rendered as schemactl.sqltypes.PgType('xml').
+TYPES_MODULE = "schemactl.sqltypes"
+
+
 def revision_parts(plan: Plan) -> dict[str, str]:
     """Template arguments for migrations/script.py.mako."""
+    upgrades = python_body(plan.upgrade_ops)
+    downgrades = python_body(reverse(plan.upgrade_ops))
+    uses_types = f"{TYPES_MODULE}." in upgrades + downgrades
     return {
-        "upgrades": python_body(plan.upgrade_ops),
-        "downgrades": python_body(reverse(plan.upgrade_ops)),
+        "upgrades": upgrades,
+        "downgrades": downgrades,
         "hazards": _hazard_list(plan),
+        "imports": f"import {TYPES_MODULE}" if uses_types else "",
     }
 

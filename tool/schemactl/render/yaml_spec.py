@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -29,7 +30,6 @@ from schemactl.spec.types import (
     IndexSpec,
     SchemaSpec,
     TableSpec,
-    TypeRef,
 )
 
 HEADER = "# Written by `schemactl inspect`. This file is now the source of truth: edit it.\n"
@@ -68,17 +68,20 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
             name, n = f"{stem}_{n}.yaml", n + 1
         files[name] = text
 
-    schemas = sorted({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
-                     | ({DEFAULT_SCHEMA} if spec.extensions else set()))
+    used = {t.schema for t in spec.tables} | {e.schema for e in spec.enums}
+    # Schemas that hold nothing the YAML describes are listed in public's file.
+    empty = sorted(set(spec.schemas) - used - {x.schema for x in spec.extensions if x.schema})
+    schemas = sorted(used | ({DEFAULT_SCHEMA} if spec.extensions or empty else set()))
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
         enums = [e for e in spec.enums if e.schema == schema]
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
+        namespaces = empty if schema == DEFAULT_SCHEMA else []
         if not split:
-            add((schema,), render_file(schema, tables, enums, extensions))
+            add((schema,), render_file(schema, tables, enums, extensions, namespaces))
             continue
-        if enums or extensions:
-            add((schema, "types"), render_file(schema, [], enums, extensions))
+        if enums or extensions or namespaces:
+            add((schema, "types"), render_file(schema, [], enums, extensions, namespaces))
         for group_name, group in table_groups(tables):
             add((schema, group_name), render_file(schema, group, [], []))
     return files
@@ -112,11 +115,14 @@ def table_groups(tables: list[TableSpec]) -> list[tuple[str, list[TableSpec]]]:
 
 
 def render_file(
-    schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec]
+    schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec],
+    namespaces: list[str] | None = None,
 ) -> str:
     lines = [HEADER.rstrip("\n")]
     if schema != DEFAULT_SCHEMA:
         lines.append(f"schema: {flow(schema)}")
+    if namespaces:
+        lines.append(f"schemas: {flow(namespaces)}")
     if extensions:
         lines.append(f"extensions: {flow([_extension(e) for e in extensions])}")
     if enums:
@@ -130,7 +136,10 @@ def render_file(
 
 
 def _extension(ext: ExtensionSpec) -> Any:
-    return ext.name if ext.schema is None else {"name": ext.name, "schema": ext.schema}
+    if ext.schema is None and ext.version is None:
+        return ext.name
+    return {"name": ext.name, **({"schema": ext.schema} if ext.schema else {}),
+            **({"version": ext.version} if ext.version else {})}
 
 
 def _table(table: TableSpec) -> list[str]:
@@ -138,7 +147,7 @@ def _table(table: TableSpec) -> list[str]:
     lines = [f"  {flow(table.name)}:"]
     if table.comment is not None:
         lines.append(f"    comment: {flow(table.comment)}")
-    lines.append("    columns:")
+    lines.append("    columns:" if table.columns else "    columns: {}")
     for column in table.columns:
         lines.append(f"      {flow(column.name)}: {flow(_column(table, column, on_column))}")
     pk = table.primary_key
@@ -217,7 +226,7 @@ def _type_text(table: TableSpec, column: ColumnSpec) -> str:
     table (a bare enum name means the table's own schema)."""
     ref = column.type
     if ref.enum_schema is None or ref.enum_schema == table.schema:
-        return TypeRef(ref.name, ref.args, ref.array_dims).sql()
+        return replace(ref, enum_schema=None).sql()
     return f"{ref.enum_schema}.{ref.name}" + "[]" * ref.array_dims
 
 

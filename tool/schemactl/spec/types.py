@@ -47,13 +47,17 @@ class TypeRef:
 
     name: a built-in type (`varchar`, `numeric`, `timestamptz`, ...) or an enum's name;
     args: its modifiers ((50,) for varchar(50), (10, 2) for numeric(10,2));
-    array_dims: 1 for `text[]`; enum_schema: set when name is an enum declared in the spec.
+    array_dims: 1 for `text[]`; enum_schema: set when name is an enum declared in the spec;
+    fields: interval's fields (`day to second`); type_schema: the schema of an extension's
+    type (citext, vector, ...) when the extension lives outside the default schema.
     """
 
     name: str
     args: tuple[int, ...] = ()
     array_dims: int = 0
     enum_schema: str | None = None
+    fields: str | None = None
+    type_schema: str | None = None
 
     @property
     def is_enum(self) -> bool:
@@ -62,8 +66,11 @@ class TypeRef:
     def sql(self) -> str:
         """PostgreSQL spelling, e.g. varchar(50), numeric(10,2), text[], blog.post_status."""
         base = self.name
-        if self.enum_schema and self.enum_schema != DEFAULT_SCHEMA:
-            base = f"{self.enum_schema}.{self.name}"
+        schema = self.enum_schema or self.type_schema
+        if schema and schema != DEFAULT_SCHEMA:
+            base = f"{schema}.{self.name}"
+        if self.fields:
+            base += f" {self.fields}"
         if self.args:
             base += "(" + ",".join(str(a) for a in self.args) + ")"
         return base + "[]" * self.array_dims
@@ -182,6 +189,7 @@ class EnumSpec:
 class ExtensionSpec:
     name: str
     schema: str | None = None  # None: the extension's own default
+    version: str | None = None  # None: the server's default version of it
     mark: Mark = _mark()
 
 
@@ -192,11 +200,13 @@ class SchemaSpec:
     tables: tuple[TableSpec, ...] = ()
     enums: tuple[EnumSpec, ...] = ()
     extensions: tuple[ExtensionSpec, ...] = ()
+    declared_schemas: tuple[str, ...] = ()  # `schemas:` in the YAML: they exist, maybe empty
 
     @property
     def schemas(self) -> tuple[str, ...]:
-        """PostgreSQL namespaces used, other than public, sorted."""
+        """PostgreSQL namespaces used or declared, other than public, sorted."""
         names = {t.schema for t in self.tables} | {e.schema for e in self.enums}
+        names |= {x.schema for x in self.extensions if x.schema} | set(self.declared_schemas)
         return tuple(sorted(names - {DEFAULT_SCHEMA}))
 
     def table(self, schema: str, name: str) -> TableSpec | None:

@@ -44,7 +44,10 @@ from schemactl.spec.sqlfrag import column_names
 from schemactl.spec.typenames import (
     ALIASES,
     BUILTINS,
+    GIN_TYPES,
+    GIST_TYPES,
     INTEGER_TYPES,
+    ParsedType,
     TypeSpellingError,
     parse_type,
     suggest,
@@ -80,8 +83,8 @@ from schemactl.spec.yamlnodes import (
 )
 
 # The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
-TOP_KEYS = ("schema", "extensions", "enums", "tables")
-EXTENSION_KEYS = ("name", "schema")
+TOP_KEYS = ("schema", "schemas", "extensions", "enums", "tables")
+EXTENSION_KEYS = ("name", "schema", "version")
 ENUM_KEYS = ("values", "renamed_from", "schema")
 ENUM_VALUE_KEYS = ("name", "renamed_from")
 TABLE_KEYS = (
@@ -112,7 +115,7 @@ COLUMN_KEYS = (
     "deferrable",
 )
 # Sections that may be left empty (`indexes:` with nothing under it).
-SECTIONS = ("extensions", "enums", "tables")
+SECTIONS = ("schemas", "extensions", "enums", "tables")
 TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
 PRIMARY_KEY_KEYS = ("columns", "name")
 UNIQUE_KEYS = ("columns", "name")
@@ -197,6 +200,7 @@ class _Validator(NodeReader):
     def __init__(self) -> None:
         super().__init__()
         self.extensions: list[ExtensionSpec] = []
+        self.declared_schemas: list[str] = []  # `schemas:`, also empty ones
         self.enums: list[EnumSpec] = []
         self.tables: list[_Table] = []
         # Where a renamed_from was written, for errors found in pass 3.
@@ -208,6 +212,7 @@ class _Validator(NodeReader):
         files = [f for f in (self._file(doc) for doc in docs) if f is not None]
         for f in files:
             self._in(f)
+            self._schemas(f)
             self._extensions(f)
         for f in files:
             self._in(f)
@@ -224,6 +229,7 @@ class _Validator(NodeReader):
             tables=tuple(t.spec() for t in self.tables),
             enums=tuple(self.enums),
             extensions=tuple(self.extensions),
+            declared_schemas=tuple(sorted(set(self.declared_schemas))),
         )
 
     def _in(self, f: _File) -> None:
@@ -255,6 +261,15 @@ class _Validator(NodeReader):
             schema = self.schema_name(sections["schema"].value, None) or DEFAULT_SCHEMA
         return _File(doc.file, schema, sections)
 
+    def _schemas(self, f: _File) -> None:
+        """`schemas: [archive, staging]`: namespaces that exist even with nothing in them."""
+        if "schemas" not in f.sections:
+            return
+        for item in self.sequence(f.sections["schemas"].value, None, "a list of schema names") or []:
+            name = self.schema_name(item, None)
+            if name is not None:
+                self.declared_schemas.append(name)
+
     def _extensions(self, f: _File) -> None:
         if "extensions" not in f.sections:
             return
@@ -266,18 +281,19 @@ class _Validator(NodeReader):
             same = next((e for e in self.extensions if e.name == ext.name), None)
             if same is None:
                 self.extensions.append(ext)
-            elif same.schema != ext.schema:
+            elif same.schema != ext.schema or same.version != ext.version:
                 self.error(
                     "E303",
                     item,
-                    f"extension {ext.name!r} listed again with another schema (also at {same.mark})",
+                    f"extension {ext.name!r} listed again with another "
+                    f"{'schema' if same.schema != ext.schema else 'version'} (also at {same.mark})",
                     f"extension {ext.name}",
                 )
 
     def _extension(self, node: yaml.Node) -> ExtensionSpec | None:
         if is_text(node):
             name = self.name(node, None, "extension name")
-            return ExtensionSpec(name, None, self.mark(node)) if name else None
+            return ExtensionSpec(name, None, mark=self.mark(node)) if name else None
         entries = self.mapping(node, None, EXTENSION_KEYS, "an extension name or {name, schema}")
         if entries is None:
             return None
@@ -287,7 +303,15 @@ class _Validator(NodeReader):
             return None
         name = self.name(keys["name"].value, None, "extension name")
         schema = self.name(keys["schema"].value, None, "schema name") if "schema" in keys else None
-        return ExtensionSpec(name, schema, self.mark(node)) if name else None
+        version = self._extension_version(keys["version"].value) if "version" in keys else None
+        return ExtensionSpec(name, schema, version, self.mark(node)) if name else None
+
+    def _extension_version(self, node: yaml.Node) -> str | None:
+        """`version: "1.6"`; an unquoted 1.6 is read as YAML wrote it, not as a float."""
+        if not isinstance(node, yaml.ScalarNode) or is_null(node) or not str(node.value).strip():
+            self.error("E102", node, "extension version must be text, e.g. \"1.6\"", None)
+            return None
+        return str(node.value)
 
     def _enums(self, f: _File) -> None:
         if "enums" not in f.sections:
@@ -472,8 +496,7 @@ class _Validator(NodeReader):
         entries = self.mapping(node, t.obj, None, "a mapping of column names", "column", "E302")
         if entries is None:
             return
-        if not entries and isinstance(node, yaml.MappingNode):
-            self.error("E105", node, "table needs at least one column", t.obj)
+        # `columns: {}` is a table with zero columns: PostgreSQL has them, inspect writes them.
         generated: list[tuple[ColumnSpec, yaml.Node, Any]] = []
         renames: list[tuple[str, yaml.Node]] = []
         for entry in entries:
@@ -632,15 +655,9 @@ class _Validator(NodeReader):
         except TypeSpellingError as exc:
             self.error("E202", node, exc.message, obj, exc.hint)
             return None
+        if parsed.extension:
+            return self._extension_type(parsed, node, obj)
         if parsed.builtin:
-            if parsed.name == "citext" and not any(e.name == "citext" for e in self.extensions):
-                self.error(
-                    "E203",
-                    node,
-                    "type citext needs the citext extension",
-                    obj,
-                    "add `extensions: [citext]` to a schema file",
-                )
             return parsed.ref()
         enum_schema, _, enum_name = parsed.name.rpartition(".")
         enum_schema = enum_schema or schema
@@ -656,6 +673,24 @@ class _Validator(NodeReader):
             )
         self.error("E201", node, f"unknown type {text!r}", obj, hint)
         return None
+
+    def _extension_type(self, parsed: ParsedType, node: yaml.Node, obj: str) -> TypeRef | None:
+        """A type an extension brings (citext, hstore, vector(3), ...): the YAML must declare
+        the extension, and the type lives in the extension's schema."""
+        base = parsed.name.rsplit(".", 1)[-1]
+        extension = next((e for e in self.extensions if e.name == parsed.extension), None)
+        if extension is None:
+            self.error("E203", node, f"type {base} needs the {parsed.extension} extension", obj,
+                       f"add `extensions: [{parsed.extension}]` to a schema file")
+            return None
+        written_schema = parsed.name.rpartition(".")[0]
+        schema = extension.schema or DEFAULT_SCHEMA
+        if written_schema and written_schema != schema:
+            self.error("E201", node, f"type {base} is in the schema of extension "
+                       f"{extension.name} ({schema}), not in {written_schema!r}", obj,
+                       f"write {base}" + (f" or {schema}.{base}" if schema != DEFAULT_SCHEMA else ""))
+            return None
+        return parsed.ref(type_schema=None if schema == DEFAULT_SCHEMA else schema)
 
     def _column_constraints(self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> None:
         """Lift `primary_key: true`, `unique: true` and `references:` to table level."""
@@ -973,8 +1008,10 @@ class _Validator(NodeReader):
         """Why the index method has no default operator class for the type (None: it has).
         Checked against PostgreSQL 15 and 18; only the sure cases."""
         compound = bool(type_.array_dims) or type_.name == "jsonb"
-        if using == "gin" and not compound:
-            return "gin indexes arrays and jsonb; use btree (the default) for this column"
+        if using == "gin" and not (type_.array_dims or type_.name in GIN_TYPES):
+            return "gin indexes arrays, jsonb and tsvector; use btree (the default) for this column"
+        if using == "gist" and not type_.array_dims and type_.name in GIST_TYPES:
+            return None
         if using == "gist" and (compound or not any(e.name == "btree_gist" for e in self.extensions)):
             return "gist has no operator class for it; use btree, or add the btree_gist extension"
         if using == "brin" and (compound or type_.name == "boolean"):
