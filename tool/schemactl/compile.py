@@ -339,7 +339,7 @@ def _sa_schema(schema: str) -> str | None:
 
 def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
     # metadata= ties the type to the MetaData, so create_all creates it even when no column
-    # uses it; alembic-postgresql-enum finds the ENUMs through the columns.
+    # uses it; diff/comparators/enums.py compares the types themselves.
     return postgresql.ENUM(
         *spec.labels, name=spec.name, schema=_sa_schema(spec.schema), metadata=metadata
     )
