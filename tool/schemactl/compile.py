@@ -40,11 +40,13 @@ from schemactl.spec.types import (
     ColumnSpec,
     EnumSpec,
     ForeignKeySpec,
+    IndexElement,
     IndexSpec,
     LiteralValue,
     SchemaSpec,
     TableSpec,
     TypeRef,
+    UniqueSpec,
 )
 from schemactl.sqltext import quote_ident
 from schemactl.sqltypes import PgType
@@ -389,10 +391,43 @@ def _check(check: CheckSpec) -> sa.CheckConstraint:
     return sa.CheckConstraint(sql_fragment(check.expression), name=conv(check.name))
 
 
-def _index(index: IndexSpec) -> sa.Index:
-    elements = [e.column if e.column is not None else sql_fragment(e.expression or "")
-                for e in index.elements]
+def _unique(unique: UniqueSpec) -> sa.UniqueConstraint:
     options: dict[str, Any] = {}
+    if unique.nulls_not_distinct:
+        options["postgresql_nulls_not_distinct"] = True
+    return sa.UniqueConstraint(*unique.columns, name=conv(unique.name), **options)
+
+
+def _index_key(element: IndexElement) -> str | sa.ColumnElement[Any]:
+    """A plain column by name; otherwise the key as PostgreSQL's grammar writes it:
+    `expr COLLATE "C" text_pattern_ops DESC NULLS LAST`."""
+    if element.column is not None and not element.has_options:
+        return element.column
+    parts = [quote_ident(element.column) if element.column is not None
+             else element.expression or ""]
+    if element.collation:
+        parts.append(f"COLLATE {_qualified_name(element.collation)}")
+    if element.opclass:
+        parts.append(_qualified_name(element.opclass))
+    if element.order:
+        parts.append(element.order.upper())
+    if element.nulls:
+        parts.append(f"NULLS {element.nulls.upper()}")
+    return sql_fragment(" ".join(parts))
+
+
+def _qualified_name(name: str) -> str:
+    """`C` -> "C", `ext.my_ops` -> ext.my_ops: a collation or operator class, quoted."""
+    return ".".join(quote_ident(part) for part in name.split(".", 1))
+
+
+def _index(index: IndexSpec) -> sa.Index:
+    elements = [_index_key(e) for e in index.elements]
+    options: dict[str, Any] = {}
+    if index.storage:
+        options["postgresql_with"] = dict(index.storage)
+    if index.nulls_not_distinct:
+        options["postgresql_nulls_not_distinct"] = True
     if index.using != "btree":  # btree is the default and reflects as no option at all
         options["postgresql_using"] = index.using
     if index.where:
@@ -409,7 +444,7 @@ def _table(
     if spec.primary_key:
         items.append(sa.PrimaryKeyConstraint(*spec.primary_key.columns,
                                              name=conv(spec.primary_key.name)))
-    items += [sa.UniqueConstraint(*u.columns, name=conv(u.name)) for u in spec.uniques]
+    items += [_unique(u) for u in spec.uniques]
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]
     items += [_index(i) for i in spec.indexes]

@@ -310,7 +310,8 @@ class _TableBuilder:
             if kind == "p":
                 pk = PrimaryKeySpec(con["name"], tuple(con["columns"]))
             elif kind == "u":
-                uniques.append(UniqueSpec(con["name"], tuple(con["columns"])))
+                uniques.append(UniqueSpec(con["name"], tuple(con["columns"]),
+                                          "NULLS NOT DISTINCT" in con["definition"]))
             elif kind == "f":
                 fks.append(self.foreign_key(con))
             elif kind == "c":
@@ -373,7 +374,7 @@ class _TableBuilder:
             return False
         if con["comment"]:
             self.skip("constraint comment", name)
-        if kind in ("p", "u") and ("INCLUDE" in definition or "NULLS NOT DISTINCT" in definition
+        if kind in ("p", "u") and ("INCLUDE" in definition or " WITH (" in definition
                                    or con["deferrable"]):
             self.skip(f"{_CONSTRAINT_KINDS[kind]} option", name, definition)
             return False
@@ -419,28 +420,24 @@ class _TableBuilder:
             return None
         key_count = r["key_count"]
         elements = tuple(
-            IndexElement(column=self.attnames[attnum]) if attnum else IndexElement(expression=key)
-            for attnum, key in zip(r["attnums"][:key_count], r["keys"][:key_count], strict=True)
+            index_element(self.attnames.get(attnum) if attnum else None, key, option, opclass,
+                          collation)
+            for attnum, key, option, opclass, collation in zip(
+                r["attnums"][:key_count], r["keys"][:key_count], r["options"][:key_count],
+                r["opclass_names"][:key_count], r["collation_names"][:key_count], strict=True)
         )
         include = tuple(self.attnames[a] for a in r["attnums"][key_count:])
         if r["comment"]:
             self.skip("index comment", name)
         return IndexSpec(
             name=name, elements=elements, unique=r["is_unique"], using=r["method"],
-            where=r["predicate"], include=include,
+            where=r["predicate"], include=include, storage=storage_params(r["storage"]),
+            nulls_not_distinct=r["nulls_not_distinct"],
         )
 
     def index_problem(self, r: Row) -> str | None:
         if r["method"] not in _INDEX_METHODS:
             return f"index using {r['method']}"
-        if any(o != 0 for o in r["options"][: r["key_count"]]):
-            return "index with DESC or NULLS order"
-        if not all(r["default_opclasses"][: r["key_count"]]):
-            return "index with an operator class"
-        if r["custom_collation"]:
-            return "index with a collation"
-        if r["nulls_not_distinct"]:
-            return "index NULLS NOT DISTINCT"
         exprs = [k for a, k in zip(r["attnums"], r["keys"], strict=True) if a == 0]
         used = {self.attnames[a] for a in r["attnums"] if a}
         for text in [*exprs, r["predicate"] or ""]:
@@ -476,6 +473,21 @@ def column_type(r: Row) -> TypeRef | None:
     if not parsed.builtin or parsed.extension is not None or schema != "pg_catalog":
         return None
     return replace(parsed.ref(), array_dims=dims)
+
+
+def index_element(column: str | None, key: str, option: int, opclass: str | None,
+                  collation: str | None) -> IndexElement:
+    """One index key with its options; pg_index.indoption: bit 1 DESC, bit 2 NULLS FIRST."""
+    desc, nulls_first = bool(option & 1), bool(option & 2)
+    nulls = None if nulls_first == desc else ("first" if nulls_first else "last")
+    return IndexElement(column=column, expression=None if column else key, collation=collation,
+                        opclass=opclass, order="desc" if desc else None,
+                        nulls=nulls)  # type: ignore[arg-type]
+
+
+def storage_params(options: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """pg_class.reloptions (['fillfactor=70']) as sorted (name, value) pairs."""
+    return tuple(sorted(tuple(o.split("=", 1)) for o in options or ()))  # type: ignore[misc]
 
 
 def default_identity_options(options: list[str], type_: TypeRef) -> bool:

@@ -133,6 +133,28 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
                WHERE u.coll <> 0 AND u.coll <> att.attcollation) AS custom_collation,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
        i.indnullsnotdistinct AS nulls_not_distinct,
+       -- per key: its operator class and collation when not the default one, else NULL
+       ARRAY(SELECT CASE WHEN coalesce(opc.opcdefault, true) THEN NULL
+                         WHEN opn.nspname = 'pg_catalog' THEN opc.opcname
+                         ELSE opn.nspname || '.' || opc.opcname END
+             FROM unnest(string_to_array(i.indclass::text, ' ')::oid[]) WITH ORDINALITY u(o, ord)
+             LEFT JOIN pg_opclass opc ON opc.oid = u.o
+             LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace
+             ORDER BY u.ord) AS opclass_names,
+       ARRAY(SELECT CASE WHEN u.coll = 0
+                              OR u.coll = coalesce(att.attcollation, kt.typcollation) THEN NULL
+                         WHEN cn.nspname = 'pg_catalog' THEN co.collname
+                         ELSE cn.nspname || '.' || co.collname END
+             FROM unnest(string_to_array(i.indcollation::text, ' ')::oid[])
+                  WITH ORDINALITY u(coll, ord)
+             LEFT JOIN pg_attribute att ON att.attrelid = i.indrelid AND att.attnum > 0
+                  AND att.attnum = (string_to_array(i.indkey::text, ' ')::int[])[u.ord]
+             LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = u.ord
+             LEFT JOIN pg_type kt ON kt.oid = ia.atttypid
+             LEFT JOIN pg_collation co ON co.oid = u.coll
+             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+             ORDER BY u.ord) AS collation_names,
+       ic.reloptions AS storage,
        obj_description(i.indexrelid, 'pg_class') AS comment
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid

@@ -27,9 +27,11 @@ from schemactl.spec.types import (
     EnumSpec,
     ExtensionSpec,
     ForeignKeySpec,
+    IndexElement,
     IndexSpec,
     SchemaSpec,
     TableSpec,
+    UniqueSpec,
 )
 
 HEADER = "# Written by `schemactl inspect`. This file is now the source of truth: edit it.\n"
@@ -160,10 +162,11 @@ def _table(table: TableSpec) -> list[str]:
     if uniques:
         lines.append("    unique:")
         for u in uniques:
-            if u.name == naming.unique_name(table.name, u.columns):
+            conventional = u.name == naming.unique_name(table.name, u.columns)
+            if conventional and not u.nulls_not_distinct:
                 lines.append(f"      - {flow(list(u.columns))}")
             else:
-                lines.append(f"      - {flow({'columns': list(u.columns), 'name': u.name})}")
+                lines.append(f"      - {flow(_table_unique(u, conventional))}")
     fks = [fk for fk in table.foreign_keys if on_column.get(fk.columns[0], {}).get("fk") != fk]
     if fks:
         lines.append("    foreign_keys:")
@@ -185,7 +188,8 @@ def _column_level_keys(table: TableSpec) -> dict[str, dict[str, Any]]:
     if pk and len(pk.columns) == 1 and pk.name == naming.primary_key_name(table.name):
         keys[pk.columns[0]]["pk"] = pk
     for u in table.uniques:
-        if len(u.columns) == 1 and u.name == naming.unique_name(table.name, u.columns):
+        if len(u.columns) == 1 and u.name == naming.unique_name(table.name, u.columns) \
+                and not u.nulls_not_distinct:
             keys[u.columns[0]].setdefault("unique", u)
     for fk in table.foreign_keys:
         if len(fk.columns) == 1 and fk.name == naming.foreign_key_name(table.name, fk.columns):
@@ -259,11 +263,40 @@ def _table_foreign_key(table: TableSpec, fk: ForeignKeySpec) -> dict[str, Any]:
     return out
 
 
+def _table_unique(unique: UniqueSpec, conventional: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"columns": list(unique.columns)}
+    if not conventional:
+        out["name"] = unique.name
+    if unique.nulls_not_distinct:
+        out["nulls_not_distinct"] = True
+    return out
+
+
+def _index_key(element: IndexElement) -> Any:
+    """A plain column by name; anything else as a mapping with its options."""
+    if element.column is not None and not element.has_options:
+        return element.column
+    out: dict[str, Any] = ({"column": element.column} if element.column is not None
+                           else {"expression": element.expression})
+    for key in ("collation", "opclass", "order", "nulls"):
+        if getattr(element, key) is not None:
+            out[key] = getattr(element, key)
+    return out
+
+
+def _storage(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Storage parameters as a person writes them: numbers and booleans unquoted."""
+    def value(text: str) -> Any:
+        if re.fullmatch(r"-?[0-9]+", text):
+            return int(text)
+        return {"true": True, "false": False}.get(text, text)
+    return {name: value(text) for name, text in params}
+
+
 def _index(table: TableSpec, index: IndexSpec) -> dict[str, Any]:
-    columns = [e.column if e.column is not None else {"expression": e.expression}
-               for e in index.elements]
+    columns = [_index_key(e) for e in index.elements]
     out: dict[str, Any] = {}
-    plain = all(e.column is not None for e in index.elements)
+    plain = all(e.column is not None and not e.has_options for e in index.elements)
     # Only plain-column names are derived the same way everywhere; keep the rest explicit.
     if not plain or index.name != naming.index_name(table.name, [str(c) for c in columns]):
         out["name"] = index.name
@@ -276,4 +309,8 @@ def _index(table: TableSpec, index: IndexSpec) -> dict[str, Any]:
         out["where"] = index.where
     if index.include:
         out["include"] = list(index.include)
+    if index.storage:
+        out["with"] = _storage(index.storage)
+    if index.nulls_not_distinct:
+        out["nulls_not_distinct"] = True
     return out

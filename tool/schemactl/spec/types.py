@@ -101,15 +101,29 @@ class PrimaryKeySpec:
 class UniqueSpec:
     name: str
     columns: tuple[str, ...]
+    nulls_not_distinct: bool = False
     mark: Mark = _mark()
 
 
 @dataclass(frozen=True)
 class IndexElement:
-    """One key of an index: a column, or an expression (exactly one is set)."""
+    """One key of an index: a column, or an expression (exactly one is set), with its
+    options: collation, operator class, DESC and NULLS FIRST/LAST (None: the default)."""
 
     column: str | None = None
     expression: str | None = None
+    collation: str | None = None
+    opclass: str | None = None
+    order: Literal["desc"] | None = None
+    nulls: Literal["first", "last"] | None = None
+
+    @property
+    def has_options(self) -> bool:
+        return any((self.collation, self.opclass, self.order, self.nulls))
+
+
+# Storage parameters (WITH (...)) of an index or a table: (name, value as text), sorted.
+StorageParams = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,8 @@ class IndexSpec:
     using: IndexMethod = "btree"
     where: str | None = None  # partial index predicate, one SQL expression
     include: tuple[str, ...] = ()
+    storage: StorageParams = ()  # WITH (fillfactor = 70)
+    nulls_not_distinct: bool = False  # unique: NULLs are equal to each other (PostgreSQL 15+)
     mark: Mark = _mark()
 
 

@@ -29,6 +29,7 @@ Diagnostic codes (stable; tests and docs refer to them):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +41,7 @@ from schemactl.errors import SpecError
 from schemactl.spec import naming
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
-from schemactl.spec.sqlfrag import column_names
+from schemactl.spec.sqlfrag import column_names, parse_fragment
 from schemactl.spec.typenames import (
     ALIASES,
     BUILTINS,
@@ -118,11 +119,14 @@ COLUMN_KEYS = (
 SECTIONS = ("schemas", "extensions", "enums", "tables")
 TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
 PRIMARY_KEY_KEYS = ("columns", "name")
-UNIQUE_KEYS = ("columns", "name")
+UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct")
 FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
 REFERENCES_KEYS = ("table", "columns", "schema")
-INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include")
-INDEX_ELEMENT_KEYS = ("expression",)
+INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include", "with",
+              "nulls_not_distinct")
+INDEX_ELEMENT_KEYS = ("column", "expression", "collation", "opclass", "order", "nulls")
+INDEX_ORDERS = ("asc", "desc")
+INDEX_NULLS = ("first", "last")
 
 FK_ACTIONS: tuple[FkAction, ...] = ("cascade", "restrict", "no action", "set null", "set default")
 INDEX_METHODS: tuple[IndexMethod, ...] = ("btree", "gin", "gist", "brin", "hash")
@@ -715,7 +719,7 @@ class _Validator(NodeReader):
             node = keys["unique"].key_node
             self._check_indexable_column(column, "btree", node, obj)
             t.uniques.append(
-                UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node))
+                UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), mark=self.mark(node))
             )
         if "references" in keys:
             self._column_foreign_key(t, column, keys, obj)
@@ -860,7 +864,34 @@ class _Validator(NodeReader):
             if columns is not None:
                 self._check_indexable(t, columns, "btree", item, t.obj)
                 name = user_name or naming.unique_name(t.name, columns)
-                t.uniques.append(UniqueSpec(name, columns, self.mark(item)))
+                t.uniques.append(UniqueSpec(name, columns, self._nulls_not_distinct(item, t.obj),
+                                            self.mark(item)))
+
+    def _nulls_not_distinct(self, node: yaml.Node, obj: str) -> bool:
+        """`nulls_not_distinct: true` of a unique key written as a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            return False
+        value = next((v for k, v in node.value if is_text(k) and k.value == "nulls_not_distinct"),
+                     None)
+        return bool(self.flag(value, obj, "nulls_not_distinct")) if value is not None else False
+
+    def storage_params(self, node: yaml.Node, obj: str) -> tuple[tuple[str, str], ...]:
+        """`with: {fillfactor: 70, deduplicate_items: false}` -> sorted (name, text) pairs.
+        PostgreSQL checks the names and values; here only their shape."""
+        entries = self.mapping(node, obj, None, "a mapping of storage parameters", "parameter")
+        params = []
+        for entry in entries or []:
+            value = entry.value
+            if not isinstance(value, yaml.ScalarNode) or is_null(value) or not str(value.value):
+                self.error("E102", value, f"storage parameter {entry.key} needs a value", obj)
+                continue
+            if not re.fullmatch(r"[a-z_][a-z0-9_.]*", entry.key):
+                self.error("E104", entry.key_node, f"{entry.key!r} is not a storage parameter "
+                           "name", obj, "e.g. fillfactor, autovacuum_enabled")
+                continue
+            text = str(value.value).lower() if value.tag == BOOL_TAG else str(value.value)
+            params.append((entry.key, text))
+        return tuple(sorted(params))
 
     def _table_foreign_keys(self, t: _Table, node: yaml.Node) -> None:
         for item in self.sequence(node, t.obj, "a list of foreign keys") or []:
@@ -955,10 +986,18 @@ class _Validator(NodeReader):
                     f"include needs a btree or gist index, not {using}",
                     obj,
                 )
+        storage = self.storage_params(keys["with"].value, obj) if "with" in keys else ()
+        nulls_not_distinct = False
+        if "nulls_not_distinct" in keys:
+            nulls_not_distinct = bool(self.flag(keys["nulls_not_distinct"].value, obj,
+                                                "nulls_not_distinct"))
+            if nulls_not_distinct and not unique:
+                self.error("E104", keys["nulls_not_distinct"].key_node,
+                           "nulls_not_distinct needs a unique index", obj)
         if parsed is None:
             return None
         elements, name_keys = parsed
-        columns = [e.column for e in elements if e.column]
+        columns = [e.column for e in elements if e.column and not e.opclass]
         self._check_indexable(t, columns, using, keys["columns"].value, obj)
         name = user_name or naming.index_name(t.name, name_keys)
         return IndexSpec(
@@ -968,6 +1007,8 @@ class _Validator(NodeReader):
             using=cast(IndexMethod, using),
             where=where,
             include=include,
+            storage=storage,
+            nulls_not_distinct=nulls_not_distinct,
             mark=self.mark(node),
         )
 
@@ -1045,20 +1086,58 @@ class _Validator(NodeReader):
                 elements.append(IndexElement(column=name))
                 words.append(name)
                 continue
-            entries = self.mapping(item, obj, INDEX_ELEMENT_KEYS, "a column or {expression: ...}")
-            if not entries:
-                if entries is not None:
-                    self.error("E103", item, "index key needs expression:", obj)
+            element = self._index_element(t, item, obj)
+            if element is None:
                 continue
-            fragment = self.fragment(entries[0].value, obj, "expression")
-            if fragment is None:
-                continue
-            self._check_fragment_columns(t, entries[0].value, fragment[1], obj)
-            elements.append(IndexElement(expression=fragment[0]))
-            words.extend(column_names(fragment[1]) or ["expr"])
+            elements.append(element)
+            if element.column is not None:
+                words.append(element.column)
+            else:
+                words.extend(column_names(parse_fragment(element.expression or "")) or ["expr"])
         if len(elements) != len(items):
             return None
         return tuple(elements), words
+
+    def _index_element(self, t: _Table, item: yaml.Node, obj: str) -> IndexElement | None:
+        """`{column: a, order: desc, nulls: last, opclass: text_pattern_ops, collation: C}`,
+        or the same with expression: instead of column:."""
+        entries = self.mapping(item, obj, INDEX_ELEMENT_KEYS, "a column or {expression: ...}")
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        if ("column" in keys) == ("expression" in keys):
+            self.error("E103", item, "index key needs column: or expression: (one of them)", obj)
+            return None
+        element = IndexElement()
+        if "column" in keys:
+            column = self.text(keys["column"].value, obj, "column")
+            if column is None:
+                return None
+            if column not in t.column_nodes:
+                self.error("E401", keys["column"].value, f"index names unknown column {column!r}",
+                           obj, did_you_mean(column, t.column_nodes))
+                return None
+            element = replace(element, column=column)
+        else:
+            fragment = self.fragment(keys["expression"].value, obj, "expression")
+            if fragment is None:
+                return None
+            self._check_fragment_columns(t, keys["expression"].value, fragment[1], obj)
+            element = replace(element, expression=fragment[0])
+        if "collation" in keys:
+            element = replace(element, collation=self.name(keys["collation"].value, obj,
+                                                           "collation"))
+        if "opclass" in keys:
+            element = replace(element, opclass=self.name(keys["opclass"].value, obj, "opclass"))
+        if "order" in keys:
+            order = self.choice(keys["order"].value, obj, "order", INDEX_ORDERS)
+            element = replace(element, order="desc" if order == "desc" else None)
+        if "nulls" in keys:
+            nulls = self.choice(keys["nulls"].value, obj, "nulls", INDEX_NULLS)
+            element = replace(element, nulls=cast(Literal["first", "last"] | None, nulls))
+        if element.nulls == ("first" if element.order == "desc" else "last"):
+            element = replace(element, nulls=None)  # PostgreSQL's default for that order
+        return element
 
     def _checks(self, t: _Table, node: yaml.Node) -> None:
         entries = self.mapping(node, t.obj, None, "a mapping of check names to expressions", "check", "E304")
