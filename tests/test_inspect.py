@@ -245,3 +245,18 @@ def test_index_options_are_read(db: psycopg.Connection, db_url: URL) -> None:
     assert indexes["docs_slug_nnd"].nulls_not_distinct and indexes["docs_slug_nnd"].unique
     assert {u.name: u.nulls_not_distinct for u in docs.uniques} == {
         "docs_code_key": True, "docs_title_slug_uq": True}
+
+
+def test_table_and_column_settings_are_read(db: psycopg.Connection, db_url: URL) -> None:
+    db.execute((DATA / "physical.sql").read_text())
+    result = inspect_database(db_url)
+    assert result.unsupported == ()
+    sessions = result.spec.table("public", "sessions")
+    assert sessions is not None and sessions.unlogged
+    assert sessions.storage == (("autovacuum_enabled", "false"), ("fillfactor", "70"))
+    columns = {c.name: c for c in sessions.columns}
+    assert columns["token"].collation == "C"
+    assert columns["data"].compression == "pglz"
+    assert columns["blob"].storage == "external" and columns["blob"].compression is None
+    names = result.spec.table("public", "names")
+    assert names is not None and not names.unlogged and names.columns[1].collation == "POSIX"

@@ -48,12 +48,14 @@ from schemactl.spec.types import (
     TypeRef,
     UniqueSpec,
 )
+from schemactl.sqltext import qualified as qualified_table
 from schemactl.sqltext import quote_ident
 from schemactl.sqltypes import PgType
 
 # Keys of metadata.info, read by plan.
 INFO_SPEC = "schemactl_spec"  # the SchemaSpec itself
 INFO_EXTENSIONS = "schemactl_extensions"  # tuple[ExtensionSpec, ...]: CREATE EXTENSION
+INFO_AFTER_CREATE = "schemactl_after_create"  # list[str]: statements to run after create_all
 INFO_SCHEMAS = "schemactl_schemas"  # tuple[str, ...]: CREATE SCHEMA (public excluded)
 INFO_ENUMS = "schemactl_enums"  # dict[(schema, name), postgresql.ENUM], every enum, used or not
 INFO_ENUM_RENAMES = "schemactl_enum_renames"  # dict[(schema, name), old name]
@@ -349,7 +351,10 @@ def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
 
 def _column(spec: ColumnSpec, enums: Mapping[EnumKey, postgresql.ENUM]) -> sa.Column[Any]:
     info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
-    args: list[Any] = [spec.name, column_type(spec.type, enums)]
+    type_ = column_type(spec.type, enums)
+    if spec.collation is not None and isinstance(type_, sa.String):
+        type_.collation = spec.collation  # COLLATE "C" in CREATE TABLE and ADD COLUMN
+    args: list[Any] = [spec.name, type_]
     default = _server_default(spec)
     if isinstance(default, (sa.Identity, sa.Computed)):
         args.append(default)
@@ -448,8 +453,27 @@ def _table(
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]
     items += [_index(i) for i in spec.indexes]
+    options: dict[str, Any] = {}
+    if spec.unlogged:
+        options["prefixes"] = ["UNLOGGED"]
+    if spec.storage:
+        options["postgresql_with"] = dict(spec.storage)
     return sa.Table(spec.name, metadata, *items, schema=_sa_schema(spec.schema),
-                    comment=spec.comment)
+                    comment=spec.comment, **options)
+
+
+def column_settings_sql(table: TableSpec) -> list[str]:
+    """What CREATE TABLE cannot say through SQLAlchemy: each column's compression and
+    storage, set once the table exists (by create_schema; a plan compares catalogs)."""
+    name = qualified_table(table.schema, table.name)
+    statements = []
+    for column in table.columns:
+        alter = f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column.name)}"
+        if column.compression:
+            statements.append(f"{alter} SET COMPRESSION {column.compression}")
+        if column.storage:
+            statements.append(f"{alter} SET STORAGE {column.storage.upper()}")
+    return statements
 
 
 def compile_spec(spec: SchemaSpec) -> sa.MetaData:
@@ -459,6 +483,7 @@ def compile_spec(spec: SchemaSpec) -> sa.MetaData:
     for table in spec.tables:
         _table(table, metadata, enums)
     metadata.info[INFO_SPEC] = spec
+    metadata.info[INFO_AFTER_CREATE] = [sql for t in spec.tables for sql in column_settings_sql(t)]
     metadata.info[INFO_EXTENSIONS] = spec.extensions
     metadata.info[INFO_SCHEMAS] = spec.schemas
     metadata.info[INFO_ENUMS] = enums

@@ -80,7 +80,22 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
             op.ops = [step for inner in op.ops
                       for step in _split_type_change(inner, current, desired)]
     result = [op for op in produced.ops if not is_empty_op(op)]
+    _dropped_tables_keep_their_settings(result, current)
     return result + _defer_forward_foreign_keys(result)
+
+
+def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
+                                        current: Catalog) -> None:
+    """A downgrade re-creates a dropped table from reflection, which knows nothing of
+    UNLOGGED or the table's storage parameters: take them from the catalog."""
+    for op in result:
+        if not isinstance(op, ops.DropTableOp):
+            continue
+        key = (op.schema or DEFAULT_SCHEMA, op.table_name)
+        if key in current.unlogged_tables:
+            op.prefixes = ["UNLOGGED"]
+        if key in current.table_storage:
+            op.table_kw["postgresql_with"] = dict(current.table_storage[key])
 
 
 def _column_key(column: Column[Any]) -> tuple[str, str, str]:

@@ -62,6 +62,10 @@ class ColumnInfo:
     generated: str | None  # expression of a STORED generated column
     identity: str | None  # "always", "by default" or None
     nullable: bool = True
+    collation: str | None = None  # when not the type's default, e.g. "C"
+    compression: str | None = None  # pglz / lz4 when set on the column
+    storage: str | None = None  # plain / external / extended / main when not the type's
+    type_storage: str | None = None  # the type's own storage (what SET STORAGE goes back to)
 
 
 @dataclass
@@ -73,6 +77,9 @@ class Catalog:
     extension_versions: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     tables: set[tuple[str, str]] = field(default_factory=set)
+    unlogged_tables: set[tuple[str, str]] = field(default_factory=set)
+    # Storage parameters of tables that have any: sorted (name, value) pairs.
+    table_storage: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # Sequences that are not an identity column's; value: the column that owns it, if any.
     sequences: dict[tuple[str, str], tuple[str, str, str] | None] = field(default_factory=dict)
     # The data type of each of those sequences (smallint, integer or bigint).
@@ -167,28 +174,45 @@ _TABLE = f"""
 """
 
 
+_STORAGE = """CASE {s} WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'x' THEN 'extended'
+                      WHEN 'm' THEN 'main' END"""
+
+
 def _read_tables(conn: Connection, catalog: Catalog) -> None:
-    for schema, table in conn.execute(text(f"""
-            SELECT n.nspname, c.relname
+    for schema, table, persistence, options in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, c.relpersistence, c.reloptions
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE {_TABLE}""")):
         if table not in INTERNAL_TABLES:
             catalog.tables.add((schema, table))
+            if persistence == "u":
+                catalog.unlogged_tables.add((schema, table))
+            if options:
+                catalog.table_storage[(schema, table)] = tuple(
+                    sorted(tuple(o.split("=", 1)) for o in options))
     for row in conn.execute(text(f"""
             SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
                    CASE WHEN a.attgenerated = 's' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-                   a.attidentity, a.attnotnull
+                   a.attidentity, a.attnotnull,
+                   CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
+                   CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END,
+                   CASE WHEN a.attstorage <> t.typstorage THEN {_STORAGE.format(s='a.attstorage')}
+                   END,
+                   {_STORAGE.format(s='t.typstorage')}
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
             WHERE {_TABLE} AND a.attnum > 0 AND NOT a.attisdropped""")):
-        schema, table, column, type_, default, generated, identity, not_null = row
+        schema, table, column, type_, default, generated, identity, not_null = row[:8]
         if (schema, table) in catalog.tables:
             catalog.columns[(schema, table, column)] = ColumnInfo(
                 schema, table, column, type_, default, generated,
                 {"a": "always", "d": "by default"}.get(identity or ""), not not_null,
+                *row[8:],
             )
     for schema, table, name, kind, definition, index_schema, index in conn.execute(text(f"""
             SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true),

@@ -31,6 +31,7 @@ from schemactl.diff.comparators.namespaces import (
 )
 from schemactl.diff.comparators.renames import rename_steps
 from schemactl.diff.comparators.sequences import compare_sequences
+from schemactl.diff.comparators.tables import compare_tables
 from schemactl.diff.ops import SqlStepOp
 from schemactl.spec.types import SchemaSpec
 
@@ -50,7 +51,7 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     # them); their adds last (they may need the columns the other steps make).
     steps = Steps(before=list(constraints.before))
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
-                    compare_columns):
+                    compare_columns, compare_tables):
         steps.extend(compare(current, desired))
     steps.after += constraints.after
     alembic_ops = autogenerate(metadata, baseline, current, desired)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
+from schemactl.compile import INFO_AFTER_CREATE
 from schemactl.db.throwaway import throwaway_database
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
@@ -86,6 +87,8 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
         conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"
                              f"{sequence_as(_integer_type(spec, *owner))}")
     metadata.create_all(conn)
+    for statement in metadata.info.get(INFO_AFTER_CREATE, []):
+        conn.exec_driver_sql(statement.replace("%", "%%"))
     for sequence, (schema, table, column) in owners.items():
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
                              f"{qualified(schema, table)}.{quote_ident(column)}")

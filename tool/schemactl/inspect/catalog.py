@@ -247,14 +247,10 @@ class _Reader:
         if r["inherits"]:
             self.skip("inherited table", name, "table inheritance is not in the YAML language")
             return False
-        if r["persistence"] == "u":
-            self.skip("unlogged table (kept as logged)", name)
         if r["row_security"]:
             self.skip("row level security", name)
         if r["has_grants"]:
             self.skip("grant", name)
-        if r["has_options"]:
-            self.skip("storage parameters", name)
         return True
 
     def serial_sequences(self, relations: list[Row], columns: dict[int, list[Row]]) -> set[int]:
@@ -320,7 +316,8 @@ class _TableBuilder:
         return TableSpec(
             schema=self.rel["schema"], name=self.rel["name"], columns=cols, primary_key=pk,
             uniques=tuple(uniques), indexes=idx, foreign_keys=tuple(fks), checks=tuple(checks),
-            comment=self.rel["comment"],
+            comment=self.rel["comment"], unlogged=self.rel["persistence"] == "u",
+            storage=storage_params(self.rel["options"]),
         )
 
     # -- columns ----------------------------------------------------------------------------
@@ -335,8 +332,10 @@ class _TableBuilder:
             self.dropped_columns.add(r["name"])
             self.skip("virtual generated column", r["name"])
             return None
-        if r["custom_collation"]:
-            self.skip("column collation", r["name"])
+        collation = r["collation"]
+        if collation and (type_.name not in ("text", "varchar", "char") or type_.array_dims):
+            self.skip("column collation on a non-text type", r["name"], collation)
+            collation = None
         if r["identity_options"] and not default_identity_options(r["identity_options"], type_):
             self.skip("identity sequence options", r["name"])
         default, default_sql, generated = None, None, None
@@ -353,7 +352,8 @@ class _TableBuilder:
         return ColumnSpec(
             name=r["name"], type=type_, nullable=not r["not_null"], default=default,
             default_sql=default_sql, identity=identity,  # type: ignore[arg-type]
-            generated=generated, comment=r["comment"],
+            generated=generated, comment=r["comment"], collation=collation,
+            compression=r["compression"], storage=r["storage"],
         )
 
     # -- constraints ------------------------------------------------------------------------

@@ -47,7 +47,7 @@ RELATIONS = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        c.relpersistence AS persistence, c.relispartition AS is_partition,
        c.relrowsecurity AS row_security, c.relacl IS NOT NULL AS has_grants,
-       c.reloptions IS NOT NULL AS has_options,
+       c.reloptions IS NOT NULL AS has_options, c.reloptions AS options,
        EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AS inherits,
        obj_description(c.oid, 'pg_class') AS comment,
        own.deptype AS owned_how, own.refobjid AS owner_table, own.refobjsubid AS owner_column
@@ -70,6 +70,13 @@ SELECT a.attrelid AS table_oid, a.attnum AS num, a.attname AS name, a.attnotnull
        (t.typcategory = 'A' AND t.typelem <> 0) AS is_array,
        et.typname AS elem_name, etn.nspname AS elem_schema, et.typtype AS elem_kind,
        (a.attcollation <> 0 AND a.attcollation <> et.typcollation) AS custom_collation,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> et.typcollation THEN
+            CASE WHEN con.nspname = 'pg_catalog' THEN co.collname
+                 ELSE con.nspname || '.' || co.collname END END AS collation,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       CASE WHEN a.attstorage <> t.typstorage THEN
+            CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
+                 WHEN 'x' THEN 'extended' WHEN 'm' THEN 'main' END END AS storage,
        (SELECT ARRAY[s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache]::text[]
                || s.seqcycle::text
         FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
@@ -82,6 +89,8 @@ JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0
                                  THEN t.typelem ELSE t.oid END
 JOIN pg_namespace etn ON etn.oid = et.typnamespace
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {ns('n')}
   AND {not_from_extension('pg_class', 'c.oid')}

@@ -149,6 +149,10 @@ def _table(table: TableSpec) -> list[str]:
     lines = [f"  {flow(table.name)}:"]
     if table.comment is not None:
         lines.append(f"    comment: {flow(table.comment)}")
+    if table.unlogged:
+        lines.append("    unlogged: true")
+    if table.storage:
+        lines.append(f"    with: {flow(_storage(table.storage))}")
     lines.append("    columns:" if table.columns else "    columns: {}")
     for column in table.columns:
         lines.append(f"      {flow(column.name)}: {flow(_column(table, column, on_column))}")
@@ -220,6 +224,9 @@ def _column(table: TableSpec, column: ColumnSpec, on_column: dict[str, dict[str,
         out.update(_fk_options(fk))
     if column.comment is not None:
         out["comment"] = column.comment
+    for setting in ("collation", "compression", "storage"):
+        if getattr(column, setting) is not None:
+            out[setting] = getattr(column, setting)
     if list(out) == ["type"]:
         return out["type"]  # the shorthand: just the type, NOT NULL
     return out

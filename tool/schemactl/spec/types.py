@@ -87,6 +87,9 @@ class ColumnSpec:
     generated: str | None = None  # STORED generated column expression
     comment: str | None = None
     renamed_from: str | None = None
+    collation: str | None = None  # COLLATE "C" (text, varchar and char)
+    compression: Literal["pglz", "lz4"] | None = None  # None: the server's default
+    storage: Literal["plain", "external", "extended", "main"] | None = None  # None: the type's
     mark: Mark = _mark()
 
 
@@ -172,6 +175,8 @@ class TableSpec:
     checks: tuple[CheckSpec, ...] = ()
     comment: str | None = None
     renamed_from: str | None = None
+    unlogged: bool = False
+    storage: StorageParams = ()  # WITH (fillfactor = 70, autovacuum_enabled = false)
     mark: Mark = _mark()
 
     @property

@@ -98,6 +98,8 @@ TABLE_KEYS = (
     "foreign_keys",
     "indexes",
     "checks",
+    "unlogged",
+    "with",
 )
 COLUMN_KEYS = (
     "type",
@@ -114,7 +116,13 @@ COLUMN_KEYS = (
     "on_delete",
     "on_update",
     "deferrable",
+    "collation",
+    "compression",
+    "storage",
 )
+COMPRESSIONS = ("pglz", "lz4")
+COLUMN_STORAGES = ("plain", "external", "extended", "main")
+COLLATABLE_TYPES = ("text", "varchar", "char")
 # Sections that may be left empty (`indexes:` with nothing under it).
 SECTIONS = ("schemas", "extensions", "enums", "tables")
 TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
@@ -176,6 +184,8 @@ class _Table:
     checks: list[CheckSpec] = field(default_factory=list)
     comment: str | None = None
     renamed_from: str | None = None
+    unlogged: bool = False
+    storage: tuple[tuple[str, str], ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -191,6 +201,8 @@ class _Table:
             foreign_keys=tuple(self.foreign_keys),
             checks=tuple(self.checks),
             comment=self.comment,
+            unlogged=self.unlogged,
+            storage=self.storage,
             renamed_from=self.renamed_from,
             mark=self.mark,
         )
@@ -474,6 +486,10 @@ class _Validator(NodeReader):
         t = _Table(schema, name, f"table {_qualified(schema, name)}", self.mark(entry.key_node))
         if "comment" in keys:
             t.comment = self.text(keys["comment"].value, t.obj, "comment")
+        if "unlogged" in keys:
+            t.unlogged = bool(self.flag(keys["unlogged"].value, t.obj, "unlogged"))
+        if "with" in keys:
+            t.storage = self.storage_params(keys["with"].value, t.obj)
         if "renamed_from" in keys:
             t.renamed_from = self.name(keys["renamed_from"].value, t.obj, "renamed_from")
             self.rename_marks[("table", schema, name)] = self.mark(keys["renamed_from"].value)
@@ -564,12 +580,31 @@ class _Validator(NodeReader):
         column = self._column_value_source(column, keys, obj, generated)
         if "comment" in keys:
             column = replace(column, comment=self.text(keys["comment"].value, obj, "comment"))
+        column = self._column_physical(column, keys, obj)
         if "renamed_from" in keys:
             old = self.name(keys["renamed_from"].value, obj, "renamed_from")
             column = replace(column, renamed_from=old)
             if old is not None:
                 renames.append((old, keys["renamed_from"].value))
         self._column_constraints(t, column, keys, obj)
+        return column
+
+    def _column_physical(self, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> ColumnSpec:
+        """collation (text types only), compression and storage of a column."""
+        if "collation" in keys:
+            collation = self.name(keys["collation"].value, obj, "collation")
+            type_ = column.type
+            if type_ != UNKNOWN_TYPE and (type_.name not in COLLATABLE_TYPES or type_.array_dims):
+                self.error("E104", keys["collation"].key_node,
+                           f"collation needs a text, varchar or char column, not {type_.sql()}",
+                           obj)
+            column = replace(column, collation=collation)
+        if "compression" in keys:
+            compression = self.choice(keys["compression"].value, obj, "compression", COMPRESSIONS)
+            column = replace(column, compression=cast(Any, compression))
+        if "storage" in keys:
+            storage = self.choice(keys["storage"].value, obj, "storage", COLUMN_STORAGES)
+            column = replace(column, storage=cast(Any, storage))
         return column
 
     def _column_value_source(
