@@ -39,6 +39,7 @@ from schemactl.spec.types import (
     CheckSpec,
     ColumnSpec,
     EnumSpec,
+    ExclusionSpec,
     ForeignKeySpec,
     IndexElement,
     IndexSpec,
@@ -396,6 +397,13 @@ def _check(check: CheckSpec) -> sa.CheckConstraint:
     return sa.CheckConstraint(sql_fragment(check.expression), name=conv(check.name))
 
 
+def _exclusion(exclusion: ExclusionSpec) -> postgresql.ExcludeConstraint:
+    where = sql_fragment(exclusion.where) if exclusion.where else None
+    return postgresql.ExcludeConstraint(
+        *[(_index_key(element), operator) for element, operator in exclusion.elements],
+        name=conv(exclusion.name), using=exclusion.using, where=where)
+
+
 def _unique(unique: UniqueSpec) -> sa.UniqueConstraint:
     options: dict[str, Any] = {}
     if unique.nulls_not_distinct:
@@ -453,6 +461,7 @@ def _table(
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]
     items += [_index(i) for i in spec.indexes]
+    items += [_exclusion(x) for x in spec.exclusions]
     options: dict[str, Any] = {}
     if spec.unlogged:
         options["prefixes"] = ["UNLOGGED"]

@@ -37,7 +37,7 @@ class Constraint:
     schema: str
     table: str
     name: str
-    kind: str  # p (primary key), u (unique), f (foreign key), c (check)
+    kind: str  # p (primary key), u (unique), f (foreign key), c (check), x (exclusion)
     definition: str  # pg_get_constraintdef, e.g. "CHECK ((n > 0))"
     # A foreign key: (schema, name) of the unique index it depends on (a primary key's or
     # unique constraint's, named like it, or a unique index).
@@ -222,7 +222,7 @@ def _read_tables(conn: Connection, catalog: Catalog) -> None:
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_class x ON k.contype = 'f' AND x.oid = k.conindid
             LEFT JOIN pg_namespace xn ON xn.oid = x.relnamespace
-            WHERE {_TABLE} AND k.contype IN ('p', 'u', 'f', 'c')""")):
+            WHERE {_TABLE} AND k.contype IN ('p', 'u', 'f', 'c', 'x')""")):
         if (schema, table) in catalog.tables:
             catalog.constraints[(schema, table, name)] = Constraint(
                 schema, table, name, kind, definition,

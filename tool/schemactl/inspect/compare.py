@@ -34,6 +34,7 @@ def _canonical_table(table: TableSpec, column_order: bool) -> TableSpec:
         indexes=tuple(sorted(table.indexes, key=lambda i: i.name)),
         foreign_keys=tuple(sorted(table.foreign_keys, key=lambda f: f.name)),
         checks=tuple(sorted(table.checks, key=lambda c: c.name)),
+        exclusions=tuple(sorted(table.exclusions, key=lambda x: x.name)),
         renamed_from=None,
     )
 

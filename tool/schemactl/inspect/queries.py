@@ -111,8 +111,22 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype AS kind,
        con.condeferred AS deferred, con.convalidated AS validated,
        con.conislocal AS is_local,
        pg_get_constraintdef(con.oid, true) AS definition,
-       obj_description(con.oid, 'pg_constraint') AS comment
+       obj_description(con.oid, 'pg_constraint') AS comment,
+       -- an exclusion constraint's index: method, keys (column number, text), predicate
+       xam.amname AS excl_method,
+       CASE WHEN con.contype = 'x' THEN
+            string_to_array(xi.indkey::text, ' ')::int[] END AS excl_attnums,
+       CASE WHEN con.contype = 'x' THEN
+            ARRAY(SELECT pg_get_indexdef(con.conindid, k, true)
+                  FROM generate_series(1, xi.indnkeyatts) k ORDER BY k) END AS excl_keys,
+       CASE WHEN con.contype = 'x' THEN
+            ARRAY(SELECT o.oprname FROM unnest(con.conexclop) WITH ORDINALITY u(op, ord)
+                  JOIN pg_operator o ON o.oid = u.op ORDER BY u.ord) END AS excl_operators,
+       pg_get_expr(xi.indpred, xi.indrelid, true) AS excl_where
 FROM pg_constraint con
+LEFT JOIN pg_index xi ON con.contype = 'x' AND xi.indexrelid = con.conindid
+LEFT JOIN pg_class xc ON xc.oid = xi.indexrelid
+LEFT JOIN pg_am xam ON xam.oid = xc.relam
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid

@@ -37,6 +37,7 @@ CODES: dict[str, tuple[HazardKind, str]] = {
     "MF104": (HazardKind.MAY_FAIL, "add foreign key"),
     "MF105": (HazardKind.MAY_FAIL, "type change with cast"),
     "MF106": (HazardKind.MAY_FAIL, "add NOT NULL column without default to existing table"),
+    "MF107": (HazardKind.MAY_FAIL, "add exclusion constraint"),
     "LK101": (HazardKind.TABLE_REWRITE, "type change rewrites the table"),
     "LK102": (HazardKind.LONG_LOCK, "create index without CONCURRENTLY locks writes"),
     "LK103": (HazardKind.TABLE_REWRITE, "add stored generated column rewrites the table"),

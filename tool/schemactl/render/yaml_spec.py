@@ -25,6 +25,7 @@ from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     ColumnSpec,
     EnumSpec,
+    ExclusionSpec,
     ExtensionSpec,
     ForeignKeySpec,
     IndexElement,
@@ -175,6 +176,9 @@ def _table(table: TableSpec) -> list[str]:
     if fks:
         lines.append("    foreign_keys:")
         lines.extend(f"      - {flow(_table_foreign_key(table, fk))}" for fk in fks)
+    if table.exclusions:
+        lines.append("    exclude:")
+        lines.extend(f"      - {flow(_exclusion(table, x))}" for x in table.exclusions)
     if table.indexes:
         lines.append("    indexes:")
         lines.extend(f"      - {flow(_index(table, ix))}" for ix in table.indexes)
@@ -267,6 +271,24 @@ def _table_foreign_key(table: TableSpec, fk: ForeignKeySpec) -> dict[str, Any]:
     out.update(_fk_options(fk))
     if fk.name != naming.foreign_key_name(table.name, fk.columns):
         out["name"] = fk.name
+    return out
+
+
+def _exclusion(table: TableSpec, exclusion: ExclusionSpec) -> dict[str, Any]:
+    elements = []
+    for element, operator in exclusion.elements:
+        key = _index_key(element)
+        elements.append({**(key if isinstance(key, dict) else {"column": key}),
+                         "operator": operator})
+    out: dict[str, Any] = {}
+    words = [e.column or "expr" for e, _ in exclusion.elements]
+    if exclusion.name != naming.exclusion_name(table.name, words):
+        out["name"] = exclusion.name
+    if exclusion.using != "gist":
+        out["using"] = exclusion.using
+    out["elements"] = elements
+    if exclusion.where is not None:
+        out["where"] = exclusion.where
     return out
 
 

@@ -164,6 +164,18 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class ExclusionSpec:
+    """EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (...): no two rows whose keys
+    all match under their operators."""
+
+    name: str
+    elements: tuple[tuple[IndexElement, str], ...]  # (key, operator)
+    using: IndexMethod = "gist"
+    where: str | None = None
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
 class TableSpec:
     schema: str
     name: str
@@ -177,6 +189,7 @@ class TableSpec:
     renamed_from: str | None = None
     unlogged: bool = False
     storage: StorageParams = ()  # WITH (fillfactor = 70, autovacuum_enabled = false)
+    exclusions: tuple[ExclusionSpec, ...] = ()
     mark: Mark = _mark()
 
     @property

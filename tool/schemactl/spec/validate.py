@@ -59,6 +59,7 @@ from schemactl.spec.types import (
     ColumnSpec,
     EnumSpec,
     EnumValue,
+    ExclusionSpec,
     ExtensionSpec,
     FkAction,
     ForeignKeySpec,
@@ -100,6 +101,7 @@ TABLE_KEYS = (
     "checks",
     "unlogged",
     "with",
+    "exclude",
 )
 COLUMN_KEYS = (
     "type",
@@ -125,7 +127,7 @@ COLUMN_STORAGES = ("plain", "external", "extended", "main")
 COLLATABLE_TYPES = ("text", "varchar", "char")
 # Sections that may be left empty (`indexes:` with nothing under it).
 SECTIONS = ("schemas", "extensions", "enums", "tables")
-TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
+TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "exclude")
 PRIMARY_KEY_KEYS = ("columns", "name")
 UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct")
 FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
@@ -133,6 +135,8 @@ REFERENCES_KEYS = ("table", "columns", "schema")
 INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include", "with",
               "nulls_not_distinct")
 INDEX_ELEMENT_KEYS = ("column", "expression", "collation", "opclass", "order", "nulls")
+EXCLUSION_KEYS = ("name", "using", "elements", "where")
+EXCLUSION_ELEMENT_KEYS = (*INDEX_ELEMENT_KEYS, "operator")
 INDEX_ORDERS = ("asc", "desc")
 INDEX_NULLS = ("first", "last")
 
@@ -186,6 +190,7 @@ class _Table:
     renamed_from: str | None = None
     unlogged: bool = False
     storage: tuple[tuple[str, str], ...] = ()
+    exclusions: list[ExclusionSpec] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -203,6 +208,7 @@ class _Table:
             comment=self.comment,
             unlogged=self.unlogged,
             storage=self.storage,
+            exclusions=tuple(self.exclusions),
             renamed_from=self.renamed_from,
             mark=self.mark,
         )
@@ -507,6 +513,8 @@ class _Validator(NodeReader):
             self._indexes(t, keys["indexes"].value)
         if "checks" in keys:
             self._checks(t, keys["checks"].value)
+        if "exclude" in keys:
+            self._exclusions(t, keys["exclude"].value)
         self._check_local_constraint_names(t)
         return t
 
@@ -1174,6 +1182,63 @@ class _Validator(NodeReader):
             element = replace(element, nulls=None)  # PostgreSQL's default for that order
         return element
 
+    def _exclusions(self, t: _Table, node: yaml.Node) -> None:
+        """exclude: [{elements: [{column: room, operator: "="}, ...], using: gist, where: ...}]"""
+        for item in self.sequence(node, t.obj, "a list of exclusion constraints") or []:
+            exclusion = self._exclusion(t, item)
+            if exclusion is not None:
+                t.exclusions.append(exclusion)
+
+    def _exclusion(self, t: _Table, node: yaml.Node) -> ExclusionSpec | None:
+        obj = f"{t.obj}, exclusion constraint"
+        entries = self.mapping(node, obj, EXCLUSION_KEYS)
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        user_name = self.name(keys["name"].value, obj, "constraint name") if "name" in keys else None
+        if user_name:
+            obj = f"{t.obj}, exclusion constraint {user_name}"
+        if "elements" not in keys:
+            self.error("E103", node, "exclusion constraint needs elements:", obj)
+            return None
+        using = "gist"
+        if "using" in keys:
+            using = self.choice(keys["using"].value, obj, "using", INDEX_METHODS) or "gist"
+        where = None
+        if "where" in keys:
+            fragment = self.fragment(keys["where"].value, obj, "where")
+            if fragment is not None:
+                where = fragment[0]
+                self._check_fragment_columns(t, keys["where"].value, fragment[1], obj)
+        items = self.sequence(keys["elements"].value, obj, "a list of {column: ..., operator: ...}")
+        if not items:
+            if items is not None:
+                self.error("E105", keys["elements"].value, "exclusion needs at least one element", obj)
+            return None
+        elements = []
+        for item in items:
+            entries = self.mapping(item, obj, EXCLUSION_ELEMENT_KEYS, "{column: ..., operator: ...}")
+            operator_node = next((e.value for e in entries or [] if e.key == "operator"), None)
+            if operator_node is None:
+                if entries is not None:
+                    self.error("E103", item, "exclusion element needs operator:", obj,
+                               "e.g. {column: during, operator: '&&'}")
+                continue
+            operator = self.text(operator_node, obj, "operator")
+            if operator is not None and not re.fullmatch(r"[+\-*/<>=~!@#%^&|`?]+", operator):
+                self.error("E104", operator_node, f"{operator!r} is not an operator", obj,
+                           "e.g. =, &&, <>")
+                continue
+            element = self._index_element(t, _without_key(item, "operator"), obj)
+            if element is not None and operator is not None:
+                elements.append((element, operator))
+        if len(elements) != len(items):
+            return None
+        words = [e.column or "expr" for e, _ in elements]
+        name = user_name or naming.exclusion_name(t.name, words)
+        return ExclusionSpec(name, tuple(elements), cast(IndexMethod, using), where,
+                             self.mark(node))
+
     def _checks(self, t: _Table, node: yaml.Node) -> None:
         entries = self.mapping(node, t.obj, None, "a mapping of check names to expressions", "check", "E304")
         for entry in entries or []:
@@ -1204,6 +1269,7 @@ class _Validator(NodeReader):
         named += [(u.name, u.mark) for u in t.uniques]
         named += [(f.name, f.mark) for f in t.foreign_keys]
         named += [(c.name, c.mark) for c in t.checks]
+        named += [(x.name, x.mark) for x in t.exclusions]
         for name, mark in named:
             if name in seen:
                 self.error(
@@ -1230,6 +1296,7 @@ class _Validator(NodeReader):
                 named.append((t.primary_key.name, "primary key", t.primary_key.mark))
             named += [(u.name, "unique constraint", u.mark) for u in t.uniques]
             named += [(i.name, "index", i.mark) for i in t.indexes]
+            named += [(x.name, "exclusion constraint", x.mark) for x in t.exclusions]
             for name, kind, mark in named:
                 key = (t.schema, name)
                 if key in seen:
@@ -1387,6 +1454,15 @@ _SQL_NAMES = frozenset(
         "null",
     }
 )
+
+
+def _without_key(node: yaml.Node, key: str) -> yaml.Node:
+    """A mapping node without one of its keys (read separately)."""
+    if not isinstance(node, yaml.MappingNode):
+        return node
+    return yaml.MappingNode(node.tag, [(k, v) for k, v in node.value
+                                       if not (is_text(k) and k.value == key)],
+                            node.start_mark, node.end_mark, node.flow_style)
 
 
 def _is_false(node: yaml.Node) -> bool:

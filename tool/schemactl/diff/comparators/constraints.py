@@ -18,8 +18,9 @@ from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident
 
-_KIND = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check"}
-_ADD_HAZARD = {"u": "MF102", "c": "MF103", "f": "MF104", "p": "MF102"}
+_KIND = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check",
+         "x": "exclusion"}
+_ADD_HAZARD = {"u": "MF102", "c": "MF103", "f": "MF104", "p": "MF102", "x": "MF107"}
 Obj = Constraint | Index
 
 
@@ -73,7 +74,8 @@ def _remove(obj: Obj, replaces: bool = False) -> SqlStepOp:
 
 # Adds run in this order and drops in the reverse one: a foreign key needs the primary key,
 # unique constraint or unique index it references, and must go before them.
-_ORDER = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "foreign key": 4}
+_ORDER = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "exclusion": 3,
+          "foreign key": 4}
 
 
 def _add_order(step: SqlStepOp) -> int:
