@@ -188,8 +188,8 @@ def _read_tables(conn: Connection, catalog: Catalog) -> None:
             if persistence == "u":
                 catalog.unlogged_tables.add((schema, table))
             if options:
-                catalog.table_storage[(schema, table)] = tuple(
-                    sorted(tuple(o.split("=", 1)) for o in options))
+                catalog.table_storage[(schema, table)] = tuple(sorted(
+                    (name, value) for name, _, value in (o.partition("=") for o in options)))
     for row in conn.execute(text(f"""
             SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,

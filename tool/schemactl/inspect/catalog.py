@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
@@ -504,15 +504,17 @@ def index_element(column: str | None, key: str, option: int, opclass: str | None
                   collation: str | None) -> IndexElement:
     """One index key with its options; pg_index.indoption: bit 1 DESC, bit 2 NULLS FIRST."""
     desc, nulls_first = bool(option & 1), bool(option & 2)
-    nulls = None if nulls_first == desc else ("first" if nulls_first else "last")
+    nulls: Literal["first", "last"] | None = None  # None: the default for the order
+    if nulls_first != desc:
+        nulls = "first" if nulls_first else "last"
     return IndexElement(column=column, expression=None if column else key, collation=collation,
-                        opclass=opclass, order="desc" if desc else None,
-                        nulls=nulls)  # type: ignore[arg-type]
+                        opclass=opclass, order="desc" if desc else None, nulls=nulls)
 
 
 def storage_params(options: list[str] | None) -> tuple[tuple[str, str], ...]:
     """pg_class.reloptions (['fillfactor=70']) as sorted (name, value) pairs."""
-    return tuple(sorted(tuple(o.split("=", 1)) for o in options or ()))  # type: ignore[misc]
+    return tuple(sorted((name, value) for name, _, value in
+                        (option.partition("=") for option in options or ())))
 
 
 def default_identity_options(options: list[str], type_: TypeRef) -> bool:
