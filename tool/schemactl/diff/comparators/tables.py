@@ -29,7 +29,25 @@ def compare_tables(current: Catalog, desired: Catalog) -> Steps:
     for column_key in sorted(desired.columns):
         steps.after += _column_settings(current.columns.get(column_key),
                                         desired.columns[column_key])
+    for column_key in sorted(set(current.columns) - set(desired.columns)):
+        steps.before += _restored_by_downgrade(current.columns[column_key])
     return steps
+
+
+def _restored_by_downgrade(column: ColumnInfo) -> list[SqlStepOp]:
+    """A dropped column (or a dropped table's) comes back in a downgrade from reflection,
+    which knows nothing of compression and storage: this step does nothing on the way up,
+    and sets them again once the downgrade has re-created the column."""
+    alter = (f"ALTER TABLE {qualified(column.schema, column.table)} "
+             f"ALTER COLUMN {quote_ident(column.name)}")
+    restore = [f"{alter} SET {setting.upper()} {value.upper()}"
+               for setting, value in (("compression", column.compression),
+                                      ("storage", column.storage)) if value]
+    if not restore:
+        return []
+    return [SqlStepOp([], restore, StepInfo(
+        "alter", "column", column.schema, column.table, column.name,
+        "compression and storage kept for a downgrade"))]
 
 
 def _persistence(key: tuple[str, str], unlogged: bool) -> SqlStepOp:
