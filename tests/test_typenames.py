@@ -35,6 +35,7 @@ CASES = [
     ("polygon[]", "polygon[]", "polygon[]"),
     ("macaddr8", "macaddr8", "MACADDR8"),
     ("regclass", "regclass", "REGCLASS"),
+    ("name", "name", "name"),
 ]
 
 

@@ -40,6 +40,7 @@ CREATE TABLE kinds (
     snap pg_snapshot,
     old_snap txid_snapshot,
     rel regclass,
+    label name,
     oid_col oid,
     attrs hstore,
     tree ltree,

@@ -47,7 +47,7 @@ BUILTINS: dict[str, tuple[int, int]] = {
         "inet", "cidr", "macaddr", "macaddr8",
         "point", "line", "lseg", "box", "path", "polygon", "circle",
         "pg_lsn", "txid_snapshot", "pg_snapshot",
-        "oid", "regclass", "regtype", "regproc", "regprocedure", "regconfig", "regnamespace",
+        "name", "oid", "regclass", "regtype", "regproc", "regprocedure", "regconfig", "regnamespace",
         "regrole", "xid", "xid8",
         "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
         "int4multirange", "int8multirange", "nummultirange", "tsmultirange",
