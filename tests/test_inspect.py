@@ -260,3 +260,15 @@ def test_table_and_column_settings_are_read(db: psycopg.Connection, db_url: URL)
     assert columns["blob"].storage == "external" and columns["blob"].compression is None
     names = result.spec.table("public", "names")
     assert names is not None and not names.unlogged and names.columns[1].collation == "POSIX"
+
+
+def test_deferrable_keys_are_read(db: psycopg.Connection, db_url: URL) -> None:
+    db.execute((DATA / "deferrable_keys.sql").read_text())
+    spec = inspect_database(db_url).spec
+    tracks, labels = spec.table("public", "tracks"), spec.table("public", "labels")
+    assert tracks is not None and labels is not None
+    assert tracks.primary_key is not None and tracks.primary_key.deferrable
+    assert not tracks.primary_key.initially_deferred
+    assert [(u.deferrable, u.initially_deferred) for u in tracks.uniques] == [(True, True)]
+    assert labels.primary_key is not None and labels.primary_key.initially_deferred
+    assert [(u.deferrable, u.initially_deferred) for u in labels.uniques] == [(True, False)]

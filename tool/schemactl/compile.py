@@ -404,8 +404,15 @@ def _exclusion(exclusion: ExclusionSpec) -> postgresql.ExcludeConstraint:
         name=conv(exclusion.name), using=exclusion.using, where=where)
 
 
+def _deferrable(deferrable: bool, initially_deferred: bool) -> dict[str, Any]:
+    """Constraint keywords; NOT DEFERRABLE is the default and reflects as nothing."""
+    if not (deferrable or initially_deferred):
+        return {}
+    return {"deferrable": True, **({"initially": "DEFERRED"} if initially_deferred else {})}
+
+
 def _unique(unique: UniqueSpec) -> sa.UniqueConstraint:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = _deferrable(unique.deferrable, unique.initially_deferred)
     if unique.nulls_not_distinct:
         options["postgresql_nulls_not_distinct"] = True
     return sa.UniqueConstraint(*unique.columns, name=conv(unique.name), **options)
@@ -455,8 +462,9 @@ def _table(
 ) -> sa.Table:
     items: list[Any] = [_column(c, enums) for c in spec.columns]
     if spec.primary_key:
-        items.append(sa.PrimaryKeyConstraint(*spec.primary_key.columns,
-                                             name=conv(spec.primary_key.name)))
+        pk = spec.primary_key
+        items.append(sa.PrimaryKeyConstraint(*pk.columns, name=conv(pk.name),
+                                             **_deferrable(pk.deferrable, pk.initially_deferred)))
     items += [_unique(u) for u in spec.uniques]
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]

@@ -305,10 +305,12 @@ class _TableBuilder:
                 continue
             kind = con["kind"]
             if kind == "p":
-                pk = PrimaryKeySpec(con["name"], tuple(con["columns"]))
+                pk = PrimaryKeySpec(con["name"], tuple(con["columns"]), con["deferrable"],
+                                    con["deferred"])
             elif kind == "u":
                 uniques.append(UniqueSpec(con["name"], tuple(con["columns"]),
-                                          "NULLS NOT DISTINCT" in con["definition"]))
+                                          "NULLS NOT DISTINCT" in con["definition"],
+                                          con["deferrable"], con["deferred"]))
             elif kind == "f":
                 fks.append(self.foreign_key(con))
             elif kind == "c":
@@ -377,8 +379,7 @@ class _TableBuilder:
             return False
         if con["comment"]:
             self.skip("constraint comment", name)
-        if kind in ("p", "u") and ("INCLUDE" in definition or " WITH (" in definition
-                                   or con["deferrable"]):
+        if kind in ("p", "u") and ("INCLUDE" in definition or " WITH (" in definition):
             self.skip(f"{_CONSTRAINT_KINDS[kind]} option", name, definition)
             return False
         if kind == "c" and ("NO INHERIT" in definition or not con["validated"]):

@@ -30,6 +30,7 @@ from schemactl.spec.types import (
     ForeignKeySpec,
     IndexElement,
     IndexSpec,
+    PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
     UniqueSpec,
@@ -159,16 +160,20 @@ def _table(table: TableSpec) -> list[str]:
         lines.append(f"      {flow(column.name)}: {flow(_column(table, column, on_column))}")
     pk = table.primary_key
     if pk is not None and "pk" not in on_column.get(pk.columns[0], {}):
-        if pk.name == naming.primary_key_name(table.name):
+        conventional = pk.name == naming.primary_key_name(table.name)
+        if conventional and not pk.deferrable:
             lines.append(f"    primary_key: {flow(list(pk.columns))}")
         else:
-            lines.append(f"    primary_key: {flow({'columns': list(pk.columns), 'name': pk.name})}")
+            out: dict[str, Any] = {"columns": list(pk.columns)}
+            if not conventional:
+                out["name"] = pk.name
+            lines.append(f"    primary_key: {flow({**out, **_key_deferrable(pk)})}")
     uniques = [u for u in table.uniques if on_column.get(u.columns[0], {}).get("unique") != u]
     if uniques:
         lines.append("    unique:")
         for u in uniques:
             conventional = u.name == naming.unique_name(table.name, u.columns)
-            if conventional and not u.nulls_not_distinct:
+            if conventional and not u.nulls_not_distinct and not u.deferrable:
                 lines.append(f"      - {flow(list(u.columns))}")
             else:
                 lines.append(f"      - {flow(_table_unique(u, conventional))}")
@@ -193,11 +198,12 @@ def _column_level_keys(table: TableSpec) -> dict[str, dict[str, Any]]:
     the conventional one (validate derives it again), at most one of each kind per column."""
     keys: dict[str, dict[str, Any]] = defaultdict(dict)
     pk = table.primary_key
-    if pk and len(pk.columns) == 1 and pk.name == naming.primary_key_name(table.name):
+    if pk and len(pk.columns) == 1 and pk.name == naming.primary_key_name(table.name) \
+            and not pk.deferrable:
         keys[pk.columns[0]]["pk"] = pk
     for u in table.uniques:
         if len(u.columns) == 1 and u.name == naming.unique_name(table.name, u.columns) \
-                and not u.nulls_not_distinct:
+                and not u.nulls_not_distinct and not u.deferrable:
             keys[u.columns[0]].setdefault("unique", u)
     for fk in table.foreign_keys:
         if len(fk.columns) == 1 and fk.name == naming.foreign_key_name(table.name, fk.columns):
@@ -298,7 +304,13 @@ def _table_unique(unique: UniqueSpec, conventional: bool) -> dict[str, Any]:
         out["name"] = unique.name
     if unique.nulls_not_distinct:
         out["nulls_not_distinct"] = True
-    return out
+    return {**out, **_key_deferrable(unique)}
+
+
+def _key_deferrable(key: PrimaryKeySpec | UniqueSpec) -> dict[str, Any]:
+    if key.initially_deferred:
+        return {"deferrable": "initially_deferred"}
+    return {"deferrable": True} if key.deferrable else {}
 
 
 def _index_key(element: IndexElement) -> Any:

@@ -97,6 +97,8 @@ class ColumnSpec:
 class PrimaryKeySpec:
     name: str
     columns: tuple[str, ...]
+    deferrable: bool = False
+    initially_deferred: bool = False
     mark: Mark = _mark()
 
 
@@ -105,6 +107,8 @@ class UniqueSpec:
     name: str
     columns: tuple[str, ...]
     nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
     mark: Mark = _mark()
 
 

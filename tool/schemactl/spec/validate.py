@@ -128,8 +128,8 @@ COLLATABLE_TYPES = ("text", "varchar", "char")
 # Sections that may be left empty (`indexes:` with nothing under it).
 SECTIONS = ("schemas", "extensions", "enums", "tables")
 TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "exclude")
-PRIMARY_KEY_KEYS = ("columns", "name")
-UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct")
+PRIMARY_KEY_KEYS = ("columns", "name", "deferrable")
+UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct", "deferrable")
 FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
 REFERENCES_KEYS = ("table", "columns", "schema")
 INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include", "with",
@@ -756,7 +756,7 @@ class _Validator(NodeReader):
                 self._require_not_null(column, node, obj)
                 self._check_indexable_column(column, "btree", node, obj)
                 t.primary_key = PrimaryKeySpec(
-                    naming.primary_key_name(t.name), (column.name,), self.mark(node)
+                    naming.primary_key_name(t.name), (column.name,), mark=self.mark(node)
                 )
         if "unique" in keys and self.flag(keys["unique"].value, obj, "unique"):
             node = keys["unique"].key_node
@@ -814,19 +814,30 @@ class _Validator(NodeReader):
             action = self.choice(keys["on_update"].value, obj, "on_update", FK_ACTIONS)
             fk = replace(fk, on_update=cast(FkAction | None, action))
         if "deferrable" in keys:
-            node = keys["deferrable"].value
-            if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
-                fk = replace(fk, deferrable=bool(plain_value(node)))
-            elif is_text(node) and str(node.value).lower() == "initially_deferred":
-                fk = replace(fk, deferrable=True, initially_deferred=True)
-            else:
-                self.error(
-                    "E104",
-                    node,
-                    f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
-                    obj,
-                )
+            deferrable, deferred = self._deferrable(keys["deferrable"].value, obj)
+            fk = replace(fk, deferrable=deferrable, initially_deferred=deferred)
         return fk
+
+    def _deferrable(self, node: yaml.Node, obj: str) -> tuple[bool, bool]:
+        """`deferrable: true | false | initially_deferred` -> (deferrable, initially deferred)."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
+            return bool(plain_value(node)), False
+        if is_text(node) and str(node.value).lower() == "initially_deferred":
+            return True, True
+        self.error(
+            "E104",
+            node,
+            f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
+            obj,
+        )
+        return False, False
+
+    def _key_deferrable(self, node: yaml.Node, obj: str) -> tuple[bool, bool]:
+        """`deferrable:` of a primary or unique key written as a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            return False, False
+        value = next((v for k, v in node.value if is_text(k) and k.value == "deferrable"), None)
+        return self._deferrable(value, obj) if value is not None else (False, False)
 
     # -- table-level keys, indexes, checks
 
@@ -899,7 +910,8 @@ class _Validator(NodeReader):
                 self._require_not_null(column, entry.value, t.obj)
         name = user_name or naming.primary_key_name(t.name)
         self._check_indexable(t, columns, "btree", entry.value, t.obj)
-        t.primary_key = PrimaryKeySpec(name, columns, self.mark(entry.value))
+        deferrable, deferred = self._key_deferrable(entry.value, t.obj)
+        t.primary_key = PrimaryKeySpec(name, columns, deferrable, deferred, self.mark(entry.value))
 
     def _table_uniques(self, t: _Table, node: yaml.Node) -> None:
         for item in self.sequence(node, t.obj, "a list of unique column lists") or []:
@@ -907,8 +919,9 @@ class _Validator(NodeReader):
             if columns is not None:
                 self._check_indexable(t, columns, "btree", item, t.obj)
                 name = user_name or naming.unique_name(t.name, columns)
+                deferrable, deferred = self._key_deferrable(item, t.obj)
                 t.uniques.append(UniqueSpec(name, columns, self._nulls_not_distinct(item, t.obj),
-                                            self.mark(item)))
+                                            deferrable, deferred, self.mark(item)))
 
     def _nulls_not_distinct(self, node: yaml.Node, obj: str) -> bool:
         """`nulls_not_distinct: true` of a unique key written as a mapping."""
