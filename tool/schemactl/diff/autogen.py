@@ -53,7 +53,8 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
         # misses some (timestamptz(3) vs timestamptz) and knows nothing of others.
         key = _column_key(metadata_column)
         if key in current.columns and key in desired.columns:
-            return current.columns[key].type != desired.columns[key].type
+            old, new = current.columns[key].type, desired.columns[key].type
+            return old != new and not _moved_extension_type(old, new, current, desired)
         return None
 
     context = MigrationContext.configure(connection, opts={
@@ -96,6 +97,16 @@ def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
             op.prefixes = ["UNLOGGED"]
         if key in current.table_storage:
             op.table_kw["postgresql_with"] = dict(current.table_storage[key])
+
+
+def _moved_extension_type(old: str, new: str, current: Catalog, desired: Catalog) -> bool:
+    """The same type of an extension that moves to another schema (ALTER EXTENSION ... SET
+    SCHEMA moves its types along): only format_type's qualifier differs."""
+    def bare(type_: str, schema: str) -> str:
+        return type_ if schema == DEFAULT_SCHEMA else type_.removeprefix(f"{schema}.")
+    return any(bare(old, current.extensions[name]) == bare(new, desired.extensions[name])
+               for name in set(current.extensions) & set(desired.extensions)
+               if current.extensions[name] != desired.extensions[name])
 
 
 def _column_key(column: Column[Any]) -> tuple[str, str, str]:
