@@ -52,12 +52,18 @@ def _field(table: TableSpec, column: ColumnSpec, names: ModelNames, create: bool
     return call("Field", args, INDENT, f"{attribute}: {annotation} = ")
 
 
+def _uses_ranges(spec: SchemaSpec, names: ModelNames) -> bool:
+    return any("postgresql.Range" in python_type(c.type, names) for t in spec.tables for c in t.columns)
+
+
 def _class(table: TableSpec, names: ModelNames, create: bool) -> list[str]:
     name = names.cls(table) + ("Create" if create else "Read")
     what = "sent to create a row in" if create else "of a row of"
     lines = [f"class {name}(BaseModel):",
              INDENT + docstring(f"The columns {what} {table.qualified_name}."), ""]
     config = "populate_by_name=True" if create else "from_attributes=True"
+    if any("postgresql.Range" in python_type(c.type, names) for c in table.columns):
+        config += ", arbitrary_types_allowed=True"  # SQLAlchemy's Range is no pydantic type
     lines.append(f"{INDENT}model_config = ConfigDict({config})")
     lines.append("")
     columns = [c for c in table.columns if not (create and (c.identity or c.generated))]
@@ -72,6 +78,8 @@ def render_pydantic(spec: SchemaSpec) -> str:
     uses_field = any("Field(" in line for c in classes for line in c)
     imports = typing_imports(spec, names) + [
         f"from pydantic import BaseModel, ConfigDict{', Field' if uses_field else ''}"]
+    if _uses_ranges(spec, names):
+        imports.append("from sqlalchemy.dialects import postgresql")
     aliases = type_aliases(spec, names)
     if aliases:  # isort wants one blank line between the imports and an assignment
         imports += ["", *aliases]
