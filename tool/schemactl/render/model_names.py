@@ -66,7 +66,8 @@ NETWORK_ALIASES: dict[str, str] = {
 
 # Names the generated modules define or import at the top level; a class must not shadow them.
 MODULE_NAMES = frozenset({
-    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "Field", "IPAddress", "IPNetwork",
+    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "ExtensionArray", "Field",
+    "IPAddress", "IPNetwork",
     "Literal", "Mapped", "PgType", "annotations", "datetime", "decimal", "ipaddress",
     "mapped_column", "postgresql", "relationship", "sa", "uuid",
 })

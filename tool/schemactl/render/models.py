@@ -29,6 +29,7 @@ from schemactl.render.model_names import (
     optional,
     python_type,
 )
+from schemactl.spec.typenames import EXTENSION_TYPES
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     NO_MARK,
@@ -127,7 +128,8 @@ def type_source(type_: TypeEngine[Any], names: ModelNames, ref: TypeRef) -> str:
     shared constant, a type SQLAlchemy has no class for the module's PgType."""
     if isinstance(type_, postgresql.ARRAY):
         dims = f", dimensions={type_.dimensions}" if type_.dimensions else ""
-        return f"postgresql.ARRAY({type_source(type_.item_type, names, ref)}{dims})"
+        array = "ExtensionArray" if _extension_element(ref) else "postgresql.ARRAY"
+        return f"{array}({type_source(type_.item_type, names, ref)}{dims})"
     if isinstance(type_, postgresql.ENUM):
         return names.enum_constants[(str(ref.enum_schema), ref.name)]
     if isinstance(type_, PgType):
@@ -336,10 +338,15 @@ def _columnless(table: TableSpec, names: ModelNames) -> list[str]:
 def _column_settings(table: TableSpec, names: ModelNames) -> list[str]:
     """Column compression and storage: CREATE TABLE has no words for them (compile.py sets them
     after the table exists), so create_all runs the same statements when it creates the table."""
-    lines = []
-    for statement in column_settings_sql(table):
-        ddl = f"sa.DDL({py(statement.replace('%', '%%'))})"  # DDL %-formats its text
-        lines += ["", call("sa.event.listen", [f"{names.cls(table)}.__table__", '"after_create"', ddl])]
+    cls = names.cls(table)
+    lines = [f'@sa.event.listens_for({cls}.__table__, "after_create")',
+             call(f"def _column_settings_{cls}", ["target: sa.Table", "connection: sa.Connection",
+                                                   "**kw: Any"], "") + " -> None:",
+             f'{INDENT}"""Column compression and storage, which CREATE TABLE cannot set."""']
+    # text() reads `:name` as a parameter; an escaped colon stays a colon.
+    escaped = [statement.replace(":", "\\:") for statement in column_settings_sql(table)]
+    lines += [call("connection.execute", [f"sa.text({py(statement)})"], INDENT)
+              for statement in escaped]
     return lines
 
 
@@ -357,7 +364,7 @@ def _class(table: TableSpec, names: ModelNames, enums: dict[tuple[str, str], Any
         lines.append("")
         lines += [_relationship(r, names) for r in relationships]
     if column_settings_sql(table):
-        lines += ["", ""] + _column_settings(table, names)[1:]
+        lines += ["", ""] + _column_settings(table, names)
     return lines
 
 
@@ -449,9 +456,38 @@ _PG_TYPE = [
 ]
 
 
+# psycopg knows no array type of an extension's type (ltree[], citext[], hstore[]): it would
+# hand back the array's text, which SQLAlchemy then splits into characters. Read as text[], the
+# array arrives as a list and the element type's own result processing still applies.
+_EXTENSION_ARRAY = [
+    "class ExtensionArray(sa.types.TypeDecorator[Any]):",
+    f'{INDENT}"""An array of an extension\'s type, read as text[] (psycopg cannot parse it)."""',
+    "",
+    f"{INDENT}impl = postgresql.ARRAY",
+    f"{INDENT}cache_ok = True",
+    "",
+    f"{INDENT}def column_expression(",
+    f"{INDENT * 2}self, colexpr: sa.ColumnElement[Any],",
+    f"{INDENT}) -> sa.ColumnElement[Any]:",
+    f"{INDENT * 2}return sa.cast(colexpr, postgresql.ARRAY(postgresql.TEXT()))",
+]
+
+
+def _extension_element(ref: TypeRef) -> bool:
+    return bool(ref.array_dims) and not ref.is_enum and ref.name in EXTENSION_TYPES
+
+
 def _uses_pg_type(spec: SchemaSpec, enums: dict[tuple[str, str], Any]) -> bool:
     return any("PgType(" in type_source(column_sa_type(c, enums), ModelNames(), c.type)
                for t in spec.tables for c in t.columns if not c.type.is_enum)
+
+
+def _helper_classes(spec: SchemaSpec, enums: dict[tuple[str, str], Any]) -> list[list[str]]:
+    """The module's own type classes that its columns need, if any."""
+    blocks = [_PG_TYPE] if _uses_pg_type(spec, enums) else []
+    if any(_extension_element(c.type) for t in spec.tables for c in t.columns):
+        blocks.append(_EXTENSION_ARRAY)
+    return blocks
 
 
 def render_models(spec: SchemaSpec) -> str:
@@ -460,10 +496,9 @@ def render_models(spec: SchemaSpec) -> str:
     # Stand-ins for compile's column_type: the module spells each enum by its shared constant.
     enums: dict[tuple[str, str], Any] = {
         (e.schema, e.name): postgresql.ENUM(*e.labels, name=e.name) for e in spec.enums}
-    pg_type = _uses_pg_type(spec, enums)
-    blocks = [_imports(spec, names, pg_type), _base()]
-    if pg_type:
-        blocks.append(_PG_TYPE)
+    helpers = _helper_classes(spec, enums)
+    settings = any(column_settings_sql(t) for t in spec.tables)
+    blocks = [_imports(spec, names, bool(helpers) or settings), _base(), *helpers]
     aliases = _enums(spec, names)
     if aliases:
         blocks.append(aliases)
