@@ -17,10 +17,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import URL
 from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Mapper, RelationshipDirection, Session
 
 from schemactl.compile import INFO_AFTER_CREATE
@@ -265,3 +264,17 @@ def read_back(session: Session, module: ModuleType, filled: Filled) -> None:
         rel = sa.inspect(child_cls).relationships[attribute]
         back = getattr(parent, rel.back_populates)
         assert child in (back if isinstance(back, list) else [back])
+
+
+def read_through_pydantic(session: Session, schemas: ModuleType, filled: Filled) -> None:
+    """Each row, read again, validates as its pydantic `<Class>Read` model with the same
+    values: the two generated modules agree on every column's Python type."""
+    session.expunge_all()
+    for cls, values in filled.values.items():
+        row = session.get(cls, sa.inspect(filled.objects[cls]).identity)
+        read = getattr(schemas, f"{cls.__name__}Read").model_validate(row)
+        fields = {f.serialization_alias or name: name for name, f in type(read).model_fields.items()}
+        columns = sa.inspect(cls).column_attrs
+        for key, expected in values.items():
+            column = columns[key].columns[0].name  # the Read field written under its name
+            assert getattr(read, fields[column]) == expected, f"{cls.__name__}Read[{column!r}]"

@@ -7,7 +7,11 @@ pagila (also read by `inspect`, as an adopted database would be): the
 models are generated, imported, and Base.metadata.create_all() builds a database; compile's
 MetaData (what `apply` runs, see test_compile) builds another; pg_dump --schema-only of both
 must be equal. The one thing create_all cannot do, CREATE SCHEMA / CREATE EXTENSION, is done
-before it in both, as an application's start-up would.
+before it in both, as an application's start-up would (the module's header lists them).
+Column compression and storage, which CREATE TABLE cannot set, the models set from
+after_create listeners; compile's MetaData leaves them to statements apply runs after it,
+run here too. Each row read back also validates as the pydantic `<Class>Read` model, with
+the same values.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from schemactl.compile import compile_spec
 from schemactl.db.throwaway import throwaway_database
 from schemactl.inspect.catalog import inspect_database
 from schemactl.render.models import render_models
+from schemactl.render.pydantic_models import render_pydantic
 from schemactl.spec.types import SchemaSpec
 from schemactl.spec.validate import load_schema
 from tests.conftest import pg_dump_schema
@@ -32,6 +37,7 @@ from tests.models_helpers import (
     imported,
     insert_one_row_each,
     read_back,
+    read_through_pydantic,
 )
 from tests.test_compile_corpus import PAGILA
 from tests.test_compile_corpus import _load as load_sql
@@ -50,7 +56,8 @@ def _same_database_and_rows(spec: SchemaSpec, server_url: URL, url: URL, tmp_pat
     """Build url from the generated models, compare it with compile's, put rows through the
     ORM. Returns the classes that could not get a row, and why (see insert_one_row_each);
     every other class got one."""
-    with imported(render_models(spec), tmp_path) as module:
+    with imported(render_models(spec), tmp_path) as module, \
+            imported(render_pydantic(spec), tmp_path) as schemas:
         _sequences(url, spec)
         create_with_models(url, spec, module.Base.metadata)
         with throwaway_database(server_url, prefix="schemactl_test") as compiled:
@@ -62,6 +69,7 @@ def _same_database_and_rows(spec: SchemaSpec, server_url: URL, url: URL, tmp_pat
             with Session(engine) as session:
                 filled = insert_one_row_each(session, module, spec)
                 read_back(session, module, filled)
+                read_through_pydantic(session, schemas, filled)
         finally:
             engine.dispose()
         return filled.skipped

@@ -14,16 +14,15 @@ import sqlalchemy.orm
 import yaml
 
 from schemactl import load_metadata
-from schemactl.compile import compile_spec
+from schemactl.compile import INFO_AFTER_CREATE, compile_spec
 from schemactl.errors import SchemactlError, SpecError
-from schemactl.compile import INFO_AFTER_CREATE
 from schemactl.render.model_names import PYTHON_TYPES, singular
 from schemactl.render.models import render_models
 from schemactl.render.pydantic_models import render_pydantic
 from schemactl.spec.load import load_text
+from schemactl.spec.typenames import BUILTINS, EXTENSION_TYPES
 from schemactl.spec.types import SchemaSpec, TableSpec
 from schemactl.spec.validate import load_schema, validate
-from schemactl.spec.typenames import BUILTINS, EXTENSION_TYPES
 from tests.models_helpers import imported
 
 REPO = Path(__file__).resolve().parent.parent
