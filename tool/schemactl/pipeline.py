@@ -72,8 +72,9 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
     """Diff, then rehearse the revision on the baseline: upgrade() must leave nothing to do,
     and downgrade() must give the baseline's catalog back. All in one transaction that is
-    rolled back."""
-    transaction = conn.begin()
+    rolled back (a revision in transaction groups commits each group, on a baseline that is
+    thrown away afterwards)."""
+    conn.begin()
     try:
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
@@ -94,7 +95,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
                     hint="please report this with your schema files")
         return upgrade_ops
     finally:
-        transaction.rollback()
+        conn.rollback()
 
 
 def _catalog_difference(expected: Catalog, got: Catalog) -> str:

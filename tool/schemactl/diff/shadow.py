@@ -32,8 +32,13 @@ from schemactl.sqltext import qualified, quote_ident
 
 
 @contextmanager
-def connect(url: URL) -> Iterator[Connection]:
-    engine = create_engine(url, poolclass=pool.NullPool)
+def connect(url: URL, autocommit: bool = False) -> Iterator[Connection]:
+    """A connection to url; with autocommit, every statement is its own transaction. The
+    throwaway databases are built that way: a build holds no lock past its statement, so
+    its lock count does not grow with the schema (the server's lock table is shared and
+    holds about max_locks_per_transaction x max_connections locks)."""
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, poolclass=pool.NullPool, execution_options=options)
     try:
         with engine.connect() as conn:
             yield conn
@@ -54,9 +59,11 @@ def upgrade(project: Project, conn: Connection, revision: str = "heads") -> None
 @contextmanager
 def shadow(project: Project, server_url: URL, revision: str = "heads") -> Iterator[Connection]:
     """A connection to a fresh database at `revision` of the migration history."""
-    with throwaway_database(server_url, "schemactl_shadow") as url, connect(url) as conn:
-        upgrade(project, conn, revision)
-        yield conn
+    with throwaway_database(server_url, "schemactl_shadow") as url:
+        with connect(url, autocommit=True) as build:
+            upgrade(project, build, revision)
+        with connect(url) as conn:  # the rehearsal's transactions are the real ones
+            yield conn
 
 
 @contextmanager
@@ -67,9 +74,11 @@ def copy_of(live: URL, server_url: URL) -> Iterator[Connection]:
     from schemactl.inspect.catalog import inspect_database
 
     spec = inspect_database(live).spec
-    with throwaway_database(server_url, "schemactl_copy") as url, connect(url) as conn:
-        create_schema(conn, compile_spec(spec), spec)
-        yield conn
+    with throwaway_database(server_url, "schemactl_copy") as url:
+        with connect(url, autocommit=True) as build:
+            create_schema(build, compile_spec(spec), spec)
+        with connect(url) as conn:
+            yield conn
 
 
 def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> None:
@@ -124,7 +133,8 @@ def _nextval_sequences(conn: Connection, spec: SchemaSpec) -> dict[str, tuple[st
 
 
 def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Catalog:
-    with throwaway_database(server_url, "schemactl_desired") as url, connect(url) as conn:
+    with throwaway_database(server_url, "schemactl_desired") as url, \
+            connect(url, autocommit=True) as conn:
         create_schema(conn, metadata, spec)
         catalog = read_catalog(conn)
     _source_ddl(metadata, catalog)
