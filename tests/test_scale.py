@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic.operations import ops
-from sqlalchemy import Column, Integer
 from click.testing import CliRunner, Result
+from sqlalchemy import Column, Integer
 from sqlalchemy.engine import URL
 
 from schemactl.cli import main

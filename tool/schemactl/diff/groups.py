@@ -8,8 +8,6 @@ the limit is returned unchanged: it stays one transaction, all or nothing.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from alembic.operations import ops
 
 from schemactl.diff.ops import CommitGroupOp, SqlStepOp
@@ -19,7 +17,7 @@ from schemactl.diff.ops import CommitGroupOp, SqlStepOp
 # of a default server (64 x about 120 backends), whatever else the server is doing.
 GROUP_TABLES = 100
 
-Container = TypeVar("Container", ops.UpgradeOps, ops.DowngradeOps)
+Container = ops.UpgradeOps | ops.DowngradeOps
 
 
 def _object(op: ops.MigrateOperation) -> tuple[str | None, str]:
@@ -43,4 +41,4 @@ def in_groups(container: Container, size: int = GROUP_TABLES) -> Container:
             seen = set()
         seen.add(key)
         grouped.append(op)
-    return type(container)(grouped)  # type: ignore[return-value]
+    return type(container)(grouped)
