@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemactl.cli import (  # noqa: F401  (each registers its commands)
     apply_cmds,
+    cache_cmds,
     fleet_cmds,
     history_cmds,
     inspect_cmds,
