@@ -128,13 +128,16 @@ class Bench:
         yaml.write_text(self.original.replace("  t0000:\n    columns:\n",
                                               "  t0000:\n    columns:\n      extra: {type: "
                                               "text, nullable: true}\n", 1))
+        before = set(self.project.versions_dir.glob("*.py"))
+        self.first = next(iter(before)).name.split("_", 1)[0]
         self.run("plan", "-m", "one column")
+        self.added = [p.stem for p in set(self.project.versions_dir.glob("*.py")) - before]
 
     def undo_one(self) -> None:
-        self.run("downgrade", "0001", "--yes")
-        for path in [*self.project.versions_dir.glob("0002_*"), *self.project.sql_dir.glob(
-                "0002_*")]:
-            path.unlink()
+        self.run("downgrade", self.first, "--yes")
+        for stem in self.added:
+            (self.project.versions_dir / f"{stem}.py").unlink()
+            (self.project.sql_dir / f"{stem}.sql").unlink(missing_ok=True)
         (self.project.schema_dir / "app.yaml").write_text(self.original)
         self.run("hash")
 
