@@ -4,6 +4,7 @@ throwaway databases: named under the user's prefix, leftovers of killed runs dro
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ def test_an_edited_revision_is_never_served_from_the_cache(tmp_path: Path,
 
 def test_cache_list_and_clear(tmp_path: Path, server_url: URL,
                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHADOW_DATABASE_PREFIX", "schemactl_listclear")  # its own entries
+    # Its own entries: a prefix of this process, so that another run on the same server
+    # (a second checkout, a colleague) cannot add or remove entries under it meanwhile.
+    monkeypatch.setenv("SHADOW_DATABASE_PREFIX", f"schemactl_lc{os.getpid()}")
     project = make_project(tmp_path, "tables:\n  t:\n    columns:\n      id: bigint\n")
     settings = settings_for(server_url)
     write_revision(project, make_plan(project, settings), "t")
@@ -100,7 +103,7 @@ def test_a_bad_prefix_is_an_error_naming_the_setting(tmp_path: Path, server_url:
 
 
 def test_leftovers_of_a_killed_run_are_dropped_and_live_ones_kept(server_url: URL) -> None:
-    prefix = "schemactl_left"
+    prefix = f"schemactl_left{os.getpid()}"  # not shared with another run
     old = f"{int(time.time()) - LEFTOVER_SECONDS - 5:08x}"
     names = {"killed": f"{prefix}_shadow_{old}_{'a' * 12}",
              "in_use": f"{prefix}_desired_{old}_{'b' * 12}",
