@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     lock_timeout: str = "5s"
     statement_timeout: str = "0"
     lock_retries: int = 3
+    # `plan --max-lock`: the strongest lock a step may hold while it scans, rewrites or
+    # builds an index on an existing table (e.g. "SHARE UPDATE EXCLUSIVE"); None: no budget.
+    max_lock: str | None = None
 
 
 def load_settings(project_dir: Path, **flags: object) -> Settings:

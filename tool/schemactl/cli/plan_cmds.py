@@ -14,7 +14,9 @@ from schemactl.cli.common import Context, echo, handle_errors, main, pass_contex
 from schemactl.db.urls import normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.pipeline import make_plan, write_revision
+from schemactl.plan.analyze import budget_violations
 from schemactl.plan.build import Plan
+from schemactl.plan.locks import Lock
 from schemactl.render.human import NO_CHANGES, render_plan
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
@@ -73,10 +75,15 @@ def _default_message(plan: Plan) -> str:
               help="Compare with this live database instead of the migration history, and "
               "only print the plan (drift, adoption). The database answers catalog queries "
               "only; nothing is written. To adopt it, use `schemactl baseline`.")
+@click.option("--max-lock", metavar="LEVEL",
+              help="Lock budget: refuse (exit 4) any step on an existing table that holds a "
+              "lock stronger than LEVEL while it scans, rewrites or builds an index, e.g. "
+              "'SHARE UPDATE EXCLUSIVE' (reads and writes go on). Catalog-only steps are "
+              "brief and never count. Setting: MAX_LOCK.")
 @pass_context
 @handle_errors
 def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
-         allow_destructive: bool, against: str | None) -> None:
+         allow_destructive: bool, against: str | None, max_lock: str | None) -> None:
     """Compare schema/*.yaml with the migrations and write the next revision.
 
     The baseline is a throwaway shadow database upgraded through every existing
@@ -84,11 +91,15 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     - drop, -/+ replace, with hazards), then writes migrations/versions/<rev>_<slug>.py
     and its offline SQL in migrations/sql/. Nothing is written when there are no changes.
 
+    Each step on an existing table shows its lock and cost, e.g.
+    [SHARE UPDATE EXCLUSIVE, scan] (see docs/locks.md).
+
     Exit codes: 0 written or no changes, 1 error, 3 changes pending (--check),
-    4 destructive steps without --allow-destructive.
+    4 destructive steps without --allow-destructive, or steps over the --max-lock budget.
     """
     project = ctx.project()
-    settings = ctx.settings()
+    settings = ctx.settings(max_lock=max_lock)
+    budget = _budget(settings.max_lock)
     result = make_plan(project, settings, normalize(against) if against else None)
     if as_json:
         echo(json.dumps(result.as_dict(), indent=2))
@@ -97,6 +108,8 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
                          else "No changes. The schema matches the database."))
     if not result.has_changes:
         return
+    if budget is not None:
+        _hold_to_budget(result, budget)
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
         sys.exit(EXIT_PENDING)
@@ -115,6 +128,24 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     path = write_revision(project, result, message or _default_message(result), settings)
     sql = project.sql_dir / (path.stem + ".sql")
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
+
+
+def _budget(level: str | None) -> Lock | None:
+    if level is None:
+        return None
+    try:
+        return Lock.parse(level)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--max-lock / MAX_LOCK") from None
+
+
+def _hold_to_budget(result: Plan, budget: Lock) -> None:
+    over = budget_violations(result.steps, budget)
+    if over:
+        echo(f"\nRefused: {len(over)} step(s) over the lock budget {budget.label}:", err=True)
+        for line in over:
+            echo(f"  {line}", err=True)
+        sys.exit(EXIT_HAZARD)
 
 
 def _shown(root: Path, path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alembic.migration import MigrationContext
@@ -13,7 +13,9 @@ from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql
 
 from schemactl.diff.ops import SqlStepOp
+from schemactl.plan.analyze import lock_hazards
 from schemactl.plan.hazards import Hazard
+from schemactl.plan.locks import Cost, Lock, StatementKind, kind_of_statements
 from schemactl.spec.types import DEFAULT_SCHEMA
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
@@ -29,10 +31,23 @@ class Step:
     detail: str = ""
     hazards: tuple[Hazard, ...] = ()
     sql: tuple[str, ...] = ()
+    # On an existing table: the lock model's row for the step's costliest statement.
+    statement: StatementKind | None = None
+    rewrites: bool | None = None  # a type change: whether it rewrites (the old type decides)
+
+    @property
+    def lock(self) -> Lock | None:
+        return self.statement.lock if self.statement else None
+
+    @property
+    def cost(self) -> Cost | None:
+        return self.statement.cost if self.statement else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "schema": self.schema,
                 "table": self.table, "name": self.name, "detail": self.detail,
+                "lock": self.lock.label if self.lock else None,
+                "cost": self.cost.value if self.cost else None,
                 "hazards": [h.as_record() for h in self.hazards], "sql": list(self.sql)}
 
 
@@ -68,7 +83,20 @@ class Plan:
 
 def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
     steps = [_step(op) for op in _flatten(upgrade_ops)]
-    return Plan(_merge_replaces(steps), upgrade_ops)
+    new_tables = {(_schema(op.schema), op.table_name) for op in upgrade_ops.ops
+                  if isinstance(op, ops.CreateTableOp)}
+    return Plan([_analyzed(step, new_tables) for step in _merge_replaces(steps)], upgrade_ops)
+
+
+def _analyzed(step: Step, new_tables: set[tuple[str, str]]) -> Step:
+    """The lock and cost of a step on an existing table, and the LK hazards they earn."""
+    if step.table is None or (step.schema, step.table) in new_tables:
+        return step
+    statement = kind_of_statements(step.sql, step.rewrites)
+    if statement is None:
+        return step
+    where = f"table {step.table}" + ("" if step.kind == "table" else f", {step.kind} {step.name}")
+    return replace(step, statement=statement, hazards=lock_hazards(statement, where, step.hazards))
 
 
 def _flatten(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
@@ -90,7 +118,8 @@ def _merge_replaces(steps: list[Step]) -> list[Step]:
         if step.action == "+/+" and key in drops:
             old = drops[key]
             merged.append(Step("-/+", step.kind, step.schema, step.table, step.name, step.detail,
-                               old.hazards + step.hazards, old.sql + step.sql))
+                               old.hazards + step.hazards, old.sql + step.sql,
+                               rewrites=step.rewrites))
         else:
             merged.append(step)
     return merged
@@ -160,7 +189,7 @@ def _sql_step(op: SqlStepOp) -> Step:
         if info.verb == "alter":
             action = "-/+"
     return Step(action, info.kind, info.schema, info.table, info.name, info.detail,
-                info.hazards, tuple(op.statements))
+                info.hazards, tuple(op.statements), rewrites=info.rewrites)
 
 
 def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from typing import Any
 
 # The PostgreSQL major versions schemactl supports; every row holds for all of them unless
 # it says otherwise (its `since`).
@@ -237,9 +238,11 @@ KINDS: tuple[StatementKind, ...] = (
 
 
 def normalize(sql: str) -> str:
-    """Comments dropped, whitespace collapsed, upper-cased, quotes around names removed."""
+    """Comments dropped, whitespace collapsed (and one space before each parenthesis:
+    `KEY(a)` and `KEY (a)` are the same statement), upper-cased, quotes around names removed."""
     sql = re.sub(r"--[^\n]*", " ", sql)
     sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
+    sql = re.sub(r"\s*\(", " (", sql)
     return re.sub(r"\s+", " ", sql).replace('"', "").strip().rstrip(";").strip().upper()
 
 
@@ -277,3 +280,40 @@ def markdown_table() -> str:
         lines.append(f"| {kind.key}: `{kind.example}`{note} | {kind.lock.label} | "
                      f"{kind.cost.value} | {blocks} | {kind.safe or '-'} | {versions} |")
     return "\n".join(lines) + "\n"
+
+
+def kind_of_statements(statements: list[str] | tuple[str, ...],
+                       rewrites: bool | None = None) -> StatementKind | None:
+    """The row that describes a step made of these statements: its costliest statement.
+
+    `rewrites` is what the typed change knows and the SQL does not: whether a type change
+    rewrites (the old type decides; see type_change_rewrites)."""
+    kinds = [kind for kind in map(classify, statements) if kind is not None]
+    if rewrites is not None:
+        type_row = by_key("alter column type" if rewrites else "alter column type, binary coercible")
+        kinds = [type_row if kind.key.startswith("alter column type") else kind for kind in kinds]
+    return strongest(kinds)
+
+
+_TEXT_LIKE = ("VARCHAR", "TEXT", "STRING", "UNICODE", "UNICODETEXT")
+
+
+def type_change_rewrites(old: Any, new: Any) -> bool:
+    """Whether PostgreSQL rewrites the table for ALTER COLUMN ... TYPE from `old` to `new`
+    (SQLAlchemy types). Without a rewrite: varchar widening, varchar or text -> text or an
+    unbounded varchar, numeric with more precision and the same scale. Everything else
+    (int -> bigint, varchar narrowing, json -> jsonb, text -> enum) rewrites."""
+    old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
+    if old_name in _TEXT_LIKE and new_name in _TEXT_LIKE and not _is_enum(old) and not _is_enum(new):
+        old_length, new_length = getattr(old, "length", None), getattr(new, "length", None)
+        return new_length is not None and (old_length is None or new_length < old_length)
+    if old_name == new_name == "NUMERIC":
+        if new.precision is None:
+            return False
+        return old.precision is None or (old.scale or 0) != (new.scale or 0) or (
+            new.precision < old.precision)
+    return True
+
+
+def _is_enum(type_: Any) -> bool:
+    return type(type_).__name__.upper() == "ENUM"
