@@ -10,6 +10,7 @@ from schemactl.cli import (  # noqa: F401  (each registers its commands)
     fleet_cmds,
     history_cmds,
     inspect_cmds,
+    lint_cmds,
     models_cmds,
     plan_cmds,
     spec_cmds,
