@@ -3,6 +3,7 @@ hand-written ones too; findings with code, revision and line; `check` runs it.""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -131,3 +132,13 @@ def test_lint_of_an_unknown_revision_is_an_error(tmp_path: Path, server_url: URL
     result = _run(project.root, server_url, "lint", "0099")
     assert result.exit_code == 1, result.output
     assert "no revision 0099" in result.output and "Traceback" not in result.output
+
+
+def test_every_hazard_code_is_documented_with_an_example() -> None:
+    from schemactl.plan.hazards import CODES
+
+    text = (Path(__file__).parent.parent / "docs" / "hazards.md").read_text()
+    documented = re.findall(r"^### ([A-Z]{2}\d{3}) ", text, flags=re.M)
+    assert documented == list(CODES)
+    for section in text.split("\n### ")[1:]:
+        assert "```yaml" in section and f"! {section[:5]}" in section, section[:40]

@@ -25,6 +25,7 @@ from schemactl.render.human import render_plan
 from .conftest import pg_dump_schema
 from .helpers import downgrade, make_project, migrate, set_schema, settings_for
 from .offline_check import assert_offline_matches_online
+from .squawk_check import unmarked_findings
 
 DATA = Path(__file__).parent / "data" / "evolutions.yaml"
 GOLDEN = Path(__file__).parent / "golden" / "plans"
@@ -83,6 +84,9 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     if case.get("golden"):
         _check_golden(case["id"], text)
     write_revision(project, plan, "after")
+    sql_file = next((project.root / "migrations" / "sql").glob("0002_*.sql"))
+    unmarked, _ = unmarked_findings(sql_file, [h.as_record() for h in plan.hazards])
+    assert not unmarked, f"squawk lock rules fired on steps with no hazard: {unmarked}"
     assert_offline_matches_online(project, server_url, tmp_path, back_to="0001")
     migrate(project, db_url)
     _run_sql(db_url, case.get("seed_after"))
