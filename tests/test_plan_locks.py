@@ -211,3 +211,20 @@ def test_max_lock_with_an_unknown_level_is_a_usage_error(
     assert result.exit_code == 2, result.output
     assert "unknown lock level 'medium'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_plan_against_a_live_database_shows_the_size_of_tables_it_rewrites(
+        tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    project, settings = _planned(tmp_path, server_url)
+    migrate(project, db_url)
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("INSERT INTO a (n, code, label, qty) SELECT g, 'c', 'l', g "
+                     "FROM generate_series(1, 5000) g")
+        conn.execute("ANALYZE a")
+    result = _run(project.root, server_url, "plan", "--against", _url(db_url))
+    assert result.exit_code == 0, result.output
+    steps = _lines(result.output)
+    assert "[ACCESS EXCLUSIVE, rewrite; ~5,000 rows, " in steps["column n"], steps["column n"]
+    assert " kB]" in steps["column n"] or " MB]" in steps["column n"]
+    # Catalog-only steps do not depend on the size, and say none.
+    assert steps["column code"].endswith("[ACCESS EXCLUSIVE, catalog only]")

@@ -33,6 +33,7 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
+from schemactl.inspect.sizes import table_sizes
 from schemactl.plan.build import Plan, build_plan
 from schemactl.plan.lint import Finding, lint
 from schemactl.project import Project
@@ -68,7 +69,10 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
             copy_of(against, server) if against is not None else shadow(project, server))
         with baseline as conn:
             desired = desired_future.result()
-            return build_plan(_diff(metadata, spec, conn, desired))
+            plan = build_plan(_diff(metadata, spec, conn, desired))
+    if against is not None:  # a live database knows how big the tables the steps touch are
+        plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
+    return plan
 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:

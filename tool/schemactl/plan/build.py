@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +34,7 @@ class Step:
     # On an existing table: the lock model's row for the step's costliest statement.
     statement: StatementKind | None = None
     rewrites: bool | None = None  # a type change: whether it rewrites (the old type decides)
+    table_size: str = ""  # e.g. "~1,000,000 rows, 42.0 MB", when a live database was asked
 
     @property
     def lock(self) -> Lock | None:
@@ -48,6 +49,7 @@ class Step:
                 "table": self.table, "name": self.name, "detail": self.detail,
                 "lock": self.lock.label if self.lock else None,
                 "cost": self.cost.value if self.cost else None,
+                "table_size": self.table_size or None,
                 "hazards": [h.as_record() for h in self.hazards], "sql": list(self.sql)}
 
 
@@ -74,6 +76,17 @@ class Plan:
         change = sum(s.action == "~" for s in self.steps)
         drop = sum(s.action in ("-", "-/+") for s in self.steps)
         return add, change, drop
+
+    def costly_tables(self) -> set[tuple[str, str]]:
+        """Existing tables a step scans, rewrites or indexes: where the table's size matters."""
+        return {(s.schema, s.table) for s in self.steps
+                if s.table and s.cost is not None and s.cost.touches_rows}
+
+    def with_sizes(self, sizes: Mapping[tuple[str, str], object]) -> Plan:
+        steps = [replace(s, table_size=str(sizes[(s.schema, s.table)]))
+                 if s.table and s.cost is not None and s.cost.touches_rows
+                 and (s.schema, s.table) in sizes else s for s in self.steps]
+        return Plan(steps, self.upgrade_ops)
 
     def as_dict(self) -> dict[str, Any]:
         add, change, drop = self.counts()

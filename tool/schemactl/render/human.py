@@ -14,7 +14,8 @@ def _line(step: Step, indent: str) -> list[str]:
     if step.detail:
         text += f": {step.detail}"
     if step.statement is not None:  # a step on an existing table: its lock and cost
-        text += f"  [{describe(step.statement)}]"
+        size = f"; {step.table_size}" if step.table_size else ""
+        text += f"  [{describe(step.statement)}{size}]"
     lines = [text]
     for hazard in step.hazards:
         lines.append(f"{indent}    ! {hazard.code} {hazard.kind.value}: {hazard.message}")
