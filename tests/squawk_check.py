@@ -22,7 +22,12 @@ LOCK_RULES = frozenset({
     "adding-not-nullable-field",
 })
 _NEW_TABLE = "the table is created earlier in the same revision: empty, nobody waits on it"
-_NO_REWRITE = "binary-coercible type change: no rewrite, no scan (tests/test_locks.py proves it)"
+_CATALOG_RULES = {
+    "changing-column-type": "a type change PostgreSQL makes in the catalog only (varchar or "
+    "numeric widening, varchar -> text; tests/test_plan_locks.py checks the relfilenode)",
+    "adding-field-with-default": "a non-volatile default (a constant, now()) is stored once "
+    "in the catalog: no rewrite (tests/test_locks.py, row 'add column')",
+}
 
 
 def squawk_binary() -> str:
@@ -37,7 +42,8 @@ def squawk_findings(sql_file: Path) -> list[dict[str, Any]]:
     return [f for f in json.loads(out or "[]") if f["rule_name"] in LOCK_RULES]
 
 
-def unmarked_findings(sql_file: Path, hazards: list[dict[str, str]]) -> tuple[list[str], list[str]]:
+def unmarked_findings(sql_file: Path, hazards: list[dict[str, str]],
+                      steps: list[Any] = ()) -> tuple[list[str], list[str]]:  # type: ignore[assignment]
     """(squawk lock findings on statements the plan did not mark and no reason exempts,
     exempted findings with their reason)."""
     text = sql_file.read_text()
@@ -56,13 +62,14 @@ def unmarked_findings(sql_file: Path, hazards: list[dict[str, str]]) -> tuple[li
         line = finding["line"] + 1  # squawk counts from 0
         statement = max((s for s in statements if s.line <= line), key=lambda s: s.line)
         where = f"{sql_file.name}:{statement.line} {finding['rule_name']}: {statement.sql[:120]}"
-        kind = locks.classify(statement.sql)
-        if _marked(statement.sql, hazards):
+        step = _step_of(statement.sql, steps)
+        if (step.hazards if step is not None else _marked(statement.sql, hazards)):
             continue
         if new_at.get(statement.line):
             exempt.append(f"{where} -- {_NEW_TABLE}")
-        elif kind is not None and kind.key == "alter column type, binary coercible":
-            exempt.append(f"{where} -- {_NO_REWRITE}")
+        elif finding["rule_name"] in _CATALOG_RULES and step is not None and (
+                step.cost is not None and step.cost.value == "catalog only"):
+            exempt.append(f"{where} -- {_CATALOG_RULES[finding['rule_name']]}")
         else:
             bad.append(where)
     return bad, exempt
@@ -80,3 +87,10 @@ def _marked(sql: str, hazards: list[dict[str, str]]) -> bool:
                 not name or re.search(rf"\b{re.escape(name)}\b", normalized)):
             return True
     return False
+
+
+def _step_of(sql: str, steps: list[Any]) -> Any:
+    """The plan's step that holds this statement, if it can be told."""
+    normalized = locks.normalize(sql)
+    return next((step for step in steps
+                 if normalized in {locks.normalize(s) for s in step.sql}), None)

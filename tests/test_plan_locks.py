@@ -144,8 +144,10 @@ tables:
   wide: {columns: {id: {type: integer, primary_key: true}, n: integer}}
   vc: {columns: {id: {type: integer, primary_key: true}, s: varchar(10)}}
   vt: {columns: {id: {type: integer, primary_key: true}, s: varchar(10)}}
+  num: {columns: {id: {type: integer, primary_key: true}, p: "numeric(10,2)"}}
 """
     after = before.replace("n: integer", "n: bigint").replace(
+        'p: "numeric(10,2)"', 'p: "numeric(12,2)"').replace(
         "vc: {columns: {id: {type: integer, primary_key: true}, s: varchar(10)}}",
         "vc: {columns: {id: {type: integer, primary_key: true}, s: varchar(50)}}").replace(
         "vt: {columns: {id: {type: integer, primary_key: true}, s: varchar(10)}}",
@@ -157,17 +159,18 @@ tables:
     set_schema(project, after)
     plan = make_plan(project, settings)
     claims = {step.table: step.cost.value for step in plan.steps if step.cost}
-    assert claims == {"wide": "rewrite", "vc": "catalog only", "vt": "catalog only"}
+    assert claims == {"wide": "rewrite", "vc": "catalog only", "vt": "catalog only",
+                      "num": "catalog only"}
     write_revision(project, plan, "after")
     with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
-        for table in ("wide", "vc", "vt"):
+        for table in ("wide", "vc", "vt", "num"):
             conn.execute(f"INSERT INTO {table} SELECT g, g FROM generate_series(1, 100) g"
-                         if table == "wide" else
+                         if table in ("wide", "num") else
                          f"INSERT INTO {table} SELECT g, 'x' FROM generate_series(1, 100) g")
 
         def filenodes() -> dict[str, int]:
             return {t: conn.execute("SELECT pg_relation_filenode(%s)", (t,)).fetchone()[0]  # type: ignore[index]
-                    for t in ("wide", "vc", "vt")}
+                    for t in ("wide", "vc", "vt", "num")}
 
         old = filenodes()
         migrate(project, db_url)

@@ -32,16 +32,20 @@ _LOCK_CODES: dict[str, tuple[str, str]] = {
 OWN_CODES = frozenset({"LK101", *(code for code, _ in _LOCK_CODES.values())})
 
 
-def lock_hazards(kind: StatementKind, where: str, known: tuple[Hazard, ...] = ()) -> tuple[Hazard, ...]:
+def lock_hazards(kind: StatementKind, where: str, known: tuple[Hazard, ...] = (),
+                 keep_own: bool = False) -> tuple[Hazard, ...]:
     """`known` with the LK hazards one statement kind earns on an existing table: this
-    analyzer's codes are its own to say (a comparator's guess of them is replaced)."""
-    kept = tuple(hazard for hazard in known if hazard.code not in OWN_CODES)
+    analyzer's codes are its own to say (a comparator's guess of them is replaced, unless
+    `keep_own`: they came from this analyzer for another statement of the same step)."""
+    kept = known if keep_own else tuple(h for h in known if h.code not in OWN_CODES)
+    codes = {hazard.code for hazard in kept}
     found: list[Hazard] = []
-    if kind.cost is Cost.REWRITE and "LK103" not in {hazard.code for hazard in kept}:
+    if kind.cost is Cost.REWRITE and not codes & {"LK101", "LK103"}:
         found.append(Hazard("LK101", where, f"rewrites the table under {kind.lock.label}"))
     if kind.key in _LOCK_CODES:
         code, message = _LOCK_CODES[kind.key]
-        found.append(Hazard(code, where, message + _safe(kind)))
+        if code not in codes:
+            found.append(Hazard(code, where, message + _safe(kind)))
     return kept + tuple(found)
 
 

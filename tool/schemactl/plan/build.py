@@ -13,9 +13,16 @@ from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql
 
 from schemactl.diff.ops import SqlStepOp
-from schemactl.plan.analyze import lock_hazards
+from schemactl.plan.analyze import OWN_CODES, lock_hazards
 from schemactl.plan.hazards import Hazard
-from schemactl.plan.locks import Cost, Lock, StatementKind, kind_of_statements
+from schemactl.plan.locks import (
+    Cost,
+    Lock,
+    StatementKind,
+    kind_of_statements,
+    strongest,
+    table_of,
+)
 from schemactl.spec.types import DEFAULT_SCHEMA
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
@@ -103,13 +110,30 @@ def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
 
 def _analyzed(step: Step, new_tables: set[tuple[str, str]]) -> Step:
     """The lock and cost of a step on an existing table, and the LK hazards they earn."""
-    if step.table is None or (step.schema, step.table) in new_tables:
+    if (step.schema, step.table) in new_tables:
         return step
-    statement = kind_of_statements(step.sql, step.rewrites)
-    if statement is None:
+    if step.table is None:  # e.g. an enum change that alters the columns using the type
+        statements = tuple(sql for sql in step.sql if _on_existing_table(sql, new_tables))
+    else:
+        statements = step.sql
+    kinds = [kind for sql in statements
+             if (kind := kind_of_statements([sql], step.rewrites)) is not None]
+    if not kinds:
         return step
-    where = f"table {step.table}" + ("" if step.kind == "table" else f", {step.kind} {step.name}")
-    return replace(step, statement=statement, hazards=lock_hazards(statement, where, step.hazards))
+    where = (f"table {step.table}" if step.table else f"{step.kind} {step.name}") + (
+        "" if step.kind == "table" or step.table is None else f", {step.kind} {step.name}")
+    hazards = tuple(h for h in step.hazards if h.code not in OWN_CODES)  # ours to say
+    for kind in kinds:  # every statement's own hazards: a replace both drops and builds
+        hazards = lock_hazards(kind, where, hazards, keep_own=True)
+    return replace(step, statement=strongest(kinds), hazards=hazards)
+
+
+def _on_existing_table(sql: str, new_tables: set[tuple[str, str]]) -> bool:
+    table = table_of(sql)
+    if table is None:  # DROP INDEX names only the index, which exists: its table too
+        return True
+    schema, _, name = table.rpartition(".")
+    return (schema or DEFAULT_SCHEMA, name) not in new_tables
 
 
 def _flatten(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:

@@ -29,10 +29,6 @@ from schemactl.plan.analyze import lock_hazards
 from schemactl.plan.hazards import Hazard
 from schemactl.render.sqlcheck import DROP_CODES
 
-_TABLE = re.compile(
-    r"^(?:ALTER TABLE|UPDATE|DELETE FROM|CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?"
-    r"(?:IF NOT EXISTS )?\S+ ON|CREATE TABLE|DROP TABLE|COMMENT ON TABLE)"
-    r" (?:ONLY )?(?:IF (?:NOT )?EXISTS )?([^\s(]+)")
 _DROPS = (
     (re.compile(r"^DROP TABLE (?:IF EXISTS )?([^\s(]+)"), "table"),
     (re.compile(r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?(\S+) DROP (?:COLUMN )?(?!CONSTRAINT )"
@@ -98,7 +94,7 @@ def lint(revision: str, text: str, recorded: Sequence[Mapping[str, str]]) -> lis
     findings = []
     for statement in split_statements(text, revision):
         normalized = locks.normalize(statement.sql)
-        table = _table(normalized)
+        table = locks.table_of(normalized)
         if normalized.startswith("CREATE TABLE") and table:
             created.add(table)
             continue
@@ -106,11 +102,6 @@ def lint(revision: str, text: str, recorded: Sequence[Mapping[str, str]]) -> lis
             acknowledged = hazard.code in recorded_codes or hazard.code in statement.acks
             findings.append(Finding(revision, statement.line, hazard, acknowledged))
     return findings
-
-
-def _table(normalized: str) -> str | None:
-    match = _TABLE.match(normalized)
-    return match.group(1).lower() if match else None
 
 
 def _hazards(normalized: str, table: str | None, created: set[str]) -> tuple[Hazard, ...]:

@@ -246,6 +246,19 @@ def normalize(sql: str) -> str:
     return re.sub(r"\s+", " ", sql).replace('"', "").strip().rstrip(";").strip().upper()
 
 
+_TABLE = re.compile(
+    r"^(?:ALTER TABLE|UPDATE|DELETE FROM|CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?"
+    r"(?:IF NOT EXISTS )?\S+ ON|CREATE TABLE|DROP TABLE|COMMENT ON TABLE)"
+    r" (?:ONLY )?(?:IF (?:NOT )?EXISTS )?([^\s(]+)")
+
+
+def table_of(sql: str) -> str | None:
+    """The table a statement locks, as written (schema.table or table), lower-cased;
+    None when the statement does not name it (DROP INDEX names only the index)."""
+    match = _TABLE.match(normalize(sql))
+    return match.group(1).lower() if match else None
+
+
 def classify(sql: str) -> StatementKind | None:
     """The lock model's row for one statement, or None when it locks no existing table."""
     normalized = normalize(sql)
@@ -301,18 +314,29 @@ _TEXT_LIKE = ("VARCHAR", "TEXT", "STRING", "UNICODE", "UNICODETEXT")
 def type_change_rewrites(old: Any, new: Any) -> bool:
     """Whether PostgreSQL rewrites the table for ALTER COLUMN ... TYPE from `old` to `new`
     (SQLAlchemy types). Without a rewrite: varchar widening, varchar or text -> text or an
-    unbounded varchar, numeric with more precision and the same scale. Everything else
+    unbounded varchar, bit varying widening, timestamp/time with more fractional digits,
+    numeric with more precision and the same scale. Everything else
     (int -> bigint, varchar narrowing, json -> jsonb, text -> enum) rewrites."""
     old_name, new_name = type(old).__name__.upper(), type(new).__name__.upper()
     if old_name in _TEXT_LIKE and new_name in _TEXT_LIKE and not _is_enum(old) and not _is_enum(new):
         old_length, new_length = getattr(old, "length", None), getattr(new, "length", None)
         return new_length is not None and (old_length is None or new_length < old_length)
+    if old_name == new_name == "BIT" and old.varying and new.varying:
+        return new.length is not None and (old.length is None or new.length < old.length)
+    if old_name == new_name and old_name in ("TIMESTAMP", "TIME") and (
+            getattr(old, "timezone", None) == getattr(new, "timezone", None)):
+        return _fractional(new) < _fractional(old)  # more fractional digits: catalog only
     if old_name == new_name == "NUMERIC":
         if new.precision is None:
             return False
         return old.precision is None or (old.scale or 0) != (new.scale or 0) or (
             new.precision < old.precision)
     return True
+
+
+def _fractional(type_: Any) -> int:
+    precision = getattr(type_, "precision", None)
+    return 6 if precision is None else precision
 
 
 def _is_enum(type_: Any) -> bool:
