@@ -126,7 +126,8 @@ def test_plan_json_carries_lock_and_cost(tmp_path: Path, server_url: URL) -> Non
     project, _ = _planned(tmp_path, server_url)
     result = _run(project.root, server_url, "plan", "--json", "--check")
     assert result.exit_code == 3, result.output
-    steps = json.loads(result.output[:result.output.rindex("}") + 1])["steps"]
+    document = result.output[result.output.index('{\n  "schemactl_json"'):]
+    steps = json.loads(document[:document.rindex("}") + 1])["steps"]
     by_name = {(s["table"], s["name"]): s for s in steps}
     assert (by_name[("a", "n")]["lock"], by_name[("a", "n")]["cost"]) == (
         "ACCESS EXCLUSIVE", "rewrite")

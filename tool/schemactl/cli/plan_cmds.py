@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from importlib import resources
@@ -10,14 +9,17 @@ from pathlib import Path
 
 import click
 
+from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
-from schemactl.db.urls import normalize
+from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.analyze import budget_violations
 from schemactl.plan.build import Plan
 from schemactl.plan.locks import Lock
+from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
+from schemactl.settings import Settings, shadow_server_url, version_warning
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -53,7 +55,17 @@ def init(directory: Path) -> None:
         with gitignore.open("a") as handle:
             handle.write(".schemactl/\n.env\n")
         echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
+    attributes = directory / ".gitattributes"
+    if _SUM_MERGE not in (attributes.read_text() if attributes.exists() else ""):
+        with attributes.open("a") as handle:
+            handle.write(_SUM_MERGE + "\n")
+        echo(f"  updated  {attributes}  (two branches' sum files merge; rebase records it afresh)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+# Both branches add lines to the sum file: git's union driver merges them without a conflict,
+# and `schemactl rebase` (or `hash`) records the file afresh.
+_SUM_MERGE = "migrations/schemactl.sum merge=union"
 
 
 def _default_message(plan: Plan) -> str:
@@ -68,7 +80,7 @@ def _default_message(plan: Plan) -> str:
               "Default: a summary of the first step.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@output.json_option
 @click.option("--allow-destructive", is_flag=True,
               help="Write steps that lose data (drop table/column/enum value, narrowing type).")
 @click.option("--against", metavar="URL",
@@ -100,23 +112,39 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     project = ctx.project()
     settings = ctx.settings(max_lock=max_lock)
     budget = _budget(settings.max_lock)
+    output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
+                  f"{display(shadow_server_url(settings, project.root))}")
     result = make_plan(project, settings, normalize(against) if against else None)
+    warning = version_warning(settings) if against is None else None
+    if warning:
+        output.warn(warning)
+    echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
+                                      else "No changes. The schema matches the database.")))
+    exit_code, written = _write_or_refuse(project, settings, result, message, check,
+                                          allow_destructive, against is not None, budget)
     if as_json:
-        echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        echo(render_plan(result, NO_CHANGES if against is None
-                         else "No changes. The schema matches the database."))
+        output.emit_json("plan", {**result.as_dict(), "written": written,
+                                  "warnings": [warning] if warning else []},
+                         ok=exit_code == 0)
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def _write_or_refuse(project: Project, settings: Settings, result: Plan, message: str | None,
+                     check: bool, allow_destructive: bool, against: bool,
+                     budget: Lock | None = None) -> tuple[int, dict[str, str] | None]:
+    """(exit code, the files written)."""
     if not result.has_changes:
-        return
-    if budget is not None:
-        _hold_to_budget(result, budget)
+        return 0, None
+    if budget is not None and not _within_budget(result, budget):
+        return EXIT_HAZARD, None
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
-        sys.exit(EXIT_PENDING)
-    if against is not None:
+        return EXIT_PENDING, None
+    if against:
         # A revision planned against one database would not follow from the history.
         echo("\nNothing written: --against only compares.", err=True)
-        return
+        return 0, None
     destructive = result.destructive
     if destructive and not allow_destructive:
         echo("\nRefused: the plan loses data:", err=True)
@@ -124,10 +152,12 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
             echo(f"  {hazard}", err=True)
         echo("Check the steps (a rename needs `renamed_from`), then run again with "
              "--allow-destructive to write them.", err=True)
-        sys.exit(EXIT_HAZARD)
+        return EXIT_HAZARD, None
     path = write_revision(project, result, message or _default_message(result), settings)
     sql = project.sql_dir / (path.stem + ".sql")
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
+    return 0, {"revision": _shown(project.root, path), "sql": _shown(project.root, sql),
+               "id": path.name.split("_", 1)[0]}
 
 
 def _budget(level: str | None) -> Lock | None:
@@ -139,15 +169,14 @@ def _budget(level: str | None) -> Lock | None:
         raise click.BadParameter(str(error), param_hint="--max-lock / MAX_LOCK") from None
 
 
-def _hold_to_budget(result: Plan, budget: Lock) -> None:
+def _within_budget(result: Plan, budget: Lock) -> bool:
     over = budget_violations(result.steps, budget)
     if over:
         echo(f"\nRefused: {len(over)} step(s) over the lock budget {budget.label}:", err=True)
         for line in over:
             echo(f"  {line}", err=True)
-        sys.exit(EXIT_HAZARD)
+    return not over
 
 
 def _shown(root: Path, path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
