@@ -84,25 +84,26 @@ def test_lint_and_check_on_planned_edited_and_hand_written_revisions(
     assert _run(project.root, server_url, "check").exit_code == 0
 
     # A DBA edits the offline SQL: the new statement is linted with its line.
-    sql = next((project.root / "migrations" / "sql").glob("0002_*.sql"))
+    sql = next((project.root / "migrations" / "sql").glob("*_email_index.sql"))
+    second = sql.name.split("_")[0]
     text = sql.read_text()
     line = text[:text.index("CREATE INDEX")].count("\n") + 1
     sql.write_text(text.replace("CREATE INDEX", "ALTER TABLE users ALTER COLUMN email TYPE "
                                 "text;\nALTER TABLE users ALTER COLUMN id TYPE integer;\n"
                                 "CREATE INDEX", 1))
-    edited = _run(project.root, server_url, "lint", "0002")
+    edited = _run(project.root, server_url, "lint", second)
     assert edited.exit_code == 4, edited.output
-    assert f"0002:{line + 1}: LK101 (table rewrite) table users" in edited.output
-    assert "ALTER COLUMN email" not in edited.output and f"0002:{line}:" not in edited.output
+    assert f"{second}:{line + 1}: LK101 (table rewrite) table users" in edited.output
+    assert "ALTER COLUMN email" not in edited.output and f"{second}:{line}:" not in edited.output
     sql.write_text(text)
 
     # A hand-written revision (no .sql file): rendered, then linted; check fails on it.
-    (project.versions_dir / "0003_by_hand.py").write_text(textwrap.dedent('''\
+    (project.versions_dir / "99990101000000_by_hand.py").write_text(textwrap.dedent(f'''\
         """by hand"""
         from alembic import op
 
-        revision = "0003"
-        down_revision = "0002"
+        revision = "99990101000000"
+        down_revision = "{second}"
         branch_labels = None
         depends_on = None
 
@@ -117,13 +118,13 @@ def test_lint_and_check_on_planned_edited_and_hand_written_revisions(
     assert _run(project.root, server_url, "hash").exit_code == 0
     by_hand = _run(project.root, server_url, "lint")
     assert by_hand.exit_code == 4, by_hand.output
-    assert "0003:" in by_hand.output and "LK104" in by_hand.output
+    assert "99990101000000:" in by_hand.output and "LK104" in by_hand.output
     assert "UNIQUE INDEX CONCURRENTLY" in by_hand.output
     set_schema(project, BEFORE.replace("email: varchar(120)", "email: {type: varchar(120), "
                                        "unique: true}") + "    indexes:\n      - columns: [email]\n")
     checked = _run(project.root, server_url, "check")
     assert checked.exit_code == 3, checked.output
-    assert "lint: 0003:" in checked.output and "schemactl: ack LK104" in checked.output
+    assert "lint: 99990101000000:" in checked.output and "schemactl: ack LK104" in checked.output
 
 
 def test_lint_of_an_unknown_revision_is_an_error(tmp_path: Path, server_url: URL) -> None:

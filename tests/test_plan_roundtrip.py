@@ -83,8 +83,8 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     assert bool(plan.destructive) == bool(case.get("destructive")), text
     if case.get("golden"):
         _check_golden(case["id"], text)
-    write_revision(project, plan, "after")
-    sql_file = next((project.root / "migrations" / "sql").glob("0002_*.sql"))
+    after_path = write_revision(project, plan, "after")
+    sql_file = project.sql_dir / (after_path.stem + ".sql")
     unmarked, exempt = unmarked_findings(sql_file, [h.as_record() for h in plan.hazards],
                                          plan.steps)
     assert not unmarked, f"squawk lock rules fired on steps with no hazard: {unmarked}"
