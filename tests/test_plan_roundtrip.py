@@ -25,6 +25,7 @@ from schemactl.render.human import render_plan
 from .conftest import pg_dump_schema
 from .helpers import downgrade, make_project, migrate, set_schema, settings_for
 from .offline_check import assert_offline_matches_online
+from .squawk_check import unmarked_findings
 
 DATA = Path(__file__).parent / "data" / "evolutions.yaml"
 GOLDEN = Path(__file__).parent / "golden" / "plans"
@@ -82,7 +83,14 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     assert bool(plan.destructive) == bool(case.get("destructive")), text
     if case.get("golden"):
         _check_golden(case["id"], text)
-    write_revision(project, plan, "after")
+    after_path = write_revision(project, plan, "after")
+    sql_file = project.sql_dir / (after_path.stem + ".sql")
+    unmarked, exempt = unmarked_findings(sql_file, [h.as_record() for h in plan.hazards],
+                                         plan.steps)
+    assert not unmarked, f"squawk lock rules fired on steps with no hazard: {unmarked}"
+    if os.environ.get("SCHEMACTL_SQUAWK_REPORT"):  # the remaining findings, with their reason
+        with open(os.environ["SCHEMACTL_SQUAWK_REPORT"], "a") as report:
+            report.writelines(f"{case['id']}: {line}\n" for line in exempt)
     assert_offline_matches_online(project, server_url, tmp_path, back_to=first_id)
     migrate(project, db_url)
     _run_sql(db_url, case.get("seed_after"))

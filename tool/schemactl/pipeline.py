@@ -9,6 +9,7 @@ import contextlib
 import io
 import re
 import textwrap
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -34,10 +35,12 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
+from schemactl.inspect.sizes import table_sizes
 from schemactl.plan.build import Plan, build_plan
+from schemactl.plan.lint import Finding, lint
 from schemactl.project import Project
 from schemactl.render.human import render_plan
-from schemactl.render.offline_sql import write_revision_sql
+from schemactl.render.offline_sql import revision_sql, revisions_sql, write_revision_sql
 from schemactl.render.revision import python_body, revision_parts
 from schemactl.settings import Settings, shadow_server_url
 from schemactl.spec.load import load
@@ -74,7 +77,10 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
             else shadow(project, server, prefix=prefix, cache=cache))
         with baseline as conn:
             desired = desired_future.result()
-            return build_plan(_diff(metadata, spec, conn, desired))
+            plan = build_plan(_diff(metadata, spec, conn, desired))
+    if against is not None:  # a live database knows how big the tables the steps touch are
+        plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
+    return plan
 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
@@ -202,3 +208,32 @@ def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
         raise
     assert revision is not None
     return Path(revision.path)
+
+
+def lint_revisions(project: Project, settings: Settings,
+                   wanted: Sequence[str] = ()) -> list[Finding]:
+    """Lint the offline SQL of the wanted revisions (all when none), oldest first: the file
+    in migrations/sql/ when there is one (a DBA may have edited it), else the SQL rendered
+    from the revision file (a hand-written revision has no .sql yet)."""
+    findings: list[Finding] = []
+    known = {r.revision: r for r in revisions_sql(project, None, "heads")}
+    scripts = ScriptDirectory.from_config(project.alembic_config())
+    for rev in wanted:
+        if _script_or_none(scripts, rev) is None:
+            raise SchemactlError(f"no revision {rev} in {project.versions_dir}",
+                                 hint=f"the revisions are the files in {project.versions_dir}")
+    chosen = [scripts.get_revision(rev) for rev in (wanted or list(known))]
+    for script in chosen:
+        assert script is not None and script.revision in known
+        path = project.sql_dir / (Path(script.path).stem + ".sql")
+        text = path.read_text(encoding="utf-8") if path.is_file() else revision_sql(
+            project, script.revision, settings)[1]
+        findings += lint(script.revision, text, known[script.revision].hazards)
+    return findings
+
+
+def _script_or_none(scripts: ScriptDirectory, rev: str) -> object | None:
+    try:
+        return scripts.get_revision(rev)
+    except Exception:  # Alembic raises several kinds for unknown or ambiguous ids
+        return None

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     lock_timeout: Duration = "5s"
     statement_timeout: Duration = "0"
     lock_retries: Annotated[int, BeforeValidator(_whole_number)] = 3
+    # `plan --max-lock`: the strongest lock a step may hold while it scans, rewrites or
+    # builds an index on an existing table (e.g. "SHARE UPDATE EXCLUSIVE"); None: no budget.
+    max_lock: str | None = None
 
 
 class SettingsError(SchemactlError):

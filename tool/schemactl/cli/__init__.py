@@ -12,6 +12,7 @@ from schemactl.cli import (  # noqa: F401
     fleet_cmds,
     history_cmds,
     inspect_cmds,
+    lint_cmds,
     models_cmds,
     plan_cmds,
     spec_cmds,

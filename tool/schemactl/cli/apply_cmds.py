@@ -29,6 +29,7 @@ from schemactl.cli.common import (
 )
 from schemactl.db.urls import display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
+from schemactl.pipeline import lint_revisions
 from schemactl.project import Project
 from schemactl.settings import Settings, duration_seconds, target_url
 
@@ -394,11 +395,18 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
 @handle_errors
 def check(ctx: Context, models_ref: str | None, as_json: bool) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
-    exactly one head, and the generated models named in pyproject.toml are up to date.
+    exactly one head, the generated models named in pyproject.toml are up to date, and
+    `schemactl lint` finds no unacknowledged hazard in any revision.
     Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
     report.problems += modelgen.check_problems(project, models_ref)
+    if not report.problems and project.versions_dir.is_dir():
+        report.problems += [
+            status_mod.CheckProblem(f"lint: {finding}", "use the safe form, or acknowledge it "
+                                    f"with `-- schemactl: ack {finding.hazard.code}` above the "
+                                    "statement, then `schemactl hash`")
+            for finding in lint_revisions(project, ctx.settings()) if not finding.acknowledged]
     if as_json:
         output.emit_json("check", {
             "problems": [{"message": p.message, "fix": p.fix} for p in report.problems],

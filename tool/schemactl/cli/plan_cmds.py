@@ -14,7 +14,9 @@ from schemactl.cli.common import Context, echo, handle_errors, main, pass_contex
 from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.pipeline import make_plan, write_revision
+from schemactl.plan.analyze import budget_violations
 from schemactl.plan.build import Plan
+from schemactl.plan.locks import Lock
 from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
 from schemactl.settings import Settings, shadow_server_url, version_warning
@@ -88,10 +90,16 @@ def _default_message(plan: Plan) -> str:
 @click.option("--no-cache", is_flag=True,
               help="Build the shadow and desired databases from scratch, ignoring what earlier "
               "plans kept (see `schemactl cache`). The plan is the same.")
+@click.option("--max-lock", metavar="LEVEL",
+              help="Lock budget: refuse (exit 4) any step on an existing table that holds a "
+              "lock stronger than LEVEL while it scans, rewrites or builds an index, e.g. "
+              "'SHARE UPDATE EXCLUSIVE' (reads and writes go on). Catalog-only steps are "
+              "brief and never count. Setting: MAX_LOCK.")
 @pass_context
 @handle_errors
 def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
-         allow_destructive: bool, against: str | None, no_cache: bool) -> None:
+         allow_destructive: bool, against: str | None, no_cache: bool,
+         max_lock: str | None) -> None:
     """Compare schema/*.yaml with the migrations and write the next revision.
 
     The baseline is a throwaway shadow database upgraded through every existing
@@ -99,11 +107,15 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     - drop, -/+ replace, with hazards), then writes migrations/versions/<rev>_<slug>.py
     and its offline SQL in migrations/sql/. Nothing is written when there are no changes.
 
+    Each step on an existing table shows its lock and cost, e.g.
+    [SHARE UPDATE EXCLUSIVE, scan] (see docs/locks.md).
+
     Exit codes: 0 written or no changes, 1 error, 3 changes pending (--check),
-    4 destructive steps without --allow-destructive.
+    4 destructive steps without --allow-destructive, or steps over the --max-lock budget.
     """
     project = ctx.project()
-    settings = ctx.settings()
+    settings = ctx.settings(max_lock=max_lock)
+    budget = _budget(settings.max_lock)
     output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
                   f"{display(shadow_server_url(settings, project.root))}")
     result = make_plan(project, settings, normalize(against) if against else None,
@@ -114,7 +126,7 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
                                       else "No changes. The schema matches the database.")))
     exit_code, written = _write_or_refuse(project, settings, result, message, check,
-                                          allow_destructive, against is not None)
+                                          allow_destructive, against is not None, budget)
     if as_json:
         output.emit_json("plan", {**result.as_dict(), "written": written,
                                   "warnings": [warning] if warning else []},
@@ -124,11 +136,13 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
 
 
 def _write_or_refuse(project: Project, settings: Settings, result: Plan, message: str | None,
-                     check: bool, allow_destructive: bool,
-                     against: bool) -> tuple[int, dict[str, str] | None]:
+                     check: bool, allow_destructive: bool, against: bool,
+                     budget: Lock | None = None) -> tuple[int, dict[str, str] | None]:
     """(exit code, the files written)."""
     if not result.has_changes:
         return 0, None
+    if budget is not None and not _within_budget(result, budget):
+        return EXIT_HAZARD, None
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
         return EXIT_PENDING, None
@@ -149,6 +163,24 @@ def _write_or_refuse(project: Project, settings: Settings, result: Plan, message
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
     return 0, {"revision": _shown(project.root, path), "sql": _shown(project.root, sql),
                "id": path.name.split("_", 1)[0]}
+
+
+def _budget(level: str | None) -> Lock | None:
+    if level is None:
+        return None
+    try:
+        return Lock.parse(level)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--max-lock / MAX_LOCK") from None
+
+
+def _within_budget(result: Plan, budget: Lock) -> bool:
+    over = budget_violations(result.steps, budget)
+    if over:
+        echo(f"\nRefused: {len(over)} step(s) over the lock budget {budget.label}:", err=True)
+        for line in over:
+            echo(f"  {line}", err=True)
+    return not over
 
 
 def _shown(root: Path, path: Path) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.types import NullType
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard, is_narrowing, is_widening
+from schemactl.plan.locks import type_change_rewrites
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident
 from schemactl.sqltypes import PgType
@@ -198,7 +199,7 @@ def _split_type_change(op: ops.MigrateOperation, current: Catalog,
     step = SqlStepOp(change(new_sql, new_default), change(old_sql, old_default), StepInfo(
         "alter", "column", key[0], op.table_name, op.column_name,
         f"type {old_sql} -> {new_sql}", _type_hazards(old, new, where),
-        _type_hazards(new, old, where)))
+        _type_hazards(new, old, where), rewrites=type_change_rewrites(old, new)))
     op.existing_type, op.modify_type = new, None
     untouched = (op.modify_nullable is None and op.modify_comment is False
                  and op.modify_server_default is False and op.modify_name is None)

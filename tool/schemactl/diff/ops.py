@@ -35,6 +35,7 @@ class StepInfo:
     reverse_hazards: tuple[Hazard, ...] = ()
     # A drop + create of the same object shows as one "-/+" replace in the plan.
     replaces: bool = False
+    rewrites: bool | None = None  # a type change: whether PostgreSQL rewrites the table
 
 
 @Operations.register_operation("run_sql")
@@ -55,7 +56,7 @@ class SqlStepOp(MigrateOperation):
         step = self.step
         if step is not None:
             step = replace(step, verb=_OPPOSITE[step.verb], hazards=step.reverse_hazards,
-                           reverse_hazards=step.hazards)
+                           reverse_hazards=step.hazards, rewrites=None)
         return SqlStepOp(self.reverse_statements, self.statements, step)
 
     def to_diff_tuple(self) -> tuple[Any, ...]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alembic.migration import MigrationContext
@@ -13,7 +13,16 @@ from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql
 
 from schemactl.diff.ops import SqlStepOp
+from schemactl.plan.analyze import OWN_CODES, lock_hazards
 from schemactl.plan.hazards import Hazard
+from schemactl.plan.locks import (
+    Cost,
+    Lock,
+    StatementKind,
+    kind_of_statements,
+    strongest,
+    table_of,
+)
 from schemactl.spec.types import DEFAULT_SCHEMA
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
@@ -29,10 +38,25 @@ class Step:
     detail: str = ""
     hazards: tuple[Hazard, ...] = ()
     sql: tuple[str, ...] = ()
+    # On an existing table: the lock model's row for the step's costliest statement.
+    statement: StatementKind | None = None
+    rewrites: bool | None = None  # a type change: whether it rewrites (the old type decides)
+    table_size: str = ""  # e.g. "~1,000,000 rows, 42.0 MB", when a live database was asked
+
+    @property
+    def lock(self) -> Lock | None:
+        return self.statement.lock if self.statement else None
+
+    @property
+    def cost(self) -> Cost | None:
+        return self.statement.cost if self.statement else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "schema": self.schema,
                 "table": self.table, "name": self.name, "detail": self.detail,
+                "lock": self.lock.label if self.lock else None,
+                "cost": self.cost.value if self.cost else None,
+                "table_size": self.table_size or None,
                 "hazards": [h.as_record() for h in self.hazards], "sql": list(self.sql)}
 
 
@@ -60,6 +84,17 @@ class Plan:
         drop = sum(s.action in ("-", "-/+") for s in self.steps)
         return add, change, drop
 
+    def costly_tables(self) -> set[tuple[str, str]]:
+        """Existing tables a step scans, rewrites or indexes: where the table's size matters."""
+        return {(s.schema, s.table) for s in self.steps
+                if s.table and s.cost is not None and s.cost.touches_rows}
+
+    def with_sizes(self, sizes: Mapping[tuple[str, str], object]) -> Plan:
+        steps = [replace(s, table_size=str(sizes[(s.schema, s.table)]))
+                 if s.table and s.cost is not None and s.cost.touches_rows
+                 and (s.schema, s.table) in sizes else s for s in self.steps]
+        return Plan(steps, self.upgrade_ops)
+
     def as_dict(self) -> dict[str, Any]:
         add, change, drop = self.counts()
         return {"changes": self.has_changes, "add": add, "change": change, "drop": drop,
@@ -68,7 +103,37 @@ class Plan:
 
 def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
     steps = [_step(op) for op in _flatten(upgrade_ops)]
-    return Plan(_merge_replaces(steps), upgrade_ops)
+    new_tables = {(_schema(op.schema), op.table_name) for op in upgrade_ops.ops
+                  if isinstance(op, ops.CreateTableOp)}
+    return Plan([_analyzed(step, new_tables) for step in _merge_replaces(steps)], upgrade_ops)
+
+
+def _analyzed(step: Step, new_tables: set[tuple[str, str]]) -> Step:
+    """The lock and cost of a step on an existing table, and the LK hazards they earn."""
+    if (step.schema, step.table) in new_tables:
+        return step
+    if step.table is None:  # e.g. an enum change that alters the columns using the type
+        statements = tuple(sql for sql in step.sql if _on_existing_table(sql, new_tables))
+    else:
+        statements = step.sql
+    kinds = [kind for sql in statements
+             if (kind := kind_of_statements([sql], step.rewrites)) is not None]
+    if not kinds:
+        return step
+    where = (f"table {step.table}" if step.table else f"{step.kind} {step.name}") + (
+        "" if step.kind == "table" or step.table is None else f", {step.kind} {step.name}")
+    hazards = tuple(h for h in step.hazards if h.code not in OWN_CODES)  # ours to say
+    for kind in kinds:  # every statement's own hazards: a replace both drops and builds
+        hazards = lock_hazards(kind, where, hazards, keep_own=True)
+    return replace(step, statement=strongest(kinds), hazards=hazards)
+
+
+def _on_existing_table(sql: str, new_tables: set[tuple[str, str]]) -> bool:
+    table = table_of(sql)
+    if table is None:  # DROP INDEX names only the index, which exists: its table too
+        return True
+    schema, _, name = table.rpartition(".")
+    return (schema or DEFAULT_SCHEMA, name) not in new_tables
 
 
 def _flatten(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
@@ -90,7 +155,8 @@ def _merge_replaces(steps: list[Step]) -> list[Step]:
         if step.action == "+/+" and key in drops:
             old = drops[key]
             merged.append(Step("-/+", step.kind, step.schema, step.table, step.name, step.detail,
-                               old.hazards + step.hazards, old.sql + step.sql))
+                               old.hazards + step.hazards, old.sql + step.sql,
+                               rewrites=step.rewrites))
         else:
             merged.append(step)
     return merged
@@ -160,7 +226,7 @@ def _sql_step(op: SqlStepOp) -> Step:
         if info.verb == "alter":
             action = "-/+"
     return Step(action, info.kind, info.schema, info.table, info.name, info.detail,
-                info.hazards, tuple(op.statements))
+                info.hazards, tuple(op.statements), rewrites=info.rewrites)
 
 
 def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:

@@ -1,4 +1,4 @@
-"""Hazard codes: lint findings as data, each with a stable code (after Atlas's DS/MF codes).
+"""Hazard codes: lint findings as data, each with a stable code (see docs/hazards.md).
 
 A revision file records its hazards in the module attribute `schemactl_hazards`, a list of
 `Hazard.as_record()` dicts, so that offline SQL, apply and status can all read them
@@ -38,9 +38,12 @@ CODES: dict[str, tuple[HazardKind, str]] = {
     "MF105": (HazardKind.MAY_FAIL, "type change with cast"),
     "MF106": (HazardKind.MAY_FAIL, "add NOT NULL column without default to existing table"),
     "MF107": (HazardKind.MAY_FAIL, "add exclusion constraint"),
-    "LK101": (HazardKind.TABLE_REWRITE, "type change rewrites the table"),
+    "LK101": (HazardKind.TABLE_REWRITE, "rewrites the table (type change, volatile default)"),
     "LK102": (HazardKind.LONG_LOCK, "create index without CONCURRENTLY locks writes"),
     "LK103": (HazardKind.TABLE_REWRITE, "add stored generated column rewrites the table"),
+    "LK104": (HazardKind.LONG_LOCK, "unique or primary key builds its index under ACCESS EXCLUSIVE"),
+    "LK105": (HazardKind.LONG_LOCK, "scans the table while blocking writes"),
+    "LK106": (HazardKind.LONG_LOCK, "drop index without CONCURRENTLY blocks reads and writes"),
 }
 
 
@@ -98,6 +101,10 @@ def is_narrowing(old: Any, new: Any) -> bool:
     if isinstance(old, postgresql.BIT) and isinstance(new, postgresql.BIT) \
             and old.varying and new.varying:
         return new.length is not None and (old.length is None or new.length < old.length)
+    # Text parsed as another type (text -> integer) either casts exactly or fails: a may-fail
+    # cast, not a loss (the apply stops and nothing is changed).
+    if isinstance(old, sqltypes.String) and not isinstance(new, sqltypes.String):
+        return False
     # Anything else may fail or lose information on cast; text-like targets are safe.
     return not isinstance(new, sqltypes.String) or new.length is not None
 

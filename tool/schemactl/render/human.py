@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemactl.diff.catalog import display_table
 from schemactl.plan.build import Plan, Step
+from schemactl.plan.locks import describe
 
 NO_CHANGES = "No changes. The schema matches the migrations."
 
@@ -12,6 +13,9 @@ def _line(step: Step, indent: str) -> list[str]:
     text = f"{indent}{step.action} {step.kind} {step.name}"
     if step.detail:
         text += f": {step.detail}"
+    if step.statement is not None:  # a step on an existing table: its lock and cost
+        size = f"; {step.table_size}" if step.table_size else ""
+        text += f"  [{describe(step.statement)}{size}]"
     lines = [text]
     for hazard in step.hazards:
         lines.append(f"{indent}    ! {hazard.code} {hazard.kind.value}: {hazard.message}")
