@@ -14,6 +14,7 @@ from schemactl.cli import main
 from schemactl.plan.lint import lint, split_statements
 
 from .helpers import make_project, set_schema
+from .test_json_output import checked_document
 
 SCRIPT = """\
 SET lock_timeout = '5s';
@@ -94,6 +95,11 @@ def test_lint_and_check_on_planned_edited_and_hand_written_revisions(
     edited = _run(project.root, server_url, "lint", second)
     assert edited.exit_code == 4, edited.output
     assert f"{second}:{line + 1}: LK101 (table rewrite) table users" in edited.output
+    as_json = _run(project.root, server_url, "lint", second, "--json")
+    document = checked_document(as_json.stdout, as_json.exit_code, "lint")
+    assert document["unacknowledged"] == 1 and not document["ok"]
+    assert {(f["line"], f["hazard"]["code"], f["acknowledged"]) for f in document["findings"]
+            if not f["acknowledged"]} == {(line + 1, "LK101", False)}
     assert "ALTER COLUMN email" not in edited.output and f"{second}:{line}:" not in edited.output
     sql.write_text(text)
 

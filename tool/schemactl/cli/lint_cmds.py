@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
 from schemactl.errors import EXIT_HAZARD
 from schemactl.pipeline import lint_revisions
@@ -14,9 +15,10 @@ from schemactl.pipeline import lint_revisions
 @main.command()
 @click.argument("revisions", nargs=-1, metavar="[REV]...")
 @click.option("--all", "show_all", is_flag=True, help="Also list acknowledged findings.")
+@output.json_option
 @pass_context
 @handle_errors
-def lint(ctx: Context, revisions: tuple[str, ...], show_all: bool) -> None:
+def lint(ctx: Context, revisions: tuple[str, ...], show_all: bool, as_json: bool) -> None:
     """Check the SQL of revisions (default: all) for hazards: locks held while a table is
     scanned or rewritten, blocking index builds, drops of data.
 
@@ -31,6 +33,11 @@ def lint(ctx: Context, revisions: tuple[str, ...], show_all: bool) -> None:
     project = ctx.project()
     findings = lint_revisions(project, ctx.settings(), revisions)
     open_ = [f for f in findings if not f.acknowledged]
+    if as_json:  # every finding, acknowledged or not: a dashboard filters for itself
+        output.emit_json("lint", {
+            "findings": [{"revision": f.revision, "line": f.line, "acknowledged": f.acknowledged,
+                          "hazard": output.hazard_json(f.hazard)} for f in findings],
+            "unacknowledged": len(open_)}, ok=not open_)
     for finding in findings if show_all else open_:
         echo(str(finding))
     acknowledged = len(findings) - len(open_)
