@@ -7,6 +7,7 @@ The walk has three passes so that order in the files never matters:
 Errors never stop the walk; they are collected and raised together at the end.
 
 Diagnostic codes (stable; tests and docs refer to them):
+  E001 cannot read a file     E002 YAML syntax error       E003 beyond a loader limit (load.py)
   E101 unknown key            E102 wrong kind of value     E103 missing required key
   E104 invalid value          E105 empty where something is required
   E201 unknown type           E202 bad type arguments      E203 extension required

@@ -50,8 +50,8 @@ def merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
     """
     if not any(key.tag == MERGE_TAG for key, _ in node.value):
         return list(node.value)
-    written = {key.value for key, _ in node.value if key.tag != MERGE_TAG}
-    merged: set[str] = set()
+    written = {_hashable(key) for key, _ in node.value if key.tag != MERGE_TAG}
+    merged: set[object] = set()
     pairs: list[tuple[yaml.Node, yaml.Node]] = []
     for key, value in node.value:
         if key.tag != MERGE_TAG:
@@ -62,10 +62,16 @@ def merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
             if not isinstance(source, yaml.MappingNode):
                 raise yaml.YAMLError("`<<:` merges a mapping or a list of mappings")
             for k, v in merged_pairs(source):
-                if k.value not in written and k.value not in merged:
-                    merged.add(k.value)
+                if _hashable(k) not in written and _hashable(k) not in merged:
+                    merged.add(_hashable(k))
                     pairs.append((k, v))
     return pairs
+
+
+def _hashable(key: yaml.Node) -> object:
+    """What identifies a key for the merge rule: its text, or (a list or mapping used as a
+    key, which validate refuses anyway) the node itself."""
+    return key.value if isinstance(key, yaml.ScalarNode) else id(key)
 
 
 def mark_of(file: str, node: yaml.Node) -> Mark:
