@@ -47,11 +47,30 @@ def test_inspect_writes_yaml_and_never_overwrites(db: psycopg.Connection, db_url
 
     again = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
     assert again.exit_code == 1
-    assert "not overwriting existing files" in again.output and "billing.yaml" in again.output
+    assert "already holds a schema" in again.output and "billing.yaml" in again.output
 
     (out / "public.yaml").write_text("edited")
+    (out / "mine.yaml").write_text("tables: {}\n")
     forced = run("inspect", "--database-url", url_text(db_url), "-o", str(out), "--force")
     assert forced.exit_code == 0 and "edited" not in (out / "public.yaml").read_text()
+    # --force replaces the schema: nothing is left beside the inspected files, and it says so.
+    assert sorted(p.name for p in out.iterdir()) == ["billing.yaml", "public.yaml"]
+    assert "removed" in forced.output and "mine.yaml" in forced.output
+    assert "replaced" in forced.output and "public.yaml" in forced.output
+
+
+def test_inspect_never_adds_yaml_beside_a_schema(db: psycopg.Connection, db_url: URL,
+                                                 tmp_path: Path) -> None:
+    """Files with other names than inspect's would end up beside them: validate would then
+    fail on duplicate tables. Refused, and nothing is written."""
+    db.execute("CREATE TABLE t (id integer PRIMARY KEY)")
+    out = tmp_path / "schema"
+    out.mkdir()
+    (out / "app.yaml").write_text("tables:\n  t:\n    columns: {id: integer}\n")
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
+    assert result.exit_code == 1
+    assert "already holds a schema" in result.output and "--force" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["app.yaml"]
 
 
 def test_inspect_never_shows_the_password(db: psycopg.Connection, db_url: URL,

@@ -1,3 +1,3 @@
-from schemactl.cli import main
+from schemactl.launch import main
 
 main()

@@ -31,6 +31,7 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
+from schemactl.files import FileTransaction, check_writable
 from schemactl.plan.build import Plan, build_plan
 from schemactl.project import Project
 from schemactl.render.human import render_plan
@@ -133,15 +134,15 @@ def next_revision_id(project: Project) -> str:
 def write_revision(project: Project, plan: Plan, message: str,
                    settings: Settings | None = None) -> Path:
     """Write the revision for the plan, its offline SQL (checked statement by statement),
-    and re-record migrations/schemactl.sum. All or nothing: if the SQL check fails, the
-    revision file is removed again and the error names the statement."""
-    path = _write_revision_file(project, plan, message)
-    try:
+    and re-record migrations/schemactl.sum. All or nothing: every target is checked for
+    writing first, and on any failure (the SQL check included) the project is left as it was."""
+    check_writable([project.versions_dir / "new.py", project.sql_dir / "new.sql", project.sum_file])
+    with FileTransaction() as files:
+        files.track(project.sum_file)
+        path = files.track(_write_revision_file(project, plan, message))
+        files.track(project.sql_dir / (path.stem + ".sql"))
         write_revision_sql(project, path.name.split("_", 1)[0], settings)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    checksums.record(project)
+        checksums.record(project)
     return path
 
 

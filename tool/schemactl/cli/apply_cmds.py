@@ -24,7 +24,7 @@ from schemactl.cli.common import (
     main,
     pass_context,
 )
-from schemactl.db.urls import display, redact
+from schemactl.db.urls import InvalidURL, display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings, target_url
@@ -36,6 +36,8 @@ def _target(settings: Settings, project: Project) -> URL:
     """The target URL; a malformed one is bad input (exit 1), never a traceback."""
     try:
         return target_url(settings, project.root)
+    except InvalidURL:
+        raise
     except (ValueError, ArgumentError) as exc:  # sqlalchemy's make_url, or not PostgreSQL
         raise SchemactlError(f"invalid database URL: {redact(str(exc))}",
                              hint="expected e.g. postgresql://app@db.example.com:5432/app") from None
@@ -183,9 +185,16 @@ def _summary(result: ApplyResult) -> None:
          f"the database is at revision {at}.")
 
 
+def _revision_given(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An empty revision would mean "nothing" to Alembic in some places and fail in others."""
+    if not value.strip():
+        raise click.BadParameter("must name a revision, e.g. head, base or 0002", param=param)
+    return value
+
+
 @main.command()
 @_session_options
-@click.option("--to", "to", default="head", show_default=True,
+@click.option("--to", "to", default="head", show_default=True, callback=_revision_given,
               help="Revision to upgrade to.")
 @pass_context
 @handle_errors
@@ -199,7 +208,7 @@ def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait:
 
 
 @main.command()
-@click.argument("revision")
+@click.argument("revision", callback=_revision_given)
 @_session_options
 @pass_context
 @handle_errors

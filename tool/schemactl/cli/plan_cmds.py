@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from importlib import resources
 from pathlib import Path
 
 import click
 
-from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
+from schemactl.cli.common import Context, echo, handle_errors, main, message_text, pass_context
 from schemactl.db.urls import normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
+from schemactl.files import FileTransaction, check_writable
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.build import Plan
 from schemactl.render.human import NO_CHANGES, render_plan
+from schemactl.spec.load import SCHEMA_SUFFIXES
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -28,30 +29,55 @@ _SCAFFOLD = {
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(directory: Path) -> None:
+@click.option("--force", is_flag=True,
+              help="Replace the files init writes where they exist, and replace an existing "
+              "schema/ (its YAML files are removed) by the example.")
+@handle_errors
+def init(directory: Path, force: bool) -> None:
     """Create a schemactl project in DIRECTORY (default: here).
 
     Writes alembic.ini, migrations/ (env.py, script.py.mako, versions/, sql/) and an
-    example schema/app.yaml. Existing files are never overwritten.
+    example schema/app.yaml. Existing files are never overwritten, and no example is
+    added to a schema/ that already holds YAML, unless --force (which says what it replaced).
+    All or nothing: if any file cannot be written, nothing is.
     """
     templates = resources.files("schemactl") / "templates"
-    for source, target in _SCAFFOLD.items():
-        path = directory / target
-        if path.exists():
-            echo(f"  exists   {path}")
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with resources.as_file(templates / source) as template:
-            shutil.copyfile(template, path)
-        echo(f"  created  {path}")
-    for folder in ("migrations/versions", "migrations/sql"):
-        (directory / folder).mkdir(parents=True, exist_ok=True)
-    gitignore = directory / ".gitignore"
-    if ".schemactl/" not in (gitignore.read_text() if gitignore.exists() else ""):
-        with gitignore.open("a") as handle:
-            handle.write(".schemactl/\n.env\n")
-        echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
+    existing_schema = _yaml_files(directory / "schema")
+    targets = [directory / target for target in _SCAFFOLD.values()]
+    check_writable([*targets, directory / ".gitignore"])
+    with FileTransaction() as files:
+        if existing_schema and force:
+            for path in existing_schema:
+                files.remove(path)
+                echo(f"  removed  {path}")
+        for source, target in _SCAFFOLD.items():
+            path = directory / target
+            if target.startswith("schema/") and existing_schema and not force:
+                echo(f"  kept     {directory / 'schema'}  (it already holds "
+                     f"{len(existing_schema)} YAML file{'s' if len(existing_schema) != 1 else ''};"
+                     " no example added)")
+                continue
+            if path.exists() and not force:
+                echo(f"  exists   {path}")
+                continue
+            verb = "replaced" if path.exists() else "created "
+            files.write_text(path, (templates / source).read_text(encoding="utf-8"))
+            echo(f"  {verb} {path}")
+        for folder in ("migrations/versions", "migrations/sql"):
+            files.mkdir(directory / folder)
+        gitignore = directory / ".gitignore"
+        before = gitignore.read_text(encoding="utf-8", errors="replace") if gitignore.is_file() else ""
+        if ".schemactl/" not in before:
+            files.write_text(gitignore, before + ("" if not before or before.endswith("\n") else "\n")
+                             + ".schemactl/\n.env\n")
+            echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.suffix in SCHEMA_SUFFIXES and p.is_file())
 
 
 def _default_message(plan: Plan) -> str:
@@ -62,7 +88,7 @@ def _default_message(plan: Plan) -> str:
 
 
 @main.command()
-@click.option("-m", "--message", help="Revision message; also names the file. "
+@click.option("-m", "--message", callback=message_text, help="Revision message; also names the file. "
               "Default: a summary of the first step.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -83,7 +84,7 @@ def _display_name(path: Path, base: Path | None) -> str:
 class _Limit(Exception):
     """A bound of the loader was exceeded at mark."""
 
-    def __init__(self, message: str, mark: yaml.Mark | None, hint: str | None = None):
+    def __init__(self, message: str, mark: Any, hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -127,9 +128,8 @@ def load_text(text: str, file: str) -> SourceDoc:
     return SourceDoc(file, root)
 
 
-def _diagnostic(
-    code: str, message: str, file: str, mark: yaml.Mark | None, hint: str | None = None
-) -> Diagnostic:
+def _diagnostic(code: str, message: str, file: str, mark: Any, hint: str | None = None) -> Diagnostic:
+    """mark: PyYAML's or libyaml's (both have line and column, 0-based), or None."""
     return Diagnostic(
         code,
         message,
@@ -144,7 +144,7 @@ def _mark_at(text: str, position: int) -> yaml.Mark:
     """A mark for a character offset (the reader's errors give only the offset)."""
     line = text.count("\n", 0, position)
     column = position - (text.rfind("\n", 0, position) + 1)
-    return yaml.Mark("", position, line, column, None, None)
+    return yaml.Mark("", position, line, column, "", 0)
 
 
 def _compose(text: str) -> yaml.Node | None:
