@@ -67,6 +67,7 @@ def script_directory(project: Project) -> ScriptDirectory:
 
 
 def _hazards(script: Script) -> tuple[RevisionHazard, ...]:
+    # Their shape was checked when the project's files were (Project.alembic_config).
     records = getattr(script.module, "schemactl_hazards", None) or []
     return tuple(
         RevisionHazard(r.get("code", "?"), r.get("kind", ""), r.get("object", ""),

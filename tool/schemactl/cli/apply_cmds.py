@@ -289,6 +289,7 @@ def hash_(ctx: Context) -> None:
     if not project.migrations_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
                              hint="run `schemactl init` first")
+    project.alembic_config()  # never record the checksums of files that do not even load
     checksums.record(project)
     n = len(checksums.tracked_files(project))
     echo(f"Recorded the checksums of {n} file{'s' if n != 1 else ''} in "
