@@ -284,6 +284,19 @@ def _default_expression(fragment: str) -> str:
     return fragment if simple else f"({fragment})"
 
 
+def _index_expression(fragment: str) -> str:
+    """An index key that is not a column is a function call or a (parenthesised expression):
+    `id + 1`, `c || 'x'` and `c::text` need the parentheses, `lower(c)` is kept as written
+    (so it reads like PostgreSQL prints it back)."""
+    try:
+        node = sqlglot.parse_one(fragment, read="postgres")
+    except sqlglot.errors.ParseError:
+        return f"({fragment})"
+    operator = (exp.Binary, exp.Connector, exp.Predicate, exp.Unary, exp.Cast)
+    call = isinstance(node, exp.Paren) or (isinstance(node, exp.Func) and not isinstance(node, operator))
+    return fragment if call else f"({fragment})"
+
+
 def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")
@@ -357,7 +370,7 @@ def _check(check: CheckSpec) -> sa.CheckConstraint:
 
 
 def _index(index: IndexSpec) -> sa.Index:
-    elements = [e.column if e.column is not None else sql_fragment(e.expression or "")
+    elements = [e.column if e.column is not None else sql_fragment(_index_expression(e.expression or ""))
                 for e in index.elements]
     options: dict[str, Any] = {}
     if index.using != "btree":  # btree is the default and reflects as no option at all
