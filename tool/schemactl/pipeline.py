@@ -33,6 +33,7 @@ from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.files import FileTransaction, check_writable
 from schemactl.plan.build import Plan, build_plan
+from schemactl.plan.locate import located_error
 from schemactl.project import Project
 from schemactl.render.human import render_plan
 from schemactl.render.offline_sql import write_revision_sql
@@ -65,7 +66,12 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
         baseline: AbstractContextManager[Connection] = (
             copy_of(against, server) if against is not None else shadow(project, server))
         with baseline as conn:
-            desired = desired_future.result()
+            try:
+                desired = desired_future.result()
+            except sqlalchemy.exc.DBAPIError as exc:
+                # The YAML's own DDL, run on an empty database: what only PostgreSQL can
+                # judge (a function's existence, an expression's type) is refused here.
+                raise located_error(spec, exc) from None
             return build_plan(_diff(metadata, spec, conn, desired))
 
 
