@@ -164,3 +164,48 @@ def _no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the URLs the tests pass count, never a DATABASE_URL of the machine."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SHADOW_DATABASE_URL", raising=False)
+
+
+def test_inspect_writes_only_yaml_that_validates(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL allows an empty (or blank) enum label and a table none of whose columns
+    the YAML can express; inspect used to write YAML that validate then refused."""
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute("""
+        CREATE TYPE mood AS ENUM ('', ' ', 'ok');
+        CREATE TABLE shapes (p point, b box);
+        CREATE TABLE nothing ();
+        CREATE TABLE notes (id int PRIMARY KEY, m mood NOT NULL DEFAULT '');
+    """)
+    project = make_project(tmp_path / "app")
+    result = run("-C", str(project.root), "inspect", "--database-url", url_text(db_url))
+    assert result.exit_code == 0, result.output
+    assert "table with no column the YAML can express" in result.output
+    assert "public.shapes" in result.output and "public.nothing" in result.output
+    checked = run("-C", str(project.root), "validate")
+    assert checked.exit_code == 0, checked.output
+    # And the YAML means that database: nothing to change against it.
+    again = run("-C", str(project.root), "plan", "--against", url_text(db_url))
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output
+
+
+def test_baseline_against_an_unknown_revision_writes_nothing(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute("CREATE TABLE t (id int PRIMARY KEY);"
+               "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+               "INSERT INTO alembic_version VALUES ('abc123');")
+    project = make_project(tmp_path / "app")
+    before = sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*"))
+    result = CliRunner().invoke(main, ["-C", str(project.root), "baseline", "--database-url",
+                                       url_text(db_url)])
+    assert result.exit_code == 1, result.output
+    assert "already records Alembic revision abc123" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*")) == before
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("abc123",)]

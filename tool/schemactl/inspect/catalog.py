@@ -178,7 +178,26 @@ class _Reader:
         for oid, rel in kept.items():
             builder = _TableBuilder(self, rel, kept)
             tables.append(builder.build(columns[oid], constraints[oid], indexes[oid]))
-        return self.settle_expressions(tables)
+        return self.settle_expressions(self.without_empty_tables(tables))
+
+    def without_empty_tables(self, tables: list[TableSpec]) -> list[TableSpec]:
+        """A table none of whose columns the YAML can express (or with no column at all)
+        cannot be written as YAML that validates: it is reported instead, with the foreign
+        keys that point to it."""
+        empty = {(t.schema, t.name) for t in tables if not t.columns}
+        if not empty:
+            return tables
+        kept = []
+        for t in tables:
+            if (t.schema, t.name) in empty:
+                self.skip("table with no column the YAML can express", f"{t.schema}.{t.name}")
+                continue
+            fks = tuple(fk for fk in t.foreign_keys if (fk.ref_schema, fk.ref_table) not in empty)
+            for fk in set(t.foreign_keys) - set(fks):
+                self.skip("foreign key to an unsupported table", f"{t.schema}.{t.name}.{fk.name}",
+                          f"{fk.ref_schema}.{fk.ref_table}")
+            kept.append(replace(t, foreign_keys=fks))
+        return kept
 
     def settle_expressions(self, tables: list[TableSpec]) -> tuple[TableSpec, ...]:
         """Checks and index predicates in the text PostgreSQL prints once they are created

@@ -388,7 +388,7 @@ class _Validator(NodeReader):
         self, item: yaml.Node, obj: str, renames: list[tuple[str, yaml.Node]]
     ) -> EnumValue | None:
         if is_text(item):
-            label = self.name(item, obj, "enum value")
+            label = self.name(item, obj, "enum value", may_be_empty=True)
             return EnumValue(label) if label is not None else None
         entries = self.mapping(item, obj, ENUM_VALUE_KEYS, "a value or {name, renamed_from}")
         if entries is None:
@@ -397,7 +397,7 @@ class _Validator(NodeReader):
         if "name" not in keys:
             self.error("E103", item, "enum value needs a name", obj)
             return None
-        label = self.name(keys["name"].value, obj, "enum value")
+        label = self.name(keys["name"].value, obj, "enum value", may_be_empty=True)
         old = None
         if "renamed_from" in keys:
             old = self.name(keys["renamed_from"].value, obj, "renamed_from")

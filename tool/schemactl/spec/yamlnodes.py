@@ -209,12 +209,13 @@ class NodeReader:
             return None
         return str(node.value)
 
-    def name(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
-        """An identifier the user chose: non-empty and at most 63 bytes (never truncated)."""
+    def name(self, node: yaml.Node, obj: str | None, what: str, may_be_empty: bool = False) -> str | None:
+        """An identifier the user chose: non-empty and at most 63 bytes (never truncated).
+        may_be_empty: for enum labels, which PostgreSQL allows to be '' (identifiers not)."""
         value = self.text(node, obj, what)
         if value is None:
             return None
-        if not value.strip():
+        if not may_be_empty and not value.strip():
             self.error("E602", node, f"{what} must not be empty", obj)
             return None
         if not naming.fits(value):
