@@ -129,6 +129,7 @@ def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
     """Bring the database at url up to revision `to` (default: head).
 
     verify=False only for throwaway shadows, whose callers report file problems themselves."""
+    project.alembic_config()  # a broken revision file is named before anything else
     if verify:
         verify_files(project)
     return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait)
@@ -137,6 +138,7 @@ def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
 def downgrade(project: Project, settings: Settings, url: URL, to: str,
               hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
     """Take the database at url down to revision `to` ("base" undoes everything)."""
+    project.alembic_config()
     verify_files(project)
     return _run(project, settings, url, "down", to, hooks or Hooks(), lock_wait)
 
@@ -145,13 +147,14 @@ def _run(project: Project, settings: Settings, url: URL, direction: Direction, t
          hooks: Hooks, lock_wait: float) -> ApplyResult:
     with migration_session(url, settings) as conn, \
             migration_lock(conn, lock_wait, hooks.on_lock_wait):
-        history.ensure(conn)
         before = current_revision(conn)
-        _refuse_edited(project, conn, before)
+        # The path first: an unknown revision is refused before anything is created.
         if direction == "up":
             path = revisions.upgrade_path(project, before, to)
         else:
             path = revisions.downgrade_path(project, before, to)
+        history.ensure(conn)
+        _refuse_edited(project, conn, before)
         hooks.confirm(direction, path)
         result = ApplyResult(direction, before, before)
         for index, rev in enumerate(path, start=1):

@@ -115,7 +115,7 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     """
     project = ctx.project()
     settings = ctx.settings()
-    result = make_plan(project, settings, normalize(against) if against else None)
+    result = make_plan(project, settings, normalize(against) if against is not None else None)
     if as_json:
         echo(json.dumps(result.as_dict(), indent=2))
     else:
