@@ -18,7 +18,7 @@ from .fuzz_yaml import documents, mutated, plan_refusal_is_located, plannable_do
 from .helpers import make_project, settings_for
 
 VALIDATE_EXAMPLES = 400
-PLAN_EXAMPLES = 12
+PLAN_EXAMPLES = 8
 
 
 def _ci(examples: int) -> settings:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 import psycopg
+import pydantic
 import sqlalchemy.exc
 
 from schemactl import __version__
@@ -124,6 +125,11 @@ def fail(exc: BaseException) -> None:
         sys.exit(exc.exit_code)
     if isinstance(exc, (sqlalchemy.exc.DBAPIError, psycopg.Error)):
         fail(SchemactlError(f"database: {pg_message(exc)}"))
+    if isinstance(exc, pydantic.ValidationError):  # a setting from a flag, the environment or .env
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        fail(SchemactlError(f"invalid setting: {redact(problems)}",
+                            hint="check the flag, the environment variable or .env"))
     if isinstance(exc, OSError) and not debugging():
         where = f"{exc.filename}: " if exc.filename else ""
         fail(SchemactlError(f"{where}{exc.strerror or exc}"))
