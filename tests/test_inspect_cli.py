@@ -178,12 +178,19 @@ def test_inspect_writes_only_yaml_that_validates(
         CREATE TABLE shapes (p point, b box);
         CREATE TABLE nothing ();
         CREATE TABLE notes (id int PRIMARY KEY, m mood NOT NULL DEFAULT '');
+        CREATE TABLE "a
+b" ("c	d" int PRIMARY KEY, "  " text DEFAULT 'it''s', "SELECT" text);
+        CREATE TABLE "é" ("q""uote" int CHECK ("q""uote" > 0));
+        CREATE TYPE "m  n" AS ENUM ('x');
+        CREATE TYPE "m n" AS ENUM ('y');
+        CREATE TABLE uses_m (id int, v "m  n", w "m n");
     """)
     project = make_project(tmp_path / "app")
     result = run("-C", str(project.root), "inspect", "--database-url", url_text(db_url))
     assert result.exit_code == 0, result.output
     assert "table with no column the YAML can express" in result.output
     assert "public.shapes" in result.output and "public.nothing" in result.output
+    assert "enum whose name the YAML cannot write as a type" in result.output
     checked = run("-C", str(project.root), "validate")
     assert checked.exit_code == 0, checked.output
     # And the YAML means that database: nothing to change against it.

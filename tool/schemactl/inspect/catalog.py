@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 from schemactl.db.urls import libpq_dsn
 from schemactl.inspect import queries
 from schemactl.inspect.defaults import literal_default
+from schemactl.spec.typenames import TypeSpellingError, parse_type
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     CheckSpec,
@@ -97,6 +98,17 @@ class Inspection:
         return dict(sorted(counts.items()))
 
 
+def spellable_type_name(name: str) -> bool:
+    """Whether a user type's name can stand in the YAML as `type: <name>` and mean it (no
+    dot, no run of blanks, no character the type syntax does not read, not a built-in)."""
+    try:
+        parsed = parse_type(name)
+    except TypeSpellingError:
+        return False
+    return not parsed.builtin and parsed.name == name and "." not in name and not parsed.args \
+        and not parsed.array_dims
+
+
 def inspect_database(url: URL, schemas: Sequence[str] | None = None) -> Inspection:
     """Read the catalog of the database at url (only the given schemas, if any)."""
     with psycopg.connect(libpq_dsn(url), autocommit=True, row_factory=dict_row) as conn:
@@ -143,6 +155,10 @@ class _Reader:
     def read_enums(self, rows: list[Row]) -> tuple[EnumSpec, ...]:
         enums = []
         for r in rows:
+            if not spellable_type_name(r["name"]):
+                self.skip("enum whose name the YAML cannot write as a type",
+                          f"{r['schema']}.{r['name']}")
+                continue
             enums.append(EnumSpec(r["schema"], r["name"], tuple(EnumValue(v) for v in r["labels"])))
             if r["comment"]:
                 self.skip("enum comment", f"{r['schema']}.{r['name']}")
@@ -352,6 +368,8 @@ class _TableBuilder:
 
     def column(self, r: Row) -> ColumnSpec | None:
         type_ = column_type(r)
+        if type_ is not None and type_.is_enum and not spellable_type_name(type_.name):
+            type_ = None  # its enum is reported as unsupported (read_enums)
         if type_ is None:
             self.dropped_columns.add(r["name"])
             self.skip(f"column of type {r['formatted']}", r["name"])

@@ -215,7 +215,7 @@ class NodeReader:
         value = self.text(node, obj, what)
         if value is None:
             return None
-        if not may_be_empty and not value.strip():
+        if not may_be_empty and value == "":  # PostgreSQL allows any other name, blanks too
             self.error("E602", node, f"{what} must not be empty", obj)
             return None
         if not naming.fits(value):
