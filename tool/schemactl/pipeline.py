@@ -84,7 +84,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
         if not is_empty(upgrade_ops):
-            _rehearse(conn, without_renames(upgrade_ops), "upgrade")
+            _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)
             if not is_empty(remaining):
                 raise SchemactlError(
@@ -92,7 +92,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
                     "after it, these steps would remain:\n"
                     + render_plan(build_plan(remaining)),
                     hint="please report this with your schema files")
-            _rehearse(conn, reverse(upgrade_ops), "downgrade")
+            _rehearse(conn, reverse(upgrade_ops), "downgrade", spec)
             if read_catalog(conn) != before:
                 raise SchemactlError(
                     "internal error: the planned downgrade() does not give the schema back: "
@@ -115,7 +115,8 @@ def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     return "; ".join(parts)
 
 
-def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> None:
+def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str,
+              spec: SchemaSpec) -> None:
     """Run the upgrade() or downgrade() the revision file will contain, as Python, on conn:
     what is checked is the very code that will run, not the ops it was rendered from."""
     namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
@@ -127,8 +128,11 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> 
         hint = ("some changes cannot be made in one revision (a new enum value used at once, a "
                 "column type a generated column depends on): plan part of the change, then "
                 "the rest") if which == "upgrade" else "please report this with your schema files"
+        [where] = located_error(spec, exc).diagnostics  # the YAML object, when one is named
+        source = f" (from {where.obj}, {where.location()})" if where.obj else ""
         raise SchemactlError(f"PostgreSQL refuses the planned {which}() when it is rehearsed "
-                             f"on the shadow database: {pg_message(exc)}", hint=hint) from None
+                             f"on the shadow database{source}: {pg_message(exc)}",
+                             hint=hint) from None
 
 
 def next_revision_id(project: Project) -> str:
