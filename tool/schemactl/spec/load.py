@@ -28,10 +28,11 @@ SCHEMA_SUFFIXES = (".yaml", ".yml")
 # libyaml's loader gives the same nodes and marks about five times faster, where installed.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Limits no real schema reaches (a schema of a thousand tables is a few megabytes and a
-# few hundred thousand nodes, nested about eight deep).
+# Limits no real schema reaches (a schema of a thousand tables is a megabyte or two and
+# a few hundred thousand values, nested about eight deep). Aliases may repeat values, but
+# not add more than MAX_ALIAS_NODES to what is written; the file size bounds the rest.
 MAX_BYTES = 16 * 1024 * 1024
-MAX_NODES = 500_000  # after aliases and merge keys are expanded
+MAX_ALIAS_NODES = 500_000  # values added by expanding aliases and merge keys
 MAX_DEPTH = 100  # mappings and lists inside each other, aliases included
 MAX_MERGE_DEPTH = 10  # `<<:` of a mapping that itself merges another, ...
 
@@ -196,6 +197,7 @@ def _check_graph(root: yaml.Node) -> None:
     height: dict[int, int] = {}
     merges: dict[int, int] = {}  # length of the longest chain of `<<:` below a mapping
     on_path: set[int] = set()
+    expanded = 0
     stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, _children(root))]
     on_path.add(id(root))
     while stack:
@@ -211,6 +213,16 @@ def _check_graph(root: yaml.Node) -> None:
             if id(child) not in size:
                 on_path.add(id(child))
                 stack.append((child, _children(child)))
+                continue
+            # A node met again is an alias (or a merge of one): it adds its whole expansion.
+            expanded += size[id(child)]
+            if expanded > MAX_ALIAS_NODES:
+                raise _Limit(
+                    f"aliases and merge keys expand to more than {MAX_ALIAS_NODES:,} values "
+                    "beyond those written (this anchor is one of them)",
+                    child.start_mark,
+                    "an alias of an alias of ... grows exponentially; write the values out",
+                )
             continue
         stack.pop()
         on_path.discard(id(node))
@@ -227,12 +239,6 @@ def _measure(node: yaml.Node, size: dict[int, int], height: dict[int, int], merg
         _check_scalar(node)
     elif isinstance(node, yaml.MappingNode):
         merges[id(node)] = _merge_depth(node, merges)
-    if size[id(node)] > MAX_NODES:
-        raise _Limit(
-            f"aliases and merge keys here expand to more than {MAX_NODES:,} values",
-            node.start_mark,
-            "an alias of an alias of ... grows exponentially; write the values out",
-        )
     if height[id(node)] > MAX_DEPTH:
         raise _Limit(f"nested more than {MAX_DEPTH} levels deep (aliases expanded)", node.start_mark)
 
