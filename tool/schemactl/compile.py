@@ -284,10 +284,10 @@ def _default_expression(fragment: str) -> str:
     return fragment if simple else f"({fragment})"
 
 
-def _index_expression(fragment: str) -> str:
+def index_expression_sql(fragment: str) -> str:
     """An index key that is not a column is a function call or a (parenthesised expression):
     `id + 1`, `c || 'x'` and `c::text` need the parentheses, `lower(c)` is kept as written
-    (so it reads like PostgreSQL prints it back)."""
+    (so it reads like PostgreSQL prints it back). The generated models use it too."""
     try:
         node = sqlglot.parse_one(fragment, read="postgres")
     except sqlglot.errors.ParseError:
@@ -377,7 +377,7 @@ def _check(check: CheckSpec) -> sa.CheckConstraint:
 
 
 def _index(index: IndexSpec) -> sa.Index:
-    elements = [e.column if e.column is not None else sql_fragment(_index_expression(e.expression or ""))
+    elements = [e.column if e.column is not None else sql_fragment(index_expression_sql(e.expression or ""))
                 for e in index.elements]
     options: dict[str, Any] = {}
     if index.using != "btree":  # btree is the default and reflects as no option at all

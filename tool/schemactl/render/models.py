@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
-from schemactl.compile import server_default_sql
+from schemactl.compile import index_expression_sql, server_default_sql
 from schemactl.render.model_names import (
     NETWORK_ALIASES,
     ModelNames,
@@ -196,7 +196,8 @@ def _foreign_key(fk: ForeignKeySpec) -> str:
 
 def _index(index: IndexSpec) -> str:
     args = [py(index.name)]
-    args += [py(e.column) if e.column is not None else f"sa.literal_column({py(e.expression or '')})"
+    args += [py(e.column) if e.column is not None
+             else f"sa.literal_column({py(index_expression_sql(e.expression or ''))})"
              for e in index.elements]
     if index.unique:
         args.append("unique=True")
