@@ -74,6 +74,8 @@ def test_json_schema_refuses_wrong_shapes(name: str) -> None:
         ("references", v.REFERENCES_KEYS),
         ("index", v.INDEX_KEYS),
         ("indexElement", v.INDEX_ELEMENT_KEYS),
+        ("exclusion", v.EXCLUSION_KEYS),
+        ("exclusionElement", v.EXCLUSION_ELEMENT_KEYS),
     ],
 )
 def test_json_schema_keys_match_validate(definition: str, keys: tuple[str, ...]) -> None:

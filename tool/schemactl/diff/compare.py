@@ -4,7 +4,8 @@ Alembic autogenerate compares tables and columns (add, drop, type, nullability, 
 our comparators cover what it cannot see (diff/comparators/). The order of the result is
 what makes it run: renames; then schemas, extensions, enum changes and the drops of
 changed constraints; then Alembic's table and column steps; then constraints, indexes and
-column properties that need those tables; last, drops of types nothing uses any more.
+column properties that need those tables; then drops of types nothing uses any more; last,
+drops of schemas the YAML no longer names and the plan leaves empty.
 downgrade is the exact reverse.
 """
 
@@ -14,15 +15,23 @@ from alembic.operations import ops
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from schemactl.diff.autogen import autogenerate, is_empty_op
+from schemactl.diff.autogen import autogenerate, is_empty_op, without_foreign_keys
 from schemactl.diff.catalog import Catalog, read_catalog, settled_definition
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.columns import compare_columns
-from schemactl.diff.comparators.constraints import compare_constraints
+from schemactl.diff.comparators.constraints import (
+    compare_constraints,
+    early_foreign_key_drops,
+)
 from schemactl.diff.comparators.enums import compare_enums
-from schemactl.diff.comparators.namespaces import compare_extensions, compare_schemas
+from schemactl.diff.comparators.namespaces import (
+    compare_extensions,
+    compare_schemas,
+    drop_schemas,
+)
 from schemactl.diff.comparators.renames import rename_steps
 from schemactl.diff.comparators.sequences import compare_sequences
+from schemactl.diff.comparators.tables import compare_tables
 from schemactl.diff.ops import SqlStepOp
 from schemactl.spec.types import SchemaSpec
 
@@ -42,11 +51,14 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     # them); their adds last (they may need the columns the other steps make).
     steps = Steps(before=list(constraints.before))
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
-                    compare_columns):
+                    compare_columns, compare_tables):
         steps.extend(compare(current, desired))
     steps.after += constraints.after
     alembic_ops = autogenerate(metadata, baseline, current, desired)
-    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
+    without_foreign_keys(alembic_ops, early_foreign_key_drops(current, desired))
+    # Schemas left empty go after everything else, their types included.
+    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last,
+                               *drop_schemas(current, desired)])
 
 
 def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:

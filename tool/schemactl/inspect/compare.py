@@ -21,6 +21,7 @@ def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
                             key=lambda t: (t.schema, t.name))),
         enums=tuple(sorted(spec.enums, key=lambda e: (e.schema, e.name))),
         extensions=tuple(sorted(spec.extensions, key=lambda e: e.name)),
+        declared_schemas=tuple(sorted(spec.declared_schemas)),
     )
 
 
@@ -33,6 +34,7 @@ def _canonical_table(table: TableSpec, column_order: bool) -> TableSpec:
         indexes=tuple(sorted(table.indexes, key=lambda i: i.name)),
         foreign_keys=tuple(sorted(table.foreign_keys, key=lambda f: f.name)),
         checks=tuple(sorted(table.checks, key=lambda c: c.name)),
+        exclusions=tuple(sorted(table.exclusions, key=lambda x: x.name)),
         renamed_from=None,
     )
 
@@ -47,6 +49,8 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
     _compare_named("enum", _by_key(expected.enums), _by_key(actual.enums), out)
     _compare_named("extension", {e.name: e for e in expected.extensions},
                    {e.name: e for e in actual.extensions}, out)
+    if expected.schemas != actual.schemas:
+        out.append(f"schemas: {list(expected.schemas)} != {list(actual.schemas)}")
     want, got = _by_key(expected.tables), _by_key(actual.tables)
     for key in sorted(want.keys() | got.keys()):
         if key not in got:

@@ -98,6 +98,8 @@ def _scalar_problem(value: Any, type_: TypeRef, written: str | None) -> Problem 
         return _number_problem(value, type_, family, found)
     if family is None:
         return None
+    if name == "money" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None  # PostgreSQL reads '12.5'::money as $12.50
     if not isinstance(value, str):
         return "E504", found, f'quote it to make it text: "{shown}"'
     check = _TEXT_CHECKS.get(family)
