@@ -70,7 +70,9 @@ FAMILIES: dict[str, str] = {
     "timestamp": "timestamp",
     "timestamptz": "timestamptz",
     "time": "time",
+    "timetz": "time",
     "interval": "interval",
+    "money": "money",
     "uuid": "uuid",
     "inet": "inet",
     "cidr": "cidr",
@@ -79,8 +81,8 @@ FAMILIES: dict[str, str] = {
 
 # PostgreSQL reads these once, when the DDL runs: a default would be frozen at that moment.
 _RELATIVE_TIMES = {"now", "today", "tomorrow", "yesterday"}
-_TIME_FUNCTIONS = {"date": "current_date", "time": "localtime", "timestamp": "localtimestamp",
-                   "timestamptz": "now()"}
+_TIME_FUNCTIONS = {"date": "current_date", "time": "localtime", "timetz": "current_time",
+                   "timestamp": "localtimestamp", "timestamptz": "now()"}
 # Constants every date/time type accepts (`epoch` and the infinities are fixed values).
 _SPECIAL_TIMES = {"epoch", "infinity", "-infinity"}
 
@@ -96,13 +98,11 @@ def _scalar_problem(value: Any, type_: TypeRef, written: str | None) -> Problem 
         return None if isinstance(value, bool) else ("E504", found, "write true or false")
     if family in ("integer", "numeric", "float"):
         return _number_problem(value, type_, family, found)
-    if family is None:
-        return None
-    if name == "money" and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if family == "money" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return None  # PostgreSQL reads '12.5'::money as $12.50
     if not isinstance(value, str):
         return "E504", found, f'quote it to make it text: "{shown}"'
-    check = _TEXT_CHECKS.get(family)
+    check = _TEXT_CHECKS.get(family) if family is not None else None
     return check(value, type_) if check is not None else None
 
 
@@ -213,7 +213,8 @@ def _clock_problem(text: str) -> bool:
 def _time_problem(value: str, type_: TypeRef) -> Problem | None:
     if (problem := _relative_time(value, type_)) or value.strip().lower() == "allballs":
         return problem
-    if _CLOCK.match(value) and not _clock_problem(value):
+    clock = re.sub(rf"{_OFFSET}$", "", value) if type_.name == "timetz" else value
+    if _CLOCK.match(clock) and not _clock_problem(clock):
         return None
     return "E504", f"default {value!r} is not a time of day", "write it as HH:MM or HH:MM:SS"
 
