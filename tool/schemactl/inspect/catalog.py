@@ -187,13 +187,16 @@ class _Reader:
         for oid, rel in kept.items():
             builder = _TableBuilder(self, rel, kept)
             tables.append(builder.build(columns[oid], constraints[oid], indexes[oid]))
-        return self.settle_expressions(self.without_empty_tables(tables))
+        had_columns = {(r["schema"], r["name"]) for oid, r in kept.items() if columns[oid]}
+        return self.settle_expressions(self.without_emptied_tables(tables, had_columns))
 
-    def without_empty_tables(self, tables: list[TableSpec]) -> list[TableSpec]:
-        """A table none of whose columns the YAML can express (or with no column at all)
-        cannot be written as YAML that validates: it is reported instead, with the foreign
-        keys that point to it."""
-        empty = {(t.schema, t.name) for t in tables if not t.columns}
+    def without_emptied_tables(self, tables: list[TableSpec],
+                               had_columns: set[tuple[str, str]]) -> list[TableSpec]:
+        """A table none of whose columns the YAML can express would be written as a table
+        without columns, which is not that table: it is reported instead, with the foreign
+        keys that point to it. (A table that has no column at all is written as such.)"""
+        empty = {(t.schema, t.name) for t in tables
+                 if not t.columns and (t.schema, t.name) in had_columns}
         if not empty:
             return tables
         kept = []
