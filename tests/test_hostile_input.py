@@ -4,6 +4,7 @@ tests/data/invalid/; the command-line misuse matrix is tests/test_misuse.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,8 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy.engine import URL
 
-from schemactl.cli import main, spec_cmds
+from schemactl import pipeline
+from schemactl.cli import common, main, spec_cmds
 from schemactl.errors import SpecError
 from schemactl.files import FileTransaction, check_writable
 from schemactl.spec.load import load_text
@@ -121,6 +123,20 @@ def test_plan_with_an_unwritable_sum_file_leaves_nothing(tmp_path: Path, server_
     assert _tree(project.root) == before
 
 
+def test_plan_that_fails_after_alembic_wrote_the_revision_leaves_nothing(
+        tmp_path: Path, server_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revision file is made by Alembic under a name known only afterwards; a failure
+    after it (here: a stand-in for the offline SQL step failing) must remove it, not keep it."""
+    project = make_project(tmp_path / "app", "tables:\n  t:\n    columns: {a: int}\n")
+    before = _tree(project.root)
+    monkeypatch.setattr(pipeline, "write_revision_sql", _boom)
+    result = CliRunner().invoke(main, ["-C", str(project.root), "plan", "-m", "first"],
+                                env={"SHADOW_DATABASE_URL": _url(server_url), "DATABASE_URL": None})
+    assert result.exit_code == 1, result.output
+    assert "internal error: RuntimeError: a bug" in result.output
+    assert _tree(project.root) == before
+
+
 def test_init_in_a_project_with_a_schema_adds_nothing_unless_forced(tmp_path: Path) -> None:
     project = make_project(tmp_path / "app", "tables:\n  mine:\n    columns: {a: int}\n")
     (project.schema_dir / "app.yaml").rename(project.schema_dir / "mine.yaml")
@@ -165,6 +181,22 @@ def test_an_unexpected_error_is_one_message_and_debug_shows_the_traceback(
     assert isinstance(debug.exception, RuntimeError)  # re-raised: Python prints the traceback
     via_env = CliRunner().invoke(main, args, env={"SCHEMACTL_DEBUG": "1"})
     assert isinstance(via_env.exception, RuntimeError)
+
+
+def test_an_unexpected_error_under_json_is_still_one_json_document(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common.Context, "settings", _boom)  # fails before any connection
+    args = ["-C", str(REPO), "status", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)  # the whole of stdout: one document
+    assert document["command"] == "status" and document["ok"] is False
+    assert document["error"]["message"] == "internal error: RuntimeError: a bug"
+    assert "--debug" in document["error"]["hint"]
+    assert "internal error" in result.stderr
+    debug = CliRunner().invoke(main, ["--debug", *args])
+    assert isinstance(debug.exception, RuntimeError)  # the traceback, after the document
+    assert json.loads(debug.stdout)["ok"] is False
 
 
 _INTERRUPT_WHILE_LOADING = """

@@ -52,7 +52,8 @@ def _cases() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, server_url: URL) -> Path:
-    """A project with two planned revisions (0001 creates users, 0002 adds a column)."""
+    """A project with two planned revisions (the first creates users, the second adds a
+    column). Their ids are timestamps: cases name them {first} and {second}."""
     project = make_project(tmp_path_factory.mktemp("misuse") / "app", SCHEMA)
     settings = settings_for(server_url)
     plan_and_write(project, settings, "first")
@@ -61,12 +62,20 @@ def template(tmp_path_factory: pytest.TempPathFactory, server_url: URL) -> Path:
     return project.root
 
 
+def _revisions(root: Path) -> list[Path]:
+    return sorted((root / "migrations" / "versions").glob("*.py"))
+
+
 def _first(root: Path) -> Path:
-    return next((root / "migrations" / "versions").glob("0001_*.py"))
+    return _revisions(root)[0]
 
 
 def _second(root: Path) -> Path:
-    return next((root / "migrations" / "versions").glob("0002_*.py"))
+    return _revisions(root)[1]
+
+
+def _id(path: Path) -> str:
+    return path.name.split("_", 1)[0]
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -77,18 +86,21 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 SETUPS: dict[str, Callable[[Path], None]] = {
     "none": lambda root: None,
-    "truncated_revision": lambda root: _first(root).write_bytes(_first(root).read_bytes()[:200]),
+    "truncated_revision": lambda root: _truncate(_first(root), b"op.create_table("),
     "non_utf8_revision": lambda root: _first(root).write_bytes(
         _first(root).read_bytes() + b"\n# \xff\xfe\n"),
     "syntax_error": lambda root: _first(root).write_text(_first(root).read_text() + "\ndef (:\n"),
     "import_error": lambda root: _first(root).write_text(
         _first(root).read_text() + "\nraise RuntimeError('boom')\n"),
     "missing_down_revision": lambda root: _edit(_first(root), "down_revision", "previous"),
-    "unknown_down_revision": lambda root: _edit(_second(root), "down_revision = '0001'",
-                                                "down_revision = '0099'"),
-    "cycle": lambda root: _edit(_first(root), "down_revision = None", "down_revision = '0002'"),
+    "unknown_down_revision": lambda root: _edit(
+        _second(root), f"down_revision = '{_id(_first(root))}'", "down_revision = '0099'"),
+    "cycle": lambda root: _edit(_first(root), "down_revision = None",
+                                f"down_revision = '{_id(_second(root))}'"),
     "garbage_hazards": lambda root: _first(root).write_text(
         _first(root).read_text() + "\nschemactl_hazards = 12\n"),
+    "garbage_downgrade_hazards": lambda root: _first(root).write_text(
+        _first(root).read_text() + "\nschemactl_downgrade_hazards = 'drop'\n"),
     "binary_sum": lambda root: (root / "migrations" / "schemactl.sum").write_bytes(
         b"\x89PNG\r\n\x1a\n\x00\xff" * 8),
     "bad_alembic_ini": lambda root: (root / "alembic.ini").write_text("[alembic\nscript = %(here\n"),
@@ -103,6 +115,12 @@ SETUPS: dict[str, Callable[[Path], None]] = {
     "blocked_embedded_data": lambda root: (root / ".schemactl").write_text("not a directory"),
     "no_revisions": lambda root: _no_revisions(root),
 }
+
+
+def _truncate(path: Path, after: bytes) -> None:
+    """Cut the file just after the first `after` (as a full disk would, mid-statement)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(after) + len(after)])
 
 
 def _no_revisions(root: Path) -> None:
@@ -167,8 +185,10 @@ def test_misuse(case: dict[str, Any], args: list[str], template: Path, tmp_path:
     result = CliRunner().invoke(main, ["-C", str(root), *argv], env=env)
 
     output = result.output
+    says = (case["says"].replace("{first}", _id(_first(template)))
+            .replace("{second}", _id(_second(template))))
     assert result.exit_code == case["exit"], output
-    assert case["says"] in output, output
+    assert says in output, output
     assert result.exception is None or isinstance(result.exception, SystemExit), output
     assert "Traceback" not in output and "internal error" not in output, output
     assert SECRET not in output, output

@@ -61,6 +61,12 @@ class FileTransaction:
             self._saved[path] = path.read_bytes() if path.is_file() else None
         return path
 
+    def created(self, path: Path) -> Path:
+        """Remember that path did not exist before the block (a tool such as Alembic made
+        it already, under a name only known now): it is removed if the block fails."""
+        self._saved.setdefault(path, None)
+        return path
+
     def mkdir(self, directory: Path) -> None:
         missing = [d for d in (directory, *directory.parents) if not d.exists()]
         directory.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,8 @@ class Project:
         except Exception as exc:  # noqa: BLE001  (whatever a revision file does when run)
             raise _history_error(self, exc) from None
         for script in loaded:
-            _check_hazards(Path(script.path), getattr(script.module, "schemactl_hazards", None))
+            for name in ("schemactl_hazards", "schemactl_downgrade_hazards"):
+                _check_hazards(Path(script.path), name, getattr(script.module, name, None))
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -142,8 +143,9 @@ def _check_revision_source(path: Path) -> None:
     missing = [name for name in ("revision", "down_revision") if name not in assigned]
     if missing:
         raise SchemactlError(f"{path}: does not set {' and '.join(missing)}",
-                             hint="every revision file names itself (revision = '0002') and "
-                             "the one before it (down_revision = '0001', or None for the first)")
+                             hint="every revision file names itself (revision = "
+                             "'20260102030405') and the one before it (down_revision = "
+                             "'20260101000000', or None for the first)")
 
 
 def _literal(tree: ast.Module, name: str) -> object:
@@ -187,7 +189,7 @@ def _check_links(versions: Path) -> None:
 _HAZARD_KEYS = ("code", "kind", "object", "message")
 
 
-def _check_hazards(path: Path, records: object) -> None:
+def _check_hazards(path: Path, name: str, records: object) -> None:
     """The hazards plan recorded in a revision; apply decides from them whether to ask."""
     if records is None or (isinstance(records, (list, tuple)) and all(
         isinstance(r, dict) and all(isinstance(r.get(k, ""), str) for k in _HAZARD_KEYS)
@@ -196,7 +198,7 @@ def _check_hazards(path: Path, records: object) -> None:
         return
     shown = repr(records)
     raise SchemactlError(
-        f"{path}: schemactl_hazards must be a list of {{code, kind, object, message}} texts, "
+        f"{path}: {name} must be a list of {{code, kind, object, message}} texts, "
         f"found {shown if len(shown) <= 60 else shown[:57] + '...'}",
         hint="restore the list plan wrote (from version control), or re-plan the revision",
     )

@@ -16,6 +16,7 @@ import pydantic
 import sqlalchemy.exc
 
 from schemactl import __version__
+from schemactl.cli import output
 from schemactl.db.errors import pg_message
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
@@ -64,6 +65,7 @@ class _Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
+            output.emit_error("interrupted", None)
             echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # noqa: BLE001  (the one place that turns anything into a message)
@@ -107,13 +109,18 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    """All output goes through here, so that no password ever reaches the terminal."""
-    click.echo(redact(text), err=err)
+    """All output goes through here, so that no password ever reaches the terminal, and
+    --json, -q and colour are honoured (cli/output.py)."""
+    output.echo(text, err=err)
 
 
 def fail(exc: BaseException) -> None:
     """Report an error and exit with its code: one message, never a traceback unless
-    debugging (then an unexpected error is re-raised for its traceback)."""
+    debugging (then an unexpected error is re-raised for its traceback). Under --json the
+    error is also the run's one JSON document, whatever the kind of error."""
+    if isinstance(exc, (SpecError, SchemactlError)):
+        output.emit_error(exc.message if isinstance(exc, SchemactlError) else str(exc),
+                          exc.hint if isinstance(exc, SchemactlError) else None)
     if isinstance(exc, SpecError):
         for diagnostic in exc.diagnostics:
             echo(str(diagnostic), err=True)
@@ -133,11 +140,14 @@ def fail(exc: BaseException) -> None:
     if isinstance(exc, OSError) and not debugging():
         where = f"{exc.filename}: " if exc.filename else ""
         fail(SchemactlError(f"{where}{exc.strerror or exc}"))
+    message = f"internal error: {type(exc).__name__}: {_safe(exc)}"
+    hint = (f"this is a bug in schemactl; run again with --debug (or {DEBUG_ENV}=1) "
+            "for the traceback, and report it")
+    output.emit_error(message, hint)
     if debugging():
         raise exc
-    echo(f"error: internal error: {type(exc).__name__}: {_safe(exc)}", err=True)
-    echo(f"  hint: this is a bug in schemactl; run again with --debug (or {DEBUG_ENV}=1) "
-         "for the traceback, and report it", err=True)
+    echo(f"error: {message}", err=True)
+    echo(f"  hint: {hint}", err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, message_text, pass_context
-from schemactl.db.urls import normalize
+from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.files import FileTransaction, check_writable
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.build import Plan
+from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
+from schemactl.settings import Settings, shadow_server_url, version_warning
 from schemactl.spec.load import SCHEMA_SUFFIXES
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
@@ -44,7 +46,7 @@ def init(directory: Path, force: bool) -> None:
     templates = resources.files("schemactl") / "templates"
     existing_schema = _yaml_files(directory / "schema")
     targets = [directory / target for target in _SCAFFOLD.values()]
-    check_writable([*targets, directory / ".gitignore"])
+    check_writable([*targets, directory / ".gitignore", directory / ".gitattributes"])
     with FileTransaction() as files:
         if existing_schema and force:
             for path in existing_schema:
@@ -65,13 +67,27 @@ def init(directory: Path, force: bool) -> None:
             echo(f"  {verb} {path}")
         for folder in ("migrations/versions", "migrations/sql"):
             files.mkdir(directory / folder)
-        gitignore = directory / ".gitignore"
-        before = gitignore.read_text(encoding="utf-8", errors="replace") if gitignore.is_file() else ""
-        if ".schemactl/" not in before:
-            files.write_text(gitignore, before + ("" if not before or before.endswith("\n") else "\n")
-                             + ".schemactl/\n.env\n")
-            echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
+        if _append_line(files, directory / ".gitignore", ".schemactl/", ".schemactl/\n.env\n"):
+            echo(f"  updated  {directory / '.gitignore'}  (.schemactl/ holds the embedded "
+                 "database; .env secrets)")
+        if _append_line(files, directory / ".gitattributes", _SUM_MERGE, _SUM_MERGE + "\n"):
+            echo(f"  updated  {directory / '.gitattributes'}  (two branches' sum files merge; "
+                 "rebase records it afresh)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+# Both branches add lines to the sum file: git's union driver merges them without a conflict,
+# and `schemactl rebase` (or `hash`) records the file afresh.
+_SUM_MERGE = "migrations/schemactl.sum merge=union"
+
+
+def _append_line(files: FileTransaction, path: Path, marker: str, text: str) -> bool:
+    """Add text to path (within the transaction) unless it already holds marker."""
+    before = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    if marker in before:
+        return False
+    files.write_text(path, before + ("" if not before or before.endswith("\n") else "\n") + text)
+    return True
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -92,7 +108,7 @@ def _default_message(plan: Plan) -> str:
               "Default: a summary of the first step.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@output.json_option
 @click.option("--allow-destructive", is_flag=True,
               help="Write steps that lose data (drop table/column/enum value, narrowing type).")
 @click.option("--against", metavar="URL",
@@ -115,21 +131,37 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     """
     project = ctx.project()
     settings = ctx.settings()
+    output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
+                  f"{display(shadow_server_url(settings, project.root))}")
     result = make_plan(project, settings, normalize(against) if against is not None else None)
+    warning = version_warning(settings) if against is None else None
+    if warning:
+        output.warn(warning)
+    echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
+                                      else "No changes. The schema matches the database.")))
+    exit_code, written = _write_or_refuse(project, settings, result, message, check,
+                                          allow_destructive, against is not None)
     if as_json:
-        echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        echo(render_plan(result, NO_CHANGES if against is None
-                         else "No changes. The schema matches the database."))
+        output.emit_json("plan", {**result.as_dict(), "written": written,
+                                  "warnings": [warning] if warning else []},
+                         ok=exit_code == 0)
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def _write_or_refuse(project: Project, settings: Settings, result: Plan, message: str | None,
+                     check: bool, allow_destructive: bool,
+                     against: bool) -> tuple[int, dict[str, str] | None]:
+    """(exit code, the files written)."""
     if not result.has_changes:
-        return
+        return 0, None
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
-        sys.exit(EXIT_PENDING)
-    if against is not None:
+        return EXIT_PENDING, None
+    if against:
         # A revision planned against one database would not follow from the history.
         echo("\nNothing written: --against only compares.", err=True)
-        return
+        return 0, None
     destructive = result.destructive
     if destructive and not allow_destructive:
         echo("\nRefused: the plan loses data:", err=True)
@@ -137,12 +169,13 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
             echo(f"  {hazard}", err=True)
         echo("Check the steps (a rename needs `renamed_from`), then run again with "
              "--allow-destructive to write them.", err=True)
-        sys.exit(EXIT_HAZARD)
+        return EXIT_HAZARD, None
     path = write_revision(project, result, message or _default_message(result), settings)
     sql = project.sql_dir / (path.stem + ".sql")
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
+    return 0, {"revision": _shown(project.root, path), "sql": _shown(project.root, sql),
+               "id": path.name.split("_", 1)[0]}
 
 
 def _shown(root: Path, path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
