@@ -48,11 +48,30 @@ def test_inspect_writes_yaml_and_never_overwrites(db: psycopg.Connection, db_url
 
     again = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
     assert again.exit_code == 1
-    assert "not overwriting existing files" in again.output and "billing.yaml" in again.output
+    assert "already holds a schema" in again.output and "billing.yaml" in again.output
 
     (out / "public.yaml").write_text("edited")
+    (out / "mine.yaml").write_text("tables: {}\n")
     forced = run("inspect", "--database-url", url_text(db_url), "-o", str(out), "--force")
     assert forced.exit_code == 0 and "edited" not in (out / "public.yaml").read_text()
+    # --force replaces the schema: nothing is left beside the inspected files, and it says so.
+    assert sorted(p.name for p in out.iterdir()) == ["billing.yaml", "public.yaml"]
+    assert "removed" in forced.output and "mine.yaml" in forced.output
+    assert "replaced" in forced.output and "public.yaml" in forced.output
+
+
+def test_inspect_never_adds_yaml_beside_a_schema(db: psycopg.Connection, db_url: URL,
+                                                 tmp_path: Path) -> None:
+    """Files with other names than inspect's would end up beside them: validate would then
+    fail on duplicate tables. Refused, and nothing is written."""
+    db.execute("CREATE TABLE t (id integer PRIMARY KEY)")
+    out = tmp_path / "schema"
+    out.mkdir()
+    (out / "app.yaml").write_text("tables:\n  t:\n    columns: {id: integer}\n")
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
+    assert result.exit_code == 1
+    assert "already holds a schema" in result.output and "--force" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["app.yaml"]
 
 
 def test_inspect_never_shows_the_password(db: psycopg.Connection, db_url: URL,
@@ -207,3 +226,55 @@ def _no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the URLs the tests pass count, never a DATABASE_URL of the machine."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SHADOW_DATABASE_URL", raising=False)
+
+
+def test_inspect_writes_only_yaml_that_validates(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL allows an empty (or blank) enum label and a table none of whose columns
+    the YAML can express; inspect used to write YAML that validate then refused."""
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute("""
+        CREATE TYPE mood AS ENUM ('', ' ', 'ok');
+        CREATE TYPE "m  n" AS ENUM ('x');
+        CREATE TABLE shapes (p "m  n");
+        CREATE TABLE nothing ();
+        CREATE TABLE notes (id int PRIMARY KEY, m mood NOT NULL DEFAULT '');
+        CREATE TABLE "a
+b" ("c	d" int PRIMARY KEY, "  " text DEFAULT 'it''s', "SELECT" text);
+        CREATE TABLE "é" ("q""uote" int CHECK ("q""uote" > 0));
+        CREATE TYPE "m n" AS ENUM ('y');
+        CREATE TABLE uses_m (id int, v "m  n", w "m n");
+    """)
+    project = make_project(tmp_path / "app")
+    result = run("-C", str(project.root), "inspect", "--database-url", url_text(db_url))
+    assert result.exit_code == 0, result.output
+    assert "table with no column the YAML can express" in result.output
+    assert "public.shapes" in result.output
+    assert "enum whose name the YAML cannot write as a type" in result.output
+    checked = run("-C", str(project.root), "validate")
+    assert checked.exit_code == 0, checked.output
+    # And the YAML means that database: nothing to change against it.
+    again = run("-C", str(project.root), "plan", "--against", url_text(db_url))
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output
+
+
+def test_baseline_against_an_unknown_revision_writes_nothing(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute("CREATE TABLE t (id int PRIMARY KEY);"
+               "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+               "INSERT INTO alembic_version VALUES ('abc123');")
+    project = make_project(tmp_path / "app")
+    before = sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*"))
+    result = CliRunner().invoke(main, ["-C", str(project.root), "baseline", "--database-url",
+                                       url_text(db_url)])
+    assert result.exit_code == 1, result.output
+    assert "already records Alembic revision abc123" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*")) == before
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("abc123",)]

@@ -259,6 +259,8 @@ def test_a_change_postgresql_refuses_is_an_error_not_a_file(tmp_path: Path,
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "rehearsed on the shadow database" in result.output and "meh" in result.output
+    # ... and it names the YAML object whose step PostgreSQL refused.
+    assert "(from table users, column mood, schema/app.yaml:" in result.output
     assert revisions(tmp_path) == ["ID_first.py"]
 
 

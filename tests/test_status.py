@@ -162,3 +162,32 @@ def test_status_without_a_usable_shadow_server_fails_cleanly(project: Project,
     assert done.returncode == 1
     assert "cannot create a shadow database on" in done.stderr
     assert "SHADOW_DATABASE_URL" in done.stderr and "hunter2" not in done.stderr
+
+
+def test_identifiers_with_a_newline_are_no_drift(tmp_path: Path, db_url: URL) -> None:
+    """pg_dump writes `"a<newline>b"` over two lines; compared line by line, the halves of a
+    per-database line (pg_attver) escaped the filter and showed as false drift."""
+    project = new_project(tmp_path / "project")
+    write_revision(project, "0001", "newline_names", [
+        'CREATE TABLE "a\nb" ("c\nd" int DEFAULT 1, e text DEFAULT $$x\ny$$)',
+        'CREATE INDEX "i\nj" ON "a\nb" ("c\nd")',
+        "COMMENT ON TABLE \"a\nb\" IS 'it''s\n-- not a comment'",
+    ], ['DROP TABLE "a\nb"'])
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Drift: none" in done.stdout
+    psql(db_url, 'ALTER TABLE "a\nb" ADD COLUMN "x\ny" int')
+    drifted = schemactl(project, "status", url=db_url)
+    assert drifted.returncode == 3
+    assert '+ "x\ny" integer' in drifted.stdout  # the new column, as one line
+
+
+def test_logical_lines_keep_quoted_line_breaks_together() -> None:
+    from schemactl.apply.drift import logical_lines
+
+    dump = ('-- Name: a b; Type: TABLE\nCREATE TABLE "a\nb" (\n    x text DEFAULT \'p\nq\'::text,'
+            '\n    y text DEFAULT $f$it\'s\n$f$\n);\n-- don\'t\nSELECT 1;')
+    assert logical_lines(dump) == [
+        "-- Name: a b; Type: TABLE", 'CREATE TABLE "a\nb" (', "    x text DEFAULT 'p\nq'::text,",
+        "    y text DEFAULT $f$it's\n$f$", ");", "-- don't", "SELECT 1;"]

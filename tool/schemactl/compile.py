@@ -330,6 +330,19 @@ def _default_expression(fragment: str) -> str:
     return fragment if simple else f"({fragment})"
 
 
+def index_expression_sql(fragment: str) -> str:
+    """An index key that is not a column is a function call or a (parenthesised expression):
+    `id + 1`, `c || 'x'` and `c::text` need the parentheses, `lower(c)` is kept as written
+    (so it reads like PostgreSQL prints it back). The generated models use it too."""
+    try:
+        node = sqlglot.parse_one(fragment, read="postgres")
+    except sqlglot.errors.ParseError:
+        return f"({fragment})"
+    operator = (exp.Binary, exp.Connector, exp.Predicate, exp.Unary, exp.Cast)
+    call = isinstance(node, exp.Paren) or (isinstance(node, exp.Func) and not isinstance(node, operator))
+    return fragment if call else f"({fragment})"
+
+
 def server_default_sql(column: ColumnSpec) -> str | None:
     """The column's DEFAULT as SQL (default_sql or a quoted literal), or None. The generated
     models (render/models.py) use it too, so both create the same default."""
@@ -442,7 +455,7 @@ def index_key_sql(element: IndexElement) -> str:
     """An index key as PostgreSQL's grammar writes it: `expr COLLATE "C" text_pattern_ops DESC
     NULLS LAST`. The generated models (render/models.py) spell their keys with it too."""
     parts = [quote_ident(element.column) if element.column is not None
-             else element.expression or ""]
+             else index_expression_sql(element.expression or "")]
     if element.collation:
         parts.append(f"COLLATE {_qualified_name(element.collation)}")
     if element.opclass:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from schemactl.apply import checksums, revisions
 from schemactl.errors import SchemactlError
+from schemactl.files import FileTransaction, check_writable
 from schemactl.pipeline import next_revision_id, safe_message
 from schemactl.project import Project
 from schemactl.render.offline_sql import write_revision_sql
@@ -58,20 +59,28 @@ def new_revision(project: Project, message: str, upgrade_sql: list[str],
         "downgrades": "pass" if python or not downgrade_sql else _sql_body(downgrade_sql),
         "hazards": "[]",
     }
-    with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
-        made = script.generate_revision(rev_id, safe_message(message), head="head",
-                                        refresh=True, version_path=str(project.versions_dir),
-                                        **parts)  # type: ignore[arg-type]
-    assert made is not None
-    path = Path(made.path)
-    try:
+    # All or nothing, as `plan` writes (pipeline.write_revision): every target is checked
+    # first, and on any failure (the offline SQL check included) the project is as it was.
+    check_writable([project.versions_dir / "new.py", project.sql_dir / "new.sql",
+                    project.sum_file])
+    with FileTransaction() as files:
+        files.track(project.sum_file)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # Alembic announces "Generating ..."
+                made = script.generate_revision(rev_id, safe_message(message), head="head",
+                                                refresh=True,
+                                                version_path=str(project.versions_dir),
+                                                **parts)  # type: ignore[arg-type]
+        except BaseException:
+            for partial in project.versions_dir.glob(f"{rev_id}_*.py"):
+                partial.unlink()
+            raise
+        assert made is not None
+        path = files.created(Path(made.path))
+        files.track(project.sql_dir / f"{path.stem}.sql")
         text = path.read_text(encoding="utf-8")
-        path.write_text(re.sub(r"^(depends_on = .*)$", rf"\1\n{KIND_LINE}", text, count=1,
-                               flags=re.M), encoding="utf-8")
+        files.write_text(path, re.sub(r"^(depends_on = .*)$", rf"\1\n{KIND_LINE}", text,
+                                      count=1, flags=re.M))
         write_revision_sql(project, rev_id, settings)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        (project.sql_dir / f"{path.stem}.sql").unlink(missing_ok=True)
-        raise
-    checksums.record(project)
+        checksums.record(project)
     return path

@@ -35,9 +35,11 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
+from schemactl.files import FileTransaction, check_writable
 from schemactl.inspect.sizes import table_sizes
 from schemactl.plan.build import Plan, build_plan
 from schemactl.plan.lint import Finding, lint
+from schemactl.plan.locate import located_error
 from schemactl.project import Project
 from schemactl.render.human import render_plan
 from schemactl.render.offline_sql import revision_sql, revisions_sql, write_revision_sql
@@ -76,7 +78,12 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
             copy_of(against, server, prefix) if against is not None
             else shadow(project, server, prefix=prefix, cache=cache))
         with baseline as conn:
-            desired = desired_future.result()
+            try:
+                desired = desired_future.result()
+            except sqlalchemy.exc.DBAPIError as exc:
+                # The YAML's own DDL, run on an empty database: what only PostgreSQL can
+                # judge (a function's existence, an expression's type) is refused here.
+                raise located_error(spec, exc) from None
             plan = build_plan(_diff(metadata, spec, conn, desired))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
@@ -93,7 +100,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
         if not is_empty(upgrade_ops):
-            _rehearse(conn, without_renames(upgrade_ops), "upgrade")
+            _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)
             if not is_empty(remaining):
                 raise SchemactlError(
@@ -101,7 +108,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
                     "after it, these steps would remain:\n"
                     + render_plan(build_plan(remaining)),
                     hint="please report this with your schema files")
-            _rehearse(conn, reverse(upgrade_ops), "downgrade")
+            _rehearse(conn, reverse(upgrade_ops), "downgrade", spec)
             if read_catalog(conn) != before:
                 raise SchemactlError(
                     "internal error: the planned downgrade() does not give the schema back: "
@@ -125,7 +132,8 @@ def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     return "; ".join(parts)
 
 
-def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> None:
+def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str,
+              spec: SchemaSpec) -> None:
     """Run the upgrade() or downgrade() the revision file will contain, as Python, on conn:
     what is checked is the very code that will run, not the ops it was rendered from."""
     namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
@@ -137,8 +145,11 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> 
         hint = ("some changes cannot be made in one revision (a new enum value used at once, a "
                 "column type a generated column depends on): plan part of the change, then "
                 "the rest") if which == "upgrade" else "please report this with your schema files"
+        [where] = located_error(spec, exc).diagnostics  # the YAML object, when one is named
+        source = f" (from {where.obj}, {where.location()})" if where.obj else ""
         raise SchemactlError(f"PostgreSQL refuses the planned {which}() when it is rehearsed "
-                             f"on the shadow database: {pg_message(exc)}", hint=hint) from None
+                             f"on the shadow database{source}: {pg_message(exc)}",
+                             hint=hint) from None
 
 
 def next_revision_id(project: Project, now: datetime | None = None) -> str:
@@ -163,15 +174,15 @@ def existing_revision_ids(project: Project) -> list[int]:
 def write_revision(project: Project, plan: Plan, message: str,
                    settings: Settings | None = None) -> Path:
     """Write the revision for the plan, its offline SQL (checked statement by statement),
-    and re-record migrations/schemactl.sum. All or nothing: if the SQL check fails, the
-    revision file is removed again and the error names the statement."""
-    path = _write_revision_file(project, plan, message)
-    try:
+    and re-record migrations/schemactl.sum. All or nothing: every target is checked for
+    writing first, and on any failure (the SQL check included) the project is left as it was."""
+    check_writable([project.versions_dir / "new.py", project.sql_dir / "new.sql", project.sum_file])
+    with FileTransaction() as files:
+        files.track(project.sum_file)
+        path = files.created(_write_revision_file(project, plan, message))
+        files.track(project.sql_dir / (path.stem + ".sql"))
         write_revision_sql(project, path.name.split("_", 1)[0], settings)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    checksums.record(project)
+        checksums.record(project)
     return path
 
 

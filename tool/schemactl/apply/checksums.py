@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemactl.errors import SchemactlError
 from schemactl.project import Project
 
 _TOTAL = "total"
@@ -76,7 +77,15 @@ def read(project: Project) -> tuple[str | None, dict[str, str]]:
         return None, {}
     total: str | None = None
     entries: dict[str, str] = {}
-    for line in project.sum_file.read_text().splitlines():
+    try:
+        text = project.sum_file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise SchemactlError(
+            f"{project.sum_file}: not a checksum file (binary, not UTF-8 text)",
+            hint="restore it from version control; if the revisions are the reviewed ones, "
+            "`schemactl hash` records it again",
+        ) from None
+    for line in text.splitlines():
         if not line.strip():
             continue
         name, _, digest = line.rpartition(" ")

@@ -28,7 +28,8 @@ _HEADER = re.compile(r"^-- Name: (?P<name>.*); Type: (?P<type>[^;]*); Schema: (?
 _NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
 # Some servers stamp every column with a per-database attribute option (pg_attver=N) that
 # pg_dump then restores; it is not schema, and it differs between two identical databases.
-_ATTVER = re.compile(r"^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(pg_attver=\d+\);$")
+_ATTVER = re.compile(r"^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(pg_attver=\d+\);$", re.S)
+_DOLLAR = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def objects(dump: str) -> dict[str, list[str]]:
     """The dump split into objects: "type schema.name" -> its normalised lines."""
     found: dict[str, list[str]] = {}
     current: list[str] | None = None
-    for line in dump.splitlines():
+    for line in logical_lines(dump):
         header = _HEADER.match(line)
         if header:
             schema = header["schema"]
@@ -80,6 +81,53 @@ def objects(dump: str) -> dict[str, list[str]]:
             # Without the separating comma, adding a last column changes one line, not two.
             current.append(line.rstrip().removesuffix(","))
     return found
+
+
+def logical_lines(dump: str) -> list[str]:
+    """The dump's lines, except that a line break inside a quoted identifier, a string or a
+    dollar-quoted body does not end one: `CREATE TABLE "a<newline>b"` stays one line, so
+    that an identifier holding a newline is not compared (or filtered) as two halves."""
+    lines: list[str] = []
+    pending: list[str] = []
+    closer: str | None = None  # what ends the quote we are in: ", ' or a $tag$
+    for line in dump.splitlines():
+        if closer is None and line.startswith("--"):
+            lines.append(line)
+            continue
+        pending.append(line)
+        closer = _quote_state(line, closer)
+        if closer is None:
+            lines.append("\n".join(pending))
+            pending = []
+    if pending:
+        lines.append("\n".join(pending))
+    return lines
+
+
+def _quote_state(line: str, closer: str | None) -> str | None:
+    """Which quote is still open at the end of line, given the one open at its start."""
+    i = 0
+    while i < len(line):
+        if closer is not None:
+            end = line.find(closer, i)
+            if end < 0:
+                return closer
+            i = end + len(closer)
+            if closer in "\"'" and line.startswith(closer, i):  # a doubled quote: still inside
+                i += 1
+                continue
+            closer = None
+            continue
+        char = line[i]
+        if char in "\"'":
+            closer = char
+            i += 1
+        elif char == "$" and (tag := _DOLLAR.match(line, i)):
+            closer = tag.group(0)
+            i = tag.end()
+        else:
+            i += 1
+    return closer
 
 
 def compare(database: str, expected: str) -> list[DriftItem]:

@@ -81,8 +81,8 @@ def _refuse_duplicate_ids(project: Project) -> None:
     only warn and silently pick one of them."""
     seen: dict[str, str] = {}
     for path in sorted(project.versions_dir.glob("*.py")):
-        match = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(encoding="utf-8"),
-                         re.MULTILINE)
+        text = path.read_text(encoding="utf-8", errors="replace")  # not UTF-8: named later
+        match = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
         if match is None:
             continue
         if match.group(1) in seen:
@@ -94,6 +94,7 @@ def _refuse_duplicate_ids(project: Project) -> None:
 
 
 def _hazards(script: Script, name: str = "schemactl_hazards") -> tuple[RevisionHazard, ...]:
+    # Their shape was checked when the project's files were (Project.alembic_config).
     records = getattr(script.module, name, None) or []
     return tuple(
         RevisionHazard(r.get("code", "?"), r.get("kind", ""), r.get("object", ""),

@@ -140,6 +140,7 @@ def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
     verify=False only for throwaway shadows, whose callers report file problems themselves.
     rebased=True: a database at a revision `schemactl rebase` moved first undoes it (and the
     moved revisions below it) with the moved files' downgrade(), then goes up as usual."""
+    project.alembic_config()  # a broken revision file is named before anything else
     if verify:
         verify_files(project)
     return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait, schema, rebased)
@@ -150,6 +151,7 @@ def downgrade(project: Project, settings: Settings, url: URL, to: str,
               schema: str | None = None) -> ApplyResult:
     """Take the database at url (or its tenant schema) down to revision `to` ("base" undoes
     everything)."""
+    project.alembic_config()
     verify_files(project)
     return _run(project, settings, url, "down", to, hooks or Hooks(), lock_wait, schema)
 
@@ -159,17 +161,17 @@ def _run(project: Project, settings: Settings, url: URL, direction: Direction, t
          rebased: bool = False) -> ApplyResult:
     with migration_session(url, settings, schema) as conn, \
             migration_lock(conn, lock_wait, hooks.on_lock_wait, key_for(schema)):
-        if schema is not None:
-            _create_schema(conn, schema)
-        history.ensure(conn, schema)
         before = current_revision(conn, schema)
         if rebased and before is not None and not revisions.is_known(project, before):
+            _prepare(conn, schema)
             before = _undo_moved(project, conn, before, hooks, schema)
-        _refuse_edited(project, conn, before, schema)
+        # The path first: an unknown revision is refused before anything is created.
         if direction == "up":
             path = revisions.upgrade_path(project, before, to)
         else:
             path = revisions.downgrade_path(project, before, to)
+        _prepare(conn, schema)
+        _refuse_edited(project, conn, before, schema)
         hooks.confirm(direction, path)
         result = ApplyResult(direction, before, before)
         for index, rev in enumerate(path, start=1):
@@ -180,6 +182,13 @@ def _run(project: Project, settings: Settings, url: URL, direction: Direction, t
             result.after = rev.id if direction == "up" else rev.down_id
             hooks.on_done(step)
         return result
+
+
+def _prepare(conn: Connection, schema: str | None) -> None:
+    """The tenant's schema and the history table, made when missing (both idempotent)."""
+    if schema is not None:
+        _create_schema(conn, schema)
+    history.ensure(conn, schema)
 
 
 def _create_schema(conn: Connection, schema: str) -> None:
@@ -369,14 +378,16 @@ def stamp(project: Project, settings: Settings, url: URL, to: str,
     revision passed (duration 0) with its file's checksum, so that later runs notice an edit
     of a stamped revision like of any applied one. The files must match the sum file. From a
     revision the files do not have (another branch's), only the version row moves."""
+    project.alembic_config()  # a broken revision file is named before anything else
     verify_files(project)
     hooks = hooks or Hooks()
     with migration_session(url, settings) as conn, \
             migration_lock(conn, lock_wait, hooks.on_lock_wait):
-        history.ensure(conn)
         before = current_revision(conn)
+        # The target first: an unknown revision is refused before anything is created.
         target = revisions.resolve(project, to)
         direction, path = _stamp_path(project, before, target)
+        history.ensure(conn)
         with conn.begin():
             _set_version(conn, target)
             for rev in path:

@@ -27,7 +27,7 @@ from schemactl.cli.common import (
     main,
     pass_context,
 )
-from schemactl.db.urls import display, redact
+from schemactl.db.urls import InvalidURL, display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
 from schemactl.pipeline import lint_revisions
 from schemactl.project import Project
@@ -40,6 +40,8 @@ def target_of(settings: Settings, project: Project) -> URL:
     """The target URL; a malformed one is bad input (exit 1), never a traceback."""
     try:
         return target_url(settings, project.root)
+    except InvalidURL:
+        raise
     except (ValueError, ArgumentError) as exc:  # sqlalchemy's make_url, or not PostgreSQL
         raise SchemactlError(f"invalid database URL: {redact(str(exc))}",
                              hint="expected e.g. postgresql://app@db.example.com:5432/app") from None
@@ -252,9 +254,17 @@ def _summary(result: ApplyResult) -> None:
          f"the database is at revision {at}.")
 
 
+def revision_given(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An empty revision would mean "nothing" to Alembic in some places and fail in others."""
+    if not value.strip():
+        raise click.BadParameter("must name a revision, e.g. head, base, -1 or a revision id",
+                                 param=param)
+    return value
+
+
 @main.command()
 @_session_options
-@click.option("--to", "to", default="head", show_default=True,
+@click.option("--to", "to", default="head", show_default=True, callback=revision_given,
               help="Revision to upgrade to.")
 @click.option("--rebased", is_flag=True,
               help="The database applied revisions that `schemactl rebase` has since moved: "
@@ -291,7 +301,7 @@ def _single_database_only(**flags: bool) -> None:
 
 # ignore_unknown_options: `downgrade -1` is a revision (one back), not an unknown option.
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("revision")
+@click.argument("revision", callback=revision_given)
 @_session_options
 @fleet_cmds.fleet_option
 @fleet_cmds.rollout_options
@@ -435,6 +445,7 @@ def hash_(ctx: Context, sql_of: tuple[str, ...]) -> None:
     if not project.migrations_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
                              hint="run `schemactl init` first")
+    project.alembic_config()  # never record the checksums of files that do not even load
     for rev in sql_of:
         path = write_revision_sql(project, get_revision(project, rev).id, ctx.settings())
         echo(f"  wrote  {path.relative_to(project.root)}")

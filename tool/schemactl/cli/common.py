@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 import psycopg
+import pydantic
 import sqlalchemy.exc
 
 from schemactl import __version__
@@ -37,8 +39,49 @@ class Context:
         return load_settings(self.project().root, **flags)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+DEBUG_ENV = "SCHEMACTL_DEBUG"
+EXIT_INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C (128 + SIGINT)
+
+
+def debugging() -> bool:
+    """--debug or SCHEMACTL_DEBUG=1: let unexpected errors show their traceback."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get(DEBUG_ENV):
+        return True
+    return os.environ.get(DEBUG_ENV, "").lower() not in ("", "0", "false", "no")
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[DEBUG_ENV] = True
+
+
+class _Main(click.Group):
+    """The command group; no exception leaves it as a traceback unless --debug asks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            output.emit_error("interrupted", None)
+            echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # noqa: BLE001  (the one place that turns anything into a message)
+            fail(exc)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="schemactl")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help=f"Show the Python traceback of an unexpected error (for bug reports; also {DEBUG_ENV}=1).",
+)
 @click.option(
     "--project-dir",
     "-C",
@@ -57,7 +100,7 @@ def main(ctx: click.Context, project_dir: Path | None) -> None:
     or, when none is set, an embedded PostgreSQL 18 kept under .schemactl/.
 
     Exit codes: 0 ok or no changes, 1 error, 2 usage error, 3 changes pending,
-    4 refused because of unacknowledged hazards.
+    4 refused because of unacknowledged hazards, 130 interrupted (Ctrl-C).
     """
     ctx.obj = Context(project_dir)
 
@@ -72,7 +115,9 @@ def echo(text: str = "", err: bool = False) -> None:
 
 
 def fail(exc: BaseException) -> None:
-    """Report an error and exit with its code."""
+    """Report an error and exit with its code: one message, never a traceback unless
+    debugging (then an unexpected error is re-raised for its traceback). Under --json the
+    error is also the run's one JSON document, whatever the kind of error."""
     if isinstance(exc, (SpecError, SchemactlError)):
         output.emit_error(exc.message if isinstance(exc, SchemactlError) else str(exc),
                           exc.hint if isinstance(exc, SchemactlError) else None)
@@ -85,7 +130,31 @@ def fail(exc: BaseException) -> None:
     if isinstance(exc, SchemactlError):
         echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    raise exc
+    if isinstance(exc, (sqlalchemy.exc.DBAPIError, psycopg.Error)):
+        fail(SchemactlError(f"database: {pg_message(exc)}"))
+    if isinstance(exc, pydantic.ValidationError):  # a setting from a flag, the environment or .env
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        fail(SchemactlError(f"invalid setting: {redact(problems)}",
+                            hint="check the flag, the environment variable or .env"))
+    if isinstance(exc, OSError) and not debugging():
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(SchemactlError(f"{where}{exc.strerror or exc}"))
+    message = f"internal error: {type(exc).__name__}: {_safe(exc)}"
+    hint = (f"this is a bug in schemactl; run again with --debug (or {DEBUG_ENV}=1) "
+            "for the traceback, and report it")
+    output.emit_error(message, hint)
+    if debugging():
+        raise exc
+    echo(f"error: {message}", err=True)
+    echo(f"  hint: {hint}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _safe(exc: BaseException) -> str:
+    """An exception's text, shortened, with any lone surrogate made printable."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:300].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def handle_errors(fn: F) -> F:
@@ -111,3 +180,14 @@ database_url_option = click.option(
     envvar=None,
     help="Target database URL (overrides DATABASE_URL). Default: the embedded PostgreSQL.",
 )
+
+
+def message_text(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A message names a file and stands in its docstring: it must be real text."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise click.BadParameter("is not valid text (it holds a lone surrogate or "
+                                     "undecodable bytes)", param=param) from None
+    return value

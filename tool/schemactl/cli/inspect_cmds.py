@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 from alembic import command
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import URL
 
 from schemactl.cli import output as cli_output
 from schemactl.cli.common import (
@@ -14,10 +17,12 @@ from schemactl.cli.common import (
     echo,
     handle_errors,
     main,
+    message_text,
     pass_context,
 )
 from schemactl.db.urls import display
 from schemactl.errors import SchemactlError
+from schemactl.files import FileTransaction, check_writable
 from schemactl.inspect.catalog import Inspection, inspect_database
 from schemactl.project import Project
 from schemactl.render.yaml_spec import render
@@ -27,19 +32,37 @@ from schemactl.spec.load import SCHEMA_SUFFIXES
 _EXAMPLES = 3  # names shown per unsupported kind
 
 
-def write_files(files: dict[str, str], out_dir: Path, force: bool) -> list[Path]:
-    """Write the rendered YAML; refuse to overwrite any existing file unless force."""
+def write_files(files: dict[str, str], out_dir: Path, force: bool,
+                transaction: FileTransaction | None = None) -> list[Path]:
+    """Write the rendered YAML, all or nothing, and return every file written. A directory
+    that already holds YAML is refused unless force, which replaces it: its YAML files are
+    removed (and named)."""
     paths = {out_dir / name: text for name, text in files.items()}
-    existing = [p for p in paths if p.exists()]
+    existing = _yaml_files(out_dir)
     if existing and not force:
         raise SchemactlError(
-            "not overwriting existing files: " + ", ".join(str(p) for p in existing),
-            hint="pass --force to overwrite them, or -o DIR to write elsewhere",
+            f"{out_dir} already holds a schema ({', '.join(str(p) for p in existing[:3])}"
+            + (", ..." if len(existing) > 3 else "") + "); the inspected YAML would be added "
+            "beside it",
+            hint="pass --force to replace it, or -o DIR to write elsewhere",
         )
-    for path, text in paths.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    check_writable([*paths, *existing])
+    with contextlib.ExitStack() as stack:
+        files_ = transaction or stack.enter_context(FileTransaction())
+        for path in existing:
+            files_.remove(path)
+            if path not in paths:
+                echo(f"  removed {_shown(path)}")
+        for path, text in paths.items():
+            echo(f"  {'replaced' if path in existing else 'wrote   '} {_shown(path)}")
+            files_.write_text(path, text)
     return list(paths)
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.suffix in SCHEMA_SUFFIXES and p.is_file())
 
 
 def report_unsupported(result: Inspection) -> None:
@@ -75,16 +98,15 @@ def _project_or_here(ctx: Context) -> Project:
 
 
 def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, ...],
-                     out_dir: Path, split: bool, force: bool) -> tuple[Inspection, list[Path]]:
+                     out_dir: Path, split: bool, force: bool,
+                     transaction: FileTransaction | None = None) -> tuple[Inspection, list[Path]]:
     url = target_url(settings, project.root)
     result = inspect_database(url, schemas or None)
     spec = result.spec
     if not (spec.tables or spec.enums or spec.extensions or spec.declared_schemas):
         raise SchemactlError(f"no tables, enums, extensions or schemas found in {display(url)}"
                              + (f" (schemas: {', '.join(schemas)})" if schemas else ""))
-    written = write_files(render(result.spec, split), out_dir, force)
-    for path in written:
-        echo(f"  wrote  {_shown(path)}")
+    written = write_files(render(result.spec, split), out_dir, force, transaction)
     echo(f"Inspected {display(url)}: {_summary(result)} ({result.queries} queries).")
     report_unsupported(result)
     return result, written
@@ -154,7 +176,7 @@ def _has_yaml(directory: Path) -> bool:
 
 @main.command()
 @database_url_option
-@click.option("-m", "--message", default="baseline", show_default=True,
+@click.option("-m", "--message", default="baseline", show_default=True, callback=message_text,
               help="Message of the first revision.")
 @click.option("--force", is_flag=True,
               help="Stamp the database even when it differs from the YAML.")
@@ -180,28 +202,55 @@ def baseline(ctx: Context, database_url: str | None, message: str, force: bool) 
             f"{_shown(project.versions_dir)} already has revisions: a baseline is the first one",
             hint="to compare an existing history with a database use `schemactl status`",
         )
-    if not _has_yaml(project.schema_dir):
-        _inspect_to_yaml(settings, project, (), project.schema_dir, split=False, force=False)
     url = target_url(settings, project.root)
-    difference = make_plan(project, settings, against=url)
-    if difference.has_changes:
-        echo(f"The YAML and {display(url)} differ; `plan --against` says:", err=True)
-        echo(render_plan(difference), err=True)
-        if not force:
-            raise SchemactlError(
-                f"the YAML does not match {display(url)} (the steps above would be needed)",
-                hint="fix the YAML until `schemactl plan --against URL` says No changes, "
-                "or pass --force to stamp anyway",
-            )
-    plan = make_plan(project, settings)
-    if not plan.has_changes:
-        raise SchemactlError("the YAML describes an empty schema: nothing to baseline")
-    path = write_revision(project, plan, message)
-    revision = path.name.split("_", 1)[0]
-    _after_revision_written(project, revision)
+    _refuse_foreign_history(url)
+    # All or nothing: the YAML inspect writes, the revision, its SQL and the sum file are
+    # taken back if anything fails before the stamp is committed.
+    with FileTransaction() as files:
+        if not _has_yaml(project.schema_dir):
+            _inspect_to_yaml(settings, project, (), project.schema_dir, split=False, force=False,
+                             transaction=files)
+        difference = make_plan(project, settings, against=url)
+        if difference.has_changes:
+            echo(f"The YAML and {display(url)} differ; `plan --against` says:", err=True)
+            echo(render_plan(difference), err=True)
+            if not force:
+                raise SchemactlError(
+                    f"the YAML does not match {display(url)} (the steps above would be needed)",
+                    hint="fix the YAML until `schemactl plan --against URL` says No changes, "
+                    "or pass --force to stamp anyway",
+                )
+        plan = make_plan(project, settings)
+        if not plan.has_changes:
+            raise SchemactlError("the YAML describes an empty schema: nothing to baseline")
+        files.track(project.sum_file)
+        path = files.created(write_revision(project, plan, message))
+        files.created(project.sql_dir / (path.stem + ".sql"))
+        revision = path.name.split("_", 1)[0]
+        _after_revision_written(project, revision)
+        stamp(project, url, revision)
     echo(f"  wrote  {_shown(path)}")
-    stamp(project, url, revision)
     echo(f"Marked {display(url)} as being at revision {revision} (nothing was run on it).")
+
+
+def _refuse_foreign_history(url: URL) -> None:
+    """A database that already records Alembic revisions belongs to another history: the
+    stamp would fail after the files are written, or claim a revision it never ran."""
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    if current:
+        raise SchemactlError(
+            f"{display(url)} already records Alembic revision {', '.join(current)} "
+            "(table alembic_version), which this project's empty history does not have",
+            hint="baseline adopts a database without a migration history; if that table is "
+            "left from another project, remove it only once you are sure",
+        )
 
 
 def _after_revision_written(project: Project, revision: str) -> None:

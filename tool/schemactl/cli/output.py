@@ -129,7 +129,10 @@ def emit_error(message: str, hint: str | None) -> None:
     current = mode()
     ctx = click.get_current_context(silent=True)
     if current.json and not current.emitted and ctx is not None:
-        emit_json(command_name(ctx), {"error": {"message": message, "hint": hint}}, ok=False)
+        # Caught by the group's catch-all, the context is the group's: name the subcommand.
+        command = ctx.invoked_subcommand if ctx.parent is None else None
+        emit_json(command or command_name(ctx), {"error": {"message": message, "hint": hint}},
+                  ok=False)
 
 
 def command_name(ctx: click.Context) -> str:

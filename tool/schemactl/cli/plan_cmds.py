@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import click
 
 from schemactl.cli import output
-from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
+from schemactl.cli.common import Context, echo, handle_errors, main, message_text, pass_context
 from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
+from schemactl.files import FileTransaction, check_writable
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.analyze import budget_violations
 from schemactl.plan.build import Plan
@@ -20,6 +20,7 @@ from schemactl.plan.locks import Lock
 from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
 from schemactl.settings import Settings, shadow_server_url, version_warning
+from schemactl.spec.load import SCHEMA_SUFFIXES
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -32,40 +33,69 @@ _SCAFFOLD = {
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(directory: Path) -> None:
+@click.option("--force", is_flag=True,
+              help="Replace the files init writes where they exist, and replace an existing "
+              "schema/ (its YAML files are removed) by the example.")
+@handle_errors
+def init(directory: Path, force: bool) -> None:
     """Create a schemactl project in DIRECTORY (default: here).
 
     Writes alembic.ini, migrations/ (env.py, script.py.mako, versions/, sql/) and an
-    example schema/app.yaml. Existing files are never overwritten.
+    example schema/app.yaml. Existing files are never overwritten, and no example is
+    added to a schema/ that already holds YAML, unless --force (which says what it replaced).
+    All or nothing: if any file cannot be written, nothing is.
     """
     templates = resources.files("schemactl") / "templates"
-    for source, target in _SCAFFOLD.items():
-        path = directory / target
-        if path.exists():
-            echo(f"  exists   {path}")
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with resources.as_file(templates / source) as template:
-            shutil.copyfile(template, path)
-        echo(f"  created  {path}")
-    for folder in ("migrations/versions", "migrations/sql"):
-        (directory / folder).mkdir(parents=True, exist_ok=True)
-    gitignore = directory / ".gitignore"
-    if ".schemactl/" not in (gitignore.read_text() if gitignore.exists() else ""):
-        with gitignore.open("a") as handle:
-            handle.write(".schemactl/\n.env\n")
-        echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
-    attributes = directory / ".gitattributes"
-    if _SUM_MERGE not in (attributes.read_text() if attributes.exists() else ""):
-        with attributes.open("a") as handle:
-            handle.write(_SUM_MERGE + "\n")
-        echo(f"  updated  {attributes}  (two branches' sum files merge; rebase records it afresh)")
+    existing_schema = _yaml_files(directory / "schema")
+    targets = [directory / target for target in _SCAFFOLD.values()]
+    check_writable([*targets, directory / ".gitignore", directory / ".gitattributes"])
+    with FileTransaction() as files:
+        if existing_schema and force:
+            for path in existing_schema:
+                files.remove(path)
+                echo(f"  removed  {path}")
+        for source, target in _SCAFFOLD.items():
+            path = directory / target
+            if target.startswith("schema/") and existing_schema and not force:
+                echo(f"  kept     {directory / 'schema'}  (it already holds "
+                     f"{len(existing_schema)} YAML file{'s' if len(existing_schema) != 1 else ''};"
+                     " no example added)")
+                continue
+            if path.exists() and not force:
+                echo(f"  exists   {path}")
+                continue
+            verb = "replaced" if path.exists() else "created "
+            files.write_text(path, (templates / source).read_text(encoding="utf-8"))
+            echo(f"  {verb} {path}")
+        for folder in ("migrations/versions", "migrations/sql"):
+            files.mkdir(directory / folder)
+        if _append_line(files, directory / ".gitignore", ".schemactl/", ".schemactl/\n.env\n"):
+            echo(f"  updated  {directory / '.gitignore'}  (.schemactl/ holds the embedded "
+                 "database; .env secrets)")
+        if _append_line(files, directory / ".gitattributes", _SUM_MERGE, _SUM_MERGE + "\n"):
+            echo(f"  updated  {directory / '.gitattributes'}  (two branches' sum files merge; "
+                 "rebase records it afresh)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
 
 
 # Both branches add lines to the sum file: git's union driver merges them without a conflict,
 # and `schemactl rebase` (or `hash`) records the file afresh.
 _SUM_MERGE = "migrations/schemactl.sum merge=union"
+
+
+def _append_line(files: FileTransaction, path: Path, marker: str, text: str) -> bool:
+    """Add text to path (within the transaction) unless it already holds marker."""
+    before = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    if marker in before:
+        return False
+    files.write_text(path, before + ("" if not before or before.endswith("\n") else "\n") + text)
+    return True
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.suffix in SCHEMA_SUFFIXES and p.is_file())
 
 
 def _default_message(plan: Plan) -> str:
@@ -76,7 +106,7 @@ def _default_message(plan: Plan) -> str:
 
 
 @main.command()
-@click.option("-m", "--message", help="Revision message; also names the file. "
+@click.option("-m", "--message", callback=message_text, help="Revision message; also names the file. "
               "Default: a summary of the first step.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")
@@ -118,7 +148,7 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     budget = _budget(settings.max_lock)
     output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
                   f"{display(shadow_server_url(settings, project.root))}")
-    result = make_plan(project, settings, normalize(against) if against else None,
+    result = make_plan(project, settings, normalize(against) if against is not None else None,
                        cache=not no_cache)
     warning = version_warning(settings) if against is None else None
     if warning:

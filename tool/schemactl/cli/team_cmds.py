@@ -6,6 +6,7 @@ import click
 
 from schemactl.apply import runner
 from schemactl.cli import output
+from schemactl.cli.apply_cmds import revision_given
 from schemactl.cli.apply_cmds import target_of as target_url_of
 from schemactl.cli.common import (
     Context,
@@ -13,6 +14,7 @@ from schemactl.cli.common import (
     echo,
     handle_errors,
     main,
+    message_text,
     pass_context,
 )
 from schemactl.data_migration import new_revision
@@ -61,7 +63,7 @@ def rebase(ctx: Context, move: str | None, upstream: str, replan: bool, as_json:
 
 
 @main.command()
-@click.argument("revision")
+@click.argument("revision", callback=revision_given)
 @database_url_option
 @output.json_option
 @pass_context
@@ -90,7 +92,8 @@ def stamp(ctx: Context, revision: str, database_url: str | None, as_json: bool) 
 
 
 @main.command()
-@click.option("-m", "--message", required=True, help="What the migration does; names the file.")
+@click.option("-m", "--message", required=True, callback=message_text,
+              help="What the migration does; names the file.")
 @click.option("--sql", "upgrade_sql", multiple=True, metavar="STATEMENT",
               help="An SQL statement of the upgrade (repeatable, run in order).")
 @click.option("--down-sql", "downgrade_sql", multiple=True, metavar="STATEMENT",

@@ -5,17 +5,32 @@ from __future__ import annotations
 import re
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from schemactl.errors import SchemactlError
 
 DRIVER = "postgresql+psycopg"
+URL_HINT = "expected e.g. postgresql://app@db.example.com:5432/app"
+
+
+class InvalidURL(SchemactlError, ValueError):
+    """A database URL that is malformed or not PostgreSQL's (bad input: exit 1)."""
 
 
 def normalize(url: str | URL) -> URL:
     """Accept postgres://, postgresql:// or postgresql+psycopg:// and return a psycopg 3 URL."""
     if isinstance(url, str) and url.startswith("postgres://"):  # Heroku's and others' spelling
         url = "postgresql://" + url.removeprefix("postgres://")
-    parsed = make_url(url) if isinstance(url, str) else url
-    if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"not a PostgreSQL URL: {redact(str(url))}")
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+        backend = parsed.get_backend_name()
+        port = parsed.port  # a port that is not a number fails here, not at connect
+    except (ArgumentError, ValueError, TypeError):
+        raise InvalidURL(f"invalid database URL: {redact(str(url))!r}", hint=URL_HINT) from None
+    if backend != "postgresql":
+        raise InvalidURL(f"not a PostgreSQL URL: {redact(str(url))!r}", hint=URL_HINT)
+    if port is not None and not 0 < port < 65536:
+        raise InvalidURL(f"invalid database URL: port {port} is out of range", hint=URL_HINT)
     return parsed.set(drivername=DRIVER)
 
 

@@ -90,6 +90,17 @@ class Inspection:
         return dict(sorted(counts.items()))
 
 
+def spellable_type_name(name: str) -> bool:
+    """Whether a user type's name can stand in the YAML as `type: <name>` and mean it (no
+    dot, no run of blanks, no character the type syntax does not read, not a built-in)."""
+    try:
+        parsed = parse_type(name)
+    except TypeSpellingError:
+        return False
+    return not parsed.builtin and parsed.name == name and "." not in name and not parsed.args \
+        and not parsed.array_dims
+
+
 def inspect_database(url: URL, schemas: Sequence[str] | None = None) -> Inspection:
     """Read the catalog of the database at url (only the given schemas, if any)."""
     with psycopg.connect(libpq_dsn(url), autocommit=True, row_factory=dict_row) as conn:
@@ -140,6 +151,10 @@ class _Reader:
     def read_enums(self, rows: list[Row]) -> tuple[EnumSpec, ...]:
         enums = []
         for r in rows:
+            if not spellable_type_name(r["name"]):
+                self.skip("enum whose name the YAML cannot write as a type",
+                          f"{r['schema']}.{r['name']}")
+                continue
             enums.append(EnumSpec(r["schema"], r["name"], tuple(EnumValue(v) for v in r["labels"])))
             if r["comment"]:
                 self.skip("enum comment", f"{r['schema']}.{r['name']}")
@@ -172,7 +187,29 @@ class _Reader:
         for oid, rel in kept.items():
             builder = _TableBuilder(self, rel, kept)
             tables.append(builder.build(columns[oid], constraints[oid], indexes[oid]))
-        return self.settle_expressions(tables)
+        had_columns = {(r["schema"], r["name"]) for oid, r in kept.items() if columns[oid]}
+        return self.settle_expressions(self.without_emptied_tables(tables, had_columns))
+
+    def without_emptied_tables(self, tables: list[TableSpec],
+                               had_columns: set[tuple[str, str]]) -> list[TableSpec]:
+        """A table none of whose columns the YAML can express would be written as a table
+        without columns, which is not that table: it is reported instead, with the foreign
+        keys that point to it. (A table that has no column at all is written as such.)"""
+        empty = {(t.schema, t.name) for t in tables
+                 if not t.columns and (t.schema, t.name) in had_columns}
+        if not empty:
+            return tables
+        kept = []
+        for t in tables:
+            if (t.schema, t.name) in empty:
+                self.skip("table with no column the YAML can express", f"{t.schema}.{t.name}")
+                continue
+            fks = tuple(fk for fk in t.foreign_keys if (fk.ref_schema, fk.ref_table) not in empty)
+            for fk in set(t.foreign_keys) - set(fks):
+                self.skip("foreign key to an unsupported table", f"{t.schema}.{t.name}.{fk.name}",
+                          f"{fk.ref_schema}.{fk.ref_table}")
+            kept.append(replace(t, foreign_keys=fks))
+        return kept
 
     def settle_expressions(self, tables: list[TableSpec]) -> tuple[TableSpec, ...]:
         """Checks and index predicates in the text PostgreSQL prints once they are created
@@ -329,6 +366,8 @@ class _TableBuilder:
 
     def column(self, r: Row) -> ColumnSpec | None:
         type_ = column_type(r)
+        if type_ is not None and type_.is_enum and not spellable_type_name(type_.name):
+            type_ = None  # its enum is reported as unsupported (read_enums)
         if type_ is None:
             self.dropped_columns.add(r["name"])
             self.skip(f"column of type {r['formatted']}", r["name"])

@@ -7,6 +7,7 @@ The walk has three passes so that order in the files never matters:
 Errors never stop the walk; they are collected and raised together at the end.
 
 Diagnostic codes (stable; tests and docs refer to them):
+  E001 cannot read a file     E002 YAML syntax error       E003 beyond a loader limit (load.py)
   E101 unknown key            E102 wrong kind of value     E103 missing required key
   E104 invalid value          E105 empty where something is required
   E201 unknown type           E202 bad type arguments      E203 extension required
@@ -24,7 +25,10 @@ Diagnostic codes (stable; tests and docs refer to them):
   E601 identifier longer than 63 bytes   E602 empty name
   E701 table renamed_from collides       E702 column renamed_from collides
   E703 enum (value) renamed_from collides
+  E106 more than PostgreSQL allows (columns per table, keys per index; spec/limits.py)
   E801 SQL fragment is not exactly one expression
+  E802 SQL fragment uses what PostgreSQL does not allow there (a column in a DEFAULT)
+  E901 PostgreSQL refused, at plan, the SQL made from this object (plan/locate.py)
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from schemactl.errors import Diagnostic, SpecError
-from schemactl.spec import naming
+from schemactl.spec import limits, naming
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
 from schemactl.spec.sqlfrag import column_names, parse_fragment
@@ -268,6 +272,7 @@ class _Validator(NodeReader):
             self._in(f)
             self._tables(f)
         self._check_relation_names()
+        self._check_postgresql_limits()
         self._check_foreign_keys()
         self._check_renames()
         if self.diagnostics:
@@ -454,7 +459,7 @@ class _Validator(NodeReader):
         self, item: yaml.Node, obj: str, renames: list[tuple[str, yaml.Node]]
     ) -> EnumValue | None:
         if is_text(item):
-            label = self.name(item, obj, "enum value")
+            label = self.name(item, obj, "enum value", may_be_empty=True)
             return EnumValue(label) if label is not None else None
         entries = self.mapping(item, obj, ENUM_VALUE_KEYS, "a value or {name, renamed_from}")
         if entries is None:
@@ -463,7 +468,7 @@ class _Validator(NodeReader):
         if "name" not in keys:
             self.error("E103", item, "enum value needs a name", obj)
             return None
-        label = self.name(keys["name"].value, obj, "enum value")
+        label = self.name(keys["name"].value, obj, "enum value", may_be_empty=True)
         old = None
         if "renamed_from" in keys:
             old = self.name(keys["renamed_from"].value, obj, "renamed_from")
@@ -555,6 +560,9 @@ class _Validator(NodeReader):
         for entry in entries:
             name = self.name(entry.key_node, t.obj, "column name")
             if name is None:
+                continue
+            if (problem := limits.system_column(name)) is not None:
+                self.error("E308", entry.key_node, problem, t.obj, "choose another name")
                 continue
             t.column_nodes[name] = entry.key_node
             column = self._column(t, name, entry, generated, renames)
@@ -668,6 +676,12 @@ class _Validator(NodeReader):
         if "default_sql" in keys:
             parsed = self.fragment(keys["default_sql"].value, obj, "default_sql")
             column = replace(column, default_sql=parsed[0] if parsed else None)
+            used = [n for n in column_names(parsed[1]) if n.lower() not in _SQL_NAMES] if parsed else []
+            if used:
+                self.error("E802", keys["default_sql"].value,
+                           f"default_sql uses column {used[0]!r}; PostgreSQL allows no column "
+                           "in a DEFAULT", obj, "for a value computed from other columns use "
+                           "generated:")
         if "identity" in keys:
             column = replace(column, identity=self._identity(column, keys["identity"], obj))
         if "generated" in keys:
@@ -1378,6 +1392,19 @@ class _Validator(NodeReader):
                     f"enum {_qualified(e.schema, e.name)}",
                     "every table is also a type in PostgreSQL; rename the enum",
                 )
+
+    def _check_postgresql_limits(self) -> None:
+        """PostgreSQL's hard limits and implicit names (spec/limits.py)."""
+        relations: dict[tuple[str, str], str] = {}
+        for t in self.tables:
+            relations[(t.schema, t.name)] = f"table {t.name}"
+            named = [i.name for i in t.indexes] + [u.name for u in t.uniques]
+            named += [t.primary_key.name] if t.primary_key else []
+            relations.update({(t.schema, n): f"an index of {t.obj}" for n in named})
+        found = [p for t in self.tables for p in limits.table_limits(t.spec(), t.obj)]
+        found += limits.sequence_clashes(((t.spec(), t.obj) for t in self.tables), relations)
+        for p in found:
+            self.error(p.code, p.mark, p.message, p.obj, p.hint)
 
     def _check_foreign_keys(self) -> None:
         by_name = {(t.schema, t.name): t for t in self.tables}

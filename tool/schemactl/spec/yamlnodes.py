@@ -50,8 +50,8 @@ def merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
     """
     if not any(key.tag == MERGE_TAG for key, _ in node.value):
         return list(node.value)
-    written = {key.value for key, _ in node.value if key.tag != MERGE_TAG}
-    merged: set[str] = set()
+    written = {_hashable(key) for key, _ in node.value if key.tag != MERGE_TAG}
+    merged: set[object] = set()
     pairs: list[tuple[yaml.Node, yaml.Node]] = []
     for key, value in node.value:
         if key.tag != MERGE_TAG:
@@ -62,10 +62,16 @@ def merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
             if not isinstance(source, yaml.MappingNode):
                 raise yaml.YAMLError("`<<:` merges a mapping or a list of mappings")
             for k, v in merged_pairs(source):
-                if k.value not in written and k.value not in merged:
-                    merged.add(k.value)
+                if _hashable(k) not in written and _hashable(k) not in merged:
+                    merged.add(_hashable(k))
                     pairs.append((k, v))
     return pairs
+
+
+def _hashable(key: yaml.Node) -> object:
+    """What identifies a key for the merge rule: its text, or (a list or mapping used as a
+    key, which validate refuses anyway) the node itself."""
+    return key.value if isinstance(key, yaml.ScalarNode) else id(key)
 
 
 def mark_of(file: str, node: yaml.Node) -> Mark:
@@ -203,12 +209,13 @@ class NodeReader:
             return None
         return str(node.value)
 
-    def name(self, node: yaml.Node, obj: str | None, what: str) -> str | None:
-        """An identifier the user chose: non-empty and at most 63 bytes (never truncated)."""
+    def name(self, node: yaml.Node, obj: str | None, what: str, may_be_empty: bool = False) -> str | None:
+        """An identifier the user chose: non-empty and at most 63 bytes (never truncated).
+        may_be_empty: for enum labels, which PostgreSQL allows to be '' (identifiers not)."""
         value = self.text(node, obj, what)
         if value is None:
             return None
-        if not value.strip():
+        if not may_be_empty and value == "":  # PostgreSQL allows any other name, blanks too
             self.error("E602", node, f"{what} must not be empty", obj)
             return None
         if not naming.fits(value):
