@@ -36,9 +36,11 @@ def _url(url: URL) -> str:
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:
-    """Every file and directory under root with its content: 'the project is unchanged'."""
+    """Every file and directory under root with its content: 'the project is unchanged'.
+    Not .schemactl/, the local state (gitignored): a desired catalog cached by a plan that
+    then failed is keyed by content and stays valid."""
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(root.rglob("*"))}
+            for p in sorted(root.rglob("*")) if ".schemactl" not in p.relative_to(root).parts}
 
 
 # ---- limits validate knows without a database -----------------------------------------------

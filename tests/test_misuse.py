@@ -147,10 +147,12 @@ def _garbage_pgdata(root: Path) -> None:
 
 def _tree(root: Path) -> dict[str, bytes | None]:
     """Every file with its content. Not Python's bytecode caches, nor the log the embedded
-    server writes when it tries to start on a broken data directory."""
+    server writes when it tries to start on a broken data directory, nor the plan cache
+    (.schemactl/cache: keyed by content, valid even when the plan then failed)."""
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(root.rglob("*"))
-            if "__pycache__" not in p.parts and p.parts[-2:] != ("pgdata", "log")}
+            if "__pycache__" not in p.parts and p.parts[-2:] != ("pgdata", "log")
+            and p.relative_to(root).parts[:2] != (".schemactl", "cache")}
 
 
 def _database(url: URL) -> list[Any]:
