@@ -99,7 +99,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
 def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     parts = []
     for name in ("schemas", "extensions", "enums", "tables", "sequences", "columns",
-                 "constraints", "indexes"):
+                 "constraints", "indexes", "objects"):
         a, b = getattr(expected, name), getattr(got, name)
         keys = set(a) ^ set(b) if isinstance(a, set) else {k for k in set(a) | set(b)
                                                            if a.get(k) != b.get(k)}

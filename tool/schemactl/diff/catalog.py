@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from schemactl.diff.objects import DbObject, ObjectKey, read_objects
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified
 
@@ -72,6 +73,8 @@ class Catalog:
     columns: dict[tuple[str, str, str], ColumnInfo] = field(default_factory=dict)
     constraints: dict[tuple[str, str, str], Constraint] = field(default_factory=dict)
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
+    # Functions, procedures, views, materialized views and their indexes, triggers.
+    objects: dict[ObjectKey, DbObject] = field(default_factory=dict)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
@@ -102,6 +105,7 @@ def read_catalog(conn: Connection) -> Catalog:
         catalog.enums[(schema, name)] = tuple(labels)
     _read_tables(conn, catalog)
     _read_sequences(conn, catalog)
+    catalog.objects = read_objects(conn)
     return catalog
 
 

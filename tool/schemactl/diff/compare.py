@@ -2,9 +2,11 @@
 
 Alembic autogenerate compares tables and columns (add, drop, type, nullability, comment);
 our comparators cover what it cannot see (diff/comparators/). The order of the result is
-what makes it run: renames; then schemas, extensions, enum changes and the drops of
-changed constraints; then Alembic's table and column steps; then constraints, indexes and
-column properties that need those tables; last, drops of types nothing uses any more.
+what makes it run: renames; then drops of the views, functions and triggers that must go;
+then schemas, extensions, enum changes and the drops of changed constraints; then Alembic's
+table and column steps; then constraints, indexes and column properties that need those
+tables; then views, functions and triggers, created or replaced; last, drops of types
+nothing uses any more.
 downgrade is the exact reverse.
 """
 
@@ -22,6 +24,7 @@ from schemactl.diff.comparators.constraints import compare_constraints
 from schemactl.diff.comparators.enums import compare_enums
 from schemactl.diff.comparators.namespaces import compare_extensions, compare_schemas
 from schemactl.diff.comparators.renames import rename_steps
+from schemactl.diff.comparators.routines import compare_routines
 from schemactl.diff.comparators.sequences import compare_sequences
 from schemactl.diff.ops import SqlStepOp
 from schemactl.spec.types import SchemaSpec
@@ -38,13 +41,16 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     current = read_catalog(baseline)
     constraints = compare_constraints(current, desired,
                                       settle=lambda obj: settled_definition(baseline, obj))
+    # Views, functions and triggers that must go are dropped before anything else (they
+    # may use what changes); made again at the very end, once everything they use is there.
+    routines = compare_routines(current, desired)
     # Drops of changed constraints and indexes first (an enum's type swap must not meet
     # them); their adds last (they may need the columns the other steps make).
-    steps = Steps(before=list(constraints.before))
+    steps = Steps(before=[*routines.before, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
                     compare_columns):
         steps.extend(compare(current, desired))
-    steps.after += constraints.after
+    steps.after += constraints.after + routines.after
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
 

@@ -18,11 +18,15 @@ from alembic import command
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
+from schemactl.compile_routines import Definition, definitions
+from schemactl.db.errors import pg_message
 from schemactl.db.throwaway import throwaway_database
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
+from schemactl.errors import Diagnostic, SpecError
 from schemactl.project import Project
 from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
 from schemactl.sqltext import qualified, quote_ident
@@ -86,7 +90,34 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for sequence, (schema, table, column) in owners.items():
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
                              f"{qualified(schema, table)}.{quote_ident(column)}")
+    create_definitions(conn, definitions(spec))
     conn.commit()
+
+
+def create_definitions(conn: Connection, pending: list[Definition]) -> None:
+    """Create functions, views and triggers in an order that works: what PostgreSQL refuses
+    (a view on a view not made yet) is tried again after the rest, until nothing is left or
+    nothing more succeeds; then the error names the YAML object and where it is written."""
+    while pending:
+        failed: list[tuple[Definition, DBAPIError]] = []
+        for definition in pending:
+            savepoint = conn.begin_nested()
+            try:
+                for statement in definition.statements:
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
+                savepoint.commit()
+            except DBAPIError as exc:
+                savepoint.rollback()
+                failed.append((definition, exc))
+        if len(failed) == len(pending):
+            first, error = failed[0]
+            mark = first.mark
+            raise SpecError([Diagnostic(
+                "E803", f"PostgreSQL refuses this {first.label.split(' ')[0]}: "
+                f"{pg_message(error)}", mark.file, mark.line, mark.column,
+                "the SQL parses, but names something that does not exist or does not fit",
+                first.label)])
+        pending = [definition for definition, _ in failed]
 
 
 _NEXTVAL = re.compile(r"nextval\(\s*'((?:[^']|'')+)'", re.IGNORECASE)

@@ -25,6 +25,7 @@ Diagnostic codes (stable; tests and docs refer to them):
   E701 table renamed_from collides       E702 column renamed_from collides
   E703 enum (value) renamed_from collides
   E801 SQL fragment is not exactly one expression
+  E309, E802: functions, procedures, views, materialized views, triggers (spec/routines.py)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from schemactl.errors import SpecError
-from schemactl.spec import naming
+from schemactl.spec import naming, routines
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
 from schemactl.spec.sqlfrag import column_names
@@ -80,7 +81,7 @@ from schemactl.spec.yamlnodes import (
 )
 
 # The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
-TOP_KEYS = ("schema", "extensions", "enums", "tables")
+TOP_KEYS = ("schema", "extensions", "enums", "tables", *routines.SECTIONS)
 EXTENSION_KEYS = ("name", "schema")
 ENUM_KEYS = ("values", "renamed_from", "schema")
 ENUM_VALUE_KEYS = ("name", "renamed_from")
@@ -94,6 +95,7 @@ TABLE_KEYS = (
     "foreign_keys",
     "indexes",
     "checks",
+    "triggers",
 )
 COLUMN_KEYS = (
     "type",
@@ -112,8 +114,8 @@ COLUMN_KEYS = (
     "deferrable",
 )
 # Sections that may be left empty (`indexes:` with nothing under it).
-SECTIONS = ("extensions", "enums", "tables")
-TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks")
+SECTIONS = ("extensions", "enums", "tables", *routines.SECTIONS)
+TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "triggers")
 PRIMARY_KEY_KEYS = ("columns", "name")
 UNIQUE_KEYS = ("columns", "name")
 FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
@@ -218,12 +220,18 @@ class _Validator(NodeReader):
         self._check_relation_names()
         self._check_foreign_keys()
         self._check_renames()
+        tables = tuple(t.spec() for t in self.tables)
+        more = routines.RoutineReader(self, tables)
+        more.read(files)
         if self.diagnostics:
             raise SpecError(sorted(self.diagnostics, key=_position))
         return SchemaSpec(
-            tables=tuple(t.spec() for t in self.tables),
+            tables=tables,
             enums=tuple(self.enums),
             extensions=tuple(self.extensions),
+            functions=tuple(more.functions),
+            views=tuple(more.views),
+            triggers=tuple(more.triggers),
         )
 
     def _in(self, f: _File) -> None:
