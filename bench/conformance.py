@@ -285,6 +285,8 @@ def spec_kinds(spec: SchemaSpec) -> set[str]:
                 ("partial index", i.where), ("expression index",
                  any(e.expression for e in i.elements)), ("index include", i.include),
                 (f"index using {i.using}", i.using != "btree")) if used}
+    kinds |= {f.kind for f in spec.functions} | {v.kind for v in spec.views}
+    kinds |= {"trigger"} if spec.triggers else set()
     return kinds
 
 

@@ -29,18 +29,32 @@ class Definition:
     label: str  # e.g. "view public.customer_list", for errors
     mark: Mark
     statements: tuple[str, ...]
+    early: bool = False  # may be made before the tables (which may use it)
 
 
 def definitions(spec: SchemaSpec) -> list[Definition]:
-    """Functions first, then views, then triggers; diff/shadow.py finds an order that works."""
+    """Functions first, then views, then triggers; diff/shadow.py finds an order that works.
+
+    Functions are created early with their bodies unchecked, as pg_dump does (a table's
+    CHECK or DEFAULT may call one); once everything else exists they are created once more
+    with their bodies checked, so a body that names a missing table is still an error."""
     out = [Definition(f"{f.kind} {f.schema}.{f.name}", f.mark,
-                      (function_sql(f), *_comment(f.kind, _signature(f), f.comment)))
+                      (UNCHECKED, function_sql(f), CHECKED,
+                       *_comment(f.kind, _signature(f), f.comment)), early=True)
            for f in spec.functions]
+    out += [Definition(f"{f.kind} {f.schema}.{f.name}", f.mark, (function_sql(f),))
+            for f in spec.functions if f.check_body]
     out += [Definition(f"{v.kind} {v.schema}.{v.name}", v.mark, view_statements(v))
             for v in spec.views]
     out += [Definition(f"trigger {t.name} on {t.schema}.{t.table}", t.mark,
                        trigger_statements(t)) for t in spec.triggers]
     return out
+
+
+# How pg_dump creates functions: their bodies are not checked again (what they use may come
+# later in the script). Migrations create functions so too; plan has checked them already.
+UNCHECKED = "SET LOCAL check_function_bodies = off"
+CHECKED = "RESET check_function_bodies"
 
 
 def function_sql(f: FunctionSpec) -> str:
@@ -55,6 +69,12 @@ def function_sql(f: FunctionSpec) -> str:
             parts.append("STRICT")
     if f.security_definer:
         parts.append("SECURITY DEFINER")
+    if f.parallel != "unsafe":
+        parts.append(f"PARALLEL {f.parallel.upper()}")
+    if f.leakproof:
+        parts.append("LEAKPROOF")
+    parts += [f"{word} {value:g}" for word, value in (("COST", f.cost), ("ROWS", f.rows))
+              if value is not None]
     if f.search_path is not None:
         paths = ", ".join(quote_literal(p) for p in f.search_path) or "''"
         parts.append(f"SET search_path TO {paths}")
@@ -67,10 +87,11 @@ def _body(f: FunctionSpec) -> str:
     if f.language == "sql" and is_standard_body(f.body):
         return f.body
     tag, n = "$function$", 0
-    while tag in f.body:
+    while tag in f.body or tag in (f.library or ""):
         n += 1
         tag = f"$function{n}$"
-    return f"AS {tag}{f.body}{tag}"
+    library = f"{tag}{f.library}{tag}, " if f.library is not None else ""
+    return f"AS {library}{tag}{f.body}{tag}"
 
 
 def _argument(a: ArgumentSpec) -> str:
@@ -124,8 +145,12 @@ def trigger_statements(t: TriggerSpec) -> tuple[str, ...]:
     when = f"\nWHEN ({t.when})" if t.when else ""
     function = ".".join(quote_ident(p) for p in t.function.rsplit(".", 1))
     arguments = ", ".join(quote_literal(a) for a in t.arguments)
-    create = (f"CREATE TRIGGER {quote_ident(t.name)} {t.timing.upper()} {' OR '.join(events)} "
-              f"ON {table}\nFOR EACH {t.for_each.upper()}{when}\n"
+    constraint = "CONSTRAINT " if t.constraint else ""
+    deferrable = ("\nDEFERRABLE" if t.deferrable else "") + (
+        " INITIALLY DEFERRED" if t.initially_deferred else "")
+    create = (f"CREATE {constraint}TRIGGER {quote_ident(t.name)} {t.timing.upper()} "
+              f"{' OR '.join(events)} ON {table}{deferrable}\n"
+              f"FOR EACH {t.for_each.upper()}{when}\n"
               f"EXECUTE FUNCTION {function}({arguments})")
     return (create, *enable_trigger_sql(t.schema, t.table, t.name, t.enabled),
             *_comment("trigger", f"{quote_ident(t.name)} ON {table}", t.comment))

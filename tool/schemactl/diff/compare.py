@@ -46,11 +46,13 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     routines = compare_routines(current, desired)
     # Drops of changed constraints and indexes first (an enum's type swap must not meet
     # them); their adds last (they may need the columns the other steps make).
-    steps = Steps(before=[*routines.before, *constraints.before])
+    steps = Steps(before=[*routines.drops, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
                     compare_columns):
         steps.extend(compare(current, desired))
-    steps.after += constraints.after + routines.after
+        if compare is compare_enums:  # functions may use the types; tables may use them
+            steps.before += routines.functions
+    steps.after += constraints.after + routines.creates
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
 

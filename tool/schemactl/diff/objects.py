@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import Integer
 
+from schemactl.compile_routines import CHECKED, UNCHECKED
 from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 # (kind, schema, parent, name): parent is a trigger's table or an index's materialized view
@@ -90,7 +91,7 @@ def _functions(conn: Connection) -> list[DbObject]:
         oid, schema, name, prokind, types, identity, definition, result, args, comment = row
         kind = "procedure" if prokind == "p" else "function"
         target = f"{qualified(schema, name)}({identity})"
-        statements = (definition.rstrip("\n"),)
+        statements = (UNCHECKED, definition.rstrip("\n"), CHECKED)
         out.append(DbObject(
             kind, schema, "", f"{name}({types})", definition,
             statements + _comment(kind, target, comment), f"DROP {kind.upper()} {target}",

@@ -83,6 +83,8 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for enum in spec.enums:
         conn.exec_driver_sql(create_type_sql(enum.schema, enum.name, enum.labels)
                              .replace("%", "%%"))
+    routines = definitions(spec)
+    late = _create_once(conn, [d for d in routines if d.early])
     owners = _nextval_sequences(conn, spec)
     for sequence in owners:
         conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
@@ -90,8 +92,28 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for sequence, (schema, table, column) in owners.items():
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
                              f"{qualified(schema, table)}.{quote_ident(column)}")
-    create_definitions(conn, definitions(spec))
+    create_definitions(conn, late + [d for d in routines if not d.early])
     conn.commit()
+
+
+def _create_once(conn: Connection, pending: list[Definition]) -> list[Definition]:
+    """Create what can be created now; return the rest."""
+    return [definition for definition, _ in _try_each(conn, pending)]
+
+
+def _try_each(conn: Connection,
+              pending: list[Definition]) -> list[tuple[Definition, DBAPIError]]:
+    failed: list[tuple[Definition, DBAPIError]] = []
+    for definition in pending:
+        savepoint = conn.begin_nested()
+        try:
+            for statement in definition.statements:
+                conn.exec_driver_sql(statement.replace("%", "%%"))
+            savepoint.commit()
+        except DBAPIError as exc:
+            savepoint.rollback()
+            failed.append((definition, exc))
+    return failed
 
 
 def create_definitions(conn: Connection, pending: list[Definition]) -> None:
@@ -99,16 +121,7 @@ def create_definitions(conn: Connection, pending: list[Definition]) -> None:
     (a view on a view not made yet) is tried again after the rest, until nothing is left or
     nothing more succeeds; then the error names the YAML object and where it is written."""
     while pending:
-        failed: list[tuple[Definition, DBAPIError]] = []
-        for definition in pending:
-            savepoint = conn.begin_nested()
-            try:
-                for statement in definition.statements:
-                    conn.exec_driver_sql(statement.replace("%", "%%"))
-                savepoint.commit()
-            except DBAPIError as exc:
-                savepoint.rollback()
-                failed.append((definition, exc))
+        failed = _try_each(conn, pending)
         if len(failed) == len(pending):
             first, error = failed[0]
             mark = first.mark

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from schemactl.render.yaml_routines import routine_sections, trigger_lines
 from schemactl.spec import naming
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
@@ -29,6 +30,7 @@ from schemactl.spec.types import (
     IndexSpec,
     SchemaSpec,
     TableSpec,
+    TriggerSpec,
     TypeRef,
 )
 
@@ -69,18 +71,23 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         files[name] = text
 
     schemas = sorted({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
-                     | ({DEFAULT_SCHEMA} if spec.extensions else set()))
+                     | set(spec.schemas) | ({DEFAULT_SCHEMA} if spec.extensions else set()))
+    triggers = list(spec.triggers)
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
         enums = [e for e in spec.enums if e.schema == schema]
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
+        routines = routine_sections([f for f in spec.functions if f.schema == schema],
+                                    [v for v in spec.views if v.schema == schema], triggers)
         if not split:
-            add((schema,), render_file(schema, tables, enums, extensions))
+            add((schema,), render_file(schema, tables, enums, extensions, triggers, routines))
             continue
         if enums or extensions:
             add((schema, "types"), render_file(schema, [], enums, extensions))
+        if routines:
+            add((schema, "routines"), render_file(schema, [], [], [], triggers, routines))
         for group_name, group in table_groups(tables):
-            add((schema, group_name), render_file(schema, group, [], []))
+            add((schema, group_name), render_file(schema, group, [], [], triggers))
     return files
 
 
@@ -112,7 +119,8 @@ def table_groups(tables: list[TableSpec]) -> list[tuple[str, list[TableSpec]]]:
 
 
 def render_file(
-    schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec]
+    schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec],
+    triggers: list[TriggerSpec] | None = None, routines: list[str] | None = None,
 ) -> str:
     lines = [HEADER.rstrip("\n")]
     if schema != DEFAULT_SCHEMA:
@@ -126,6 +134,8 @@ def render_file(
         lines.append("tables:")
         for table in tables:
             lines.extend(_table(table))
+            lines.extend(trigger_lines(table.schema, table.name, triggers or []))
+    lines.extend(routines or [])
     return "\n".join(lines) + "\n"
 
 

@@ -24,11 +24,9 @@ import yaml
 
 from schemactl.spec.sqlbody import (
     BodyError,
-    is_standard_body,
-    plpgsql_error,
+    body_error,
     query_error,
     returns_error,
-    sql_body_error,
     type_error,
 )
 from schemactl.spec.types import (
@@ -51,16 +49,17 @@ from schemactl.spec.yamlnodes import Entry, NodeReader, is_null, is_text, merged
 
 SECTIONS = ("functions", "procedures", "views", "materialized_views")
 FUNCTION_KEYS = ("name", "schema", "arguments", "returns", "language", "volatility", "strict",
-                 "security_definer", "search_path", "body", "comment")
+                 "security_definer", "search_path", "parallel", "leakproof", "cost", "rows",
+                 "library", "body", "check_body", "comment")
 PROCEDURE_KEYS = ("name", "schema", "arguments", "language", "security_definer",
-                  "search_path", "body", "comment")
+                  "search_path", "library", "body", "check_body", "comment")
 ARGUMENT_KEYS = ("name", "type", "mode", "default")
 VIEW_KEYS = ("schema", "query", "columns", "check_option", "security_barrier",
              "security_invoker", "comment", "triggers")
 MATERIALIZED_VIEW_KEYS = ("schema", "query", "with_data", "indexes", "comment")
 MV_INDEX_KEYS = ("name", "columns", "unique", "using", "where")
 TRIGGER_KEYS = ("timing", "events", "columns", "for_each", "when", "function", "arguments",
-                "enabled", "comment")
+                "enabled", "constraint", "deferrable", "comment")
 
 ARG_MODES: tuple[ArgMode, ...] = ("in", "out", "inout", "variadic")
 VOLATILITIES: tuple[Volatility, ...] = ("volatile", "stable", "immutable")
@@ -145,9 +144,16 @@ class RoutineReader:
             strict=self._flag(keys, "strict", obj),
             security_definer=self._flag(keys, "security_definer", obj),
             search_path=self._search_path(keys, obj),
+            parallel=cast(Any, self._choice(keys, "parallel", obj,
+                                            ("unsafe", "restricted", "safe"), "unsafe")),
+            leakproof=self._flag(keys, "leakproof", obj),
+            cost=self._number(keys, "cost", obj), rows=self._number(keys, "rows", obj),
+            library=r.text(keys["library"].value, obj, "library") if "library" in keys else None,
             comment=self._comment(keys, obj),
+            check_body=self._flag(keys, "check_body", obj, True),
             mark=r.mark(entry.key_node))
-        self._check_body(spec, keys["body"].value, obj)
+        if spec.check_body:
+            self._check_body(spec, keys["body"].value, obj)
         return spec
 
     def _arguments(self, keys: dict[str, Entry], obj: str) -> tuple[ArgumentSpec, ...] | None:
@@ -199,12 +205,7 @@ class RoutineReader:
     def _check_body(self, spec: FunctionSpec, node: yaml.Node, obj: str) -> None:
         from schemactl.compile_routines import function_sql  # DDL lives in compile
 
-        if spec.language == "sql":
-            self._report(sql_body_error(spec.body), node, obj, "body")
-        elif spec.language == "plpgsql":
-            self._report(plpgsql_error(function_sql(spec)), node, obj, "body")
-        elif spec.language in ("c", "internal") or is_standard_body(spec.body):
-            return
+        self._report(body_error(spec.language, spec.body, function_sql(spec)), node, obj, "body")
 
     # ---- views and materialized views -------------------------------------------------------
 
@@ -347,11 +348,29 @@ class RoutineReader:
             if value not in ENABLED:
                 r.error("E104", node, "enabled must be true, false, replica or always", obj)
             enabled = ENABLED.get(value, "origin")
+        constraint = self._flag(keys, "constraint", obj)
+        deferrable = self._deferrable(keys, obj)
+        if constraint and (timing != "after" or for_each != "row"):
+            r.error("E104", keys["constraint"].value, "a constraint trigger is after ... for "
+                    "each row", obj)
+        if deferrable[0] and not constraint:
+            r.error("E104", keys["deferrable"].value, "only a constraint trigger is deferrable",
+                    obj)
         if timing is None or not events or not function:
             return None
         return TriggerSpec(schema, table, name, cast(TriggerTiming, timing), events, function,
                            cast(Any, for_each), columns, when, arguments, cast(Any, enabled),
-                           self._comment(keys, obj), r.mark(entry.key_node))
+                           self._comment(keys, obj), constraint, *deferrable,
+                           mark=r.mark(entry.key_node))
+
+    def _deferrable(self, keys: dict[str, Entry], obj: str) -> tuple[bool, bool]:
+        """deferrable: true, false or initially_deferred (as on foreign keys)."""
+        if "deferrable" not in keys:
+            return False, False
+        node = keys["deferrable"].value
+        if is_text(node) and str(node.value) == "initially_deferred":
+            return True, True
+        return bool(self.r.flag(node, obj, "deferrable")), False
 
     def _events(self, node: yaml.Node, obj: str) -> tuple[TriggerEvent, ...] | None:
         items = [node] if is_text(node) else self.r.sequence(node, obj, "a list of events")
@@ -433,6 +452,19 @@ class RoutineReader:
         if key not in keys:
             return default
         return self.r.choice(keys[key].value, obj, key, choices) or default
+
+    def _number(self, keys: dict[str, Entry], key: str, obj: str) -> float | None:
+        if key not in keys:
+            return None
+        node = keys[key].value
+        try:
+            value = float(str(node.value)) if is_text(node) else -1.0
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            self.r.error("E104", node, f"{key} must be a positive number", obj)
+            return None
+        return value
 
     def _comment(self, keys: dict[str, Entry], obj: str) -> str | None:
         return self.r.text(keys["comment"].value, obj, "comment") if "comment" in keys else None

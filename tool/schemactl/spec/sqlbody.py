@@ -25,12 +25,21 @@ class BodyError:
     offset: int | None = None  # character offset into the checked text
 
 
+def body_error(language: str, body: str, create_statement: str) -> BodyError | None:
+    """A function body's grammar, for the languages that have one here (sql, plpgsql)."""
+    if language == "sql":
+        return sql_body_error(body)
+    if language == "plpgsql":
+        return plpgsql_error(create_statement)
+    return None
+
+
 def _parse(sql: str) -> tuple[tuple[ast.Node, ...] | None, BodyError | None]:
     try:
         return tuple(s.stmt for s in pglast.parse_sql(sql) if s.stmt is not None), None
     except ParseError as exc:
         message, position = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
-        return None, BodyError(str(message), position)
+        return None, _error(str(message), position)
 
 
 def query_error(query: str) -> BodyError | None:
@@ -66,8 +75,16 @@ def plpgsql_error(create_statement: str) -> BodyError | None:
     try:
         pglast.parse_plpgsql(create_statement)
     except ParseError as exc:
-        return BodyError(str(exc.args[0]))
+        return _error(str(exc.args[0]))
     return None
+
+
+def _error(message: str, position: int | None = None) -> BodyError | None:
+    """None for what the parser library itself does not implement (e.g. PL/pgSQL's
+    schema.table.column%TYPE): that is no fault of the SQL."""
+    if message.startswith("Not implemented"):
+        return None
+    return BodyError(message, position)
 
 
 def type_error(type_sql: str) -> BodyError | None:

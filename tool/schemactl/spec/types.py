@@ -240,7 +240,15 @@ class FunctionSpec:
     strict: bool = False
     security_definer: bool = False
     search_path: tuple[str, ...] | None = None  # SET search_path TO ...
+    parallel: Literal["unsafe", "restricted", "safe"] = "unsafe"
+    leakproof: bool = False
+    cost: float | None = None  # None: PostgreSQL's default for the language
+    rows: float | None = None  # None: PostgreSQL's default (1000 for a set)
+    library: str | None = None  # LANGUAGE c: the object file; body is then the link symbol
     comment: str | None = None
+    # False: the body is kept as it is, unchecked (PostgreSQL's check_function_bodies off),
+    # for a database that holds a body PostgreSQL's grammar refuses.
+    check_body: bool = True
     mark: Mark = _mark()
 
     @property
@@ -292,4 +300,7 @@ class TriggerSpec:
     arguments: tuple[str, ...] = ()  # passed to the function as text (TG_ARGV)
     enabled: Literal["origin", "disabled", "replica", "always"] = "origin"
     comment: str | None = None
+    constraint: bool = False  # CREATE CONSTRAINT TRIGGER (AFTER ... FOR EACH ROW)
+    deferrable: bool = False  # constraint triggers only
+    initially_deferred: bool = False
     mark: Mark = _mark()

@@ -1,9 +1,9 @@
 """Functions, procedures, views, materialized views (with their indexes) and triggers.
 
 Input: the two catalogs' `objects` (diff/objects.py: PostgreSQL's printed form of each, and
-what each uses, from pg_depend); output: Steps. `before` holds the drops, dependents first,
-to run before anything else changes; `after` holds the creates and CREATE OR REPLACEs,
-dependencies first, to run once tables and columns are in place.
+what each uses, from pg_depend); output: RoutineSteps. Drops, dependents first, run before
+anything else changes; creates and CREATE OR REPLACEs, dependencies first, once tables and
+columns are in place; new functions that use no table before the tables.
 
 An object is dropped and created again (one "-/+" in the plan) when:
 - PostgreSQL cannot replace it in place, or could not put it back in the downgrade: a
@@ -18,36 +18,50 @@ Every step's reverse puts back the baseline's own printed form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
 from schemactl.diff.catalog import Catalog, ColumnInfo
-from schemactl.diff.comparators import Steps
 from schemactl.diff.objects import DbObject, ObjectKey, comment_statement
 from schemactl.diff.ops import SqlStepOp, StepInfo
 
 
-def compare_routines(current: Catalog, desired: Catalog) -> Steps:
+@dataclass
+class RoutineSteps:
+    """The three places in the diff's phase list (diff/compare.py) where these steps run."""
+
+    drops: list[SqlStepOp] = field(default_factory=list)  # before anything else
+    # New functions that use no table or view: after types, before the tables (whose
+    # checks and defaults may call them).
+    functions: list[SqlStepOp] = field(default_factory=list)
+    creates: list[SqlStepOp] = field(default_factory=list)  # after everything else
+
+
+def compare_routines(current: Catalog, desired: Catalog) -> RoutineSteps:
     have, want = current.objects, desired.objects
     dropped = _to_drop(current, desired)
-    steps = Steps()
+    steps = RoutineSteps()
     for key in _ordered(dropped, have, dependents_first=True):
         obj = have[key]
-        steps.before.append(SqlStepOp([obj.drop], list(obj.create), _info(
+        steps.drops.append(SqlStepOp([obj.drop], list(obj.create), _info(
             "drop", obj, replaces=key in want)))
     for key in _ordered(set(want), want, dependents_first=False):
         new, old = want[key], have.get(key)
         if old is None or key in dropped:
             detail = "" if old is None or old.definition != new.definition else \
                 "created again: it uses something that changes"
-            steps.after.append(SqlStepOp(list(new.create), [new.drop], _info(
-                "create", new, detail, replaces=old is not None)))
+            early = new.kind in ("function", "procedure") and not any(
+                use[0] in ("table", "column", "view", "materialized view") for use in new.uses)
+            (steps.functions if early else steps.creates).append(SqlStepOp(
+                list(new.create), [new.drop], _info("create", new, detail,
+                                                    replaces=old is not None)))
         elif old.definition != new.definition:
-            steps.after.append(SqlStepOp(
+            steps.creates.append(SqlStepOp(
                 [*new.replace, *_comment_change(old, new)],
                 [*old.replace, *_comment_change(new, old)],
                 _info("alter", new, "replaced (CREATE OR REPLACE)")))
         elif old.comment != new.comment:
-            steps.after.append(SqlStepOp(
+            steps.creates.append(SqlStepOp(
                 _comment_change(old, new), _comment_change(new, old),
                 _info("alter", new, "comment")))
     return steps
