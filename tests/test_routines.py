@@ -146,6 +146,14 @@ def test_a_function_whose_result_changes_takes_its_triggers_with_it() -> None:
     assert statements(steps.creates) == ["CREATE t"]
 
 
+def test_a_function_no_longer_wanted_is_dropped_after_what_may_call_it() -> None:
+    fn = obj("function", "f()", "f v1")
+    view = obj("view", "v", "v", ("function", "public", "", "f()"), TITLE, oid=2)
+    steps = compare_routines(catalog(fn, view), catalog())
+    assert statements(steps.drops) == ["DROP VIEW v"]  # first of all
+    assert statements(steps.retired) == ["DROP FUNCTION f()"]  # after tables and checks
+
+
 def test_nothing_to_do_when_the_printed_forms_are_equal() -> None:
     view = obj("view", "v", "same", TITLE)
     steps = compare_routines(catalog(view), catalog(view))

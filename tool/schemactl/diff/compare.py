@@ -54,7 +54,8 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
             steps.before += routines.functions
     steps.after += constraints.after + routines.creates
     alembic_ops = autogenerate(metadata, baseline, current, desired)
-    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last])
+    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after,
+                               *routines.retired, *steps.last])
 
 
 def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:

@@ -35,6 +35,9 @@ class RoutineSteps:
     # checks and defaults may call them).
     functions: list[SqlStepOp] = field(default_factory=list)
     creates: list[SqlStepOp] = field(default_factory=list)  # after everything else
+    # Functions no longer wanted at all: after the tables, checks and defaults that may
+    # call them are gone, before the types they use are dropped.
+    retired: list[SqlStepOp] = field(default_factory=list)
 
 
 def compare_routines(current: Catalog, desired: Catalog) -> RoutineSteps:
@@ -43,8 +46,9 @@ def compare_routines(current: Catalog, desired: Catalog) -> RoutineSteps:
     steps = RoutineSteps()
     for key in _ordered(dropped, have, dependents_first=True):
         obj = have[key]
-        steps.drops.append(SqlStepOp([obj.drop], list(obj.create), _info(
-            "drop", obj, replaces=key in want)))
+        retired = key not in want and obj.kind in ("function", "procedure")
+        (steps.retired if retired else steps.drops).append(SqlStepOp(
+            [obj.drop], list(obj.create), _info("drop", obj, replaces=key in want)))
     for key in _ordered(set(want), want, dependents_first=False):
         new, old = want[key], have.get(key)
         if old is None or key in dropped:
