@@ -197,6 +197,10 @@ SELECT 'operator', n.nspname || '.' || o.oprname
 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
 WHERE {ns('n')} AND {not_from_extension('pg_operator', 'o.oid')}
 UNION ALL
+SELECT 'event trigger', e.evtname
+FROM pg_event_trigger e
+WHERE %(schemas)s::text[] IS NULL AND {not_from_extension('pg_event_trigger', 'e.oid')}
+UNION ALL
 SELECT 'extended statistics', n.nspname || '.' || s.stxname
 FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
 WHERE {ns('n')}
