@@ -191,3 +191,13 @@ def test_plpgsql_bodies_are_compiled_like_postgresql_does() -> None:
 def test_argument_defaults_split_at_top_level_commas() -> None:
     assert split_top_level("1, 'a,b'::text, f(2, 3), ARRAY[1, 2]") == [
         "1", "'a,b'::text", "f(2, 3)", "ARRAY[1, 2]"]
+
+
+def test_a_schema_of_only_functions_and_views_is_written() -> None:
+    from schemactl.render.yaml_spec import render
+
+    spec = validate([load_text("functions:\n  one:\n    returns: integer\n    body: SELECT 1\n"
+                               "views:\n  v:\n    query: SELECT one()\n", "a.yaml")])
+    files = render(spec)
+    assert list(files) == ["public.yaml"]
+    assert validate([load_text(files["public.yaml"], "public.yaml")]) == spec

@@ -191,6 +191,11 @@ def _parse(check_text: str, tokens: Sequence[Token], notes: list[str]) -> exp.Ex
                          "with PostgreSQL's own grammar")
             return exp.Command(this=tokens[0].text.upper(), expression=exp.Literal.string(""))
         raise _Rejected(f"sqlglot rejects it: {_first_line(str(exc))}") from None
+    if len(parsed) != 1 and _is_known_gap(tokens) and _one_postgresql_statement(check_text):
+        # A SQL-standard function body (BEGIN ATOMIC ... END) holds statements of its own.
+        notes.append("sqlglot reads this valid PostgreSQL form as several statements; "
+                     "checked as one with PostgreSQL's own grammar")
+        return exp.Command(this=tokens[0].text.upper(), expression=exp.Literal.string(""))
     if len(parsed) != 1:
         raise _Rejected(
             f"one operation rendered as {len(parsed)} statements "

@@ -71,7 +71,8 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         files[name] = text
 
     schemas = sorted({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
-                     | set(spec.schemas) | ({DEFAULT_SCHEMA} if spec.extensions else set()))
+                     | {f.schema for f in spec.functions} | {v.schema for v in spec.views}
+                     | ({DEFAULT_SCHEMA} if spec.extensions else set()))
     triggers = list(spec.triggers)
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
