@@ -148,8 +148,11 @@ def trigger_statements(t: TriggerSpec) -> tuple[str, ...]:
     constraint = "CONSTRAINT " if t.constraint else ""
     deferrable = ("\nDEFERRABLE" if t.deferrable else "") + (
         " INITIALLY DEFERRED" if t.initially_deferred else "")
+    referencing = " ".join(f"{which} TABLE AS {quote_ident(name)}" for which, name in (
+        ("OLD", t.old_table), ("NEW", t.new_table)) if name)
+    referencing = f"\nREFERENCING {referencing}" if referencing else ""
     create = (f"CREATE {constraint}TRIGGER {quote_ident(t.name)} {t.timing.upper()} "
-              f"{' OR '.join(events)} ON {table}{deferrable}\n"
+              f"{' OR '.join(events)} ON {table}{deferrable}{referencing}\n"
               f"FOR EACH {t.for_each.upper()}{when}\n"
               f"EXECUTE FUNCTION {function}({arguments})")
     return (create, *enable_trigger_sql(t.schema, t.table, t.name, t.enabled),

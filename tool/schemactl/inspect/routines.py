@@ -92,7 +92,7 @@ SELECT t.oid, n.nspname AS schema, c.relname AS table, t.tgname AS name, t.tgtyp
        t.tgenabled AS enabled, t.tgconstraint <> 0 AS is_constraint,
        t.tgconstrrelid <> 0 AS has_from, t.tgdeferrable AS deferrable,
        t.tginitdeferred AS deferred,
-       (t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL) AS transition,
+       t.tgoldtable AS old_table, t.tgnewtable AS new_table,
        ARRAY(SELECT a.attname FROM unnest(t.tgattr::int2[]) WITH ORDINALITY AS u(num, i)
              JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.num
              ORDER BY u.i) AS columns,
@@ -228,9 +228,8 @@ class RoutineInspector:
         out = []
         for r in self.fetch(TRIGGERS):
             name = f"{r['schema']}.{r['table']}.{r['name']}"
-            if r["has_from"] or r["transition"]:
-                self.skip("trigger", name, "constraint trigger FROM a table" if r["has_from"]
-                          else "transition tables (REFERENCING)")
+            if r["has_from"]:
+                self.skip("trigger", name, "constraint trigger FROM a table")
             elif (r["schema"], r["table"]) not in relations:
                 self.skip("trigger", name, "on a table the YAML cannot express")
             else:
@@ -354,4 +353,4 @@ def _trigger(r: Row) -> TriggerSpec:
         r["schema"], r["table"], r["name"], cast(Any, timing), cast(Any, events), function,
         "row" if tgtype & 1 else "statement", tuple(r["columns"]), when, arguments,
         cast(Any, _ENABLED[r["enabled"]]), r["comment"], r["is_constraint"],
-        r["deferrable"], r["deferred"])
+        r["deferrable"], r["deferred"], r["old_table"], r["new_table"])

@@ -161,6 +161,9 @@ def _trigger(t: TriggerSpec) -> dict[str, Any]:
         out["constraint"] = True
     if t.deferrable:
         out["deferrable"] = "initially_deferred" if t.initially_deferred else True
+    for key in ("old_table", "new_table"):
+        if getattr(t, key) is not None:
+            out[key] = getattr(t, key)
     if t.enabled != "origin":
         out["enabled"] = {"disabled": False}.get(t.enabled, t.enabled)
     if t.comment is not None:

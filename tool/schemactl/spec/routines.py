@@ -59,7 +59,7 @@ VIEW_KEYS = ("schema", "query", "columns", "check_option", "security_barrier",
 MATERIALIZED_VIEW_KEYS = ("schema", "query", "with_data", "indexes", "comment")
 MV_INDEX_KEYS = ("name", "columns", "unique", "using", "where")
 TRIGGER_KEYS = ("timing", "events", "columns", "for_each", "when", "function", "arguments",
-                "enabled", "constraint", "deferrable", "comment")
+                "enabled", "constraint", "deferrable", "old_table", "new_table", "comment")
 
 ARG_MODES: tuple[ArgMode, ...] = ("in", "out", "inout", "variadic")
 VOLATILITIES: tuple[Volatility, ...] = ("volatile", "stable", "immutable")
@@ -356,11 +356,16 @@ class RoutineReader:
         if deferrable[0] and not constraint:
             r.error("E104", keys["deferrable"].value, "only a constraint trigger is deferrable",
                     obj)
+        transition = [r.name(keys[k].value, obj, k) if k in keys else None
+                      for k in ("old_table", "new_table")]
+        if any(transition) and timing != "after":
+            r.error("E104", entry.key_node, "old_table and new_table need an after trigger", obj)
         if timing is None or not events or not function:
             return None
         return TriggerSpec(schema, table, name, cast(TriggerTiming, timing), events, function,
                            cast(Any, for_each), columns, when, arguments, cast(Any, enabled),
                            self._comment(keys, obj), constraint, *deferrable,
+                           old_table=transition[0], new_table=transition[1],
                            mark=r.mark(entry.key_node))
 
     def _deferrable(self, keys: dict[str, Entry], obj: str) -> tuple[bool, bool]:

@@ -303,4 +303,6 @@ class TriggerSpec:
     constraint: bool = False  # CREATE CONSTRAINT TRIGGER (AFTER ... FOR EACH ROW)
     deferrable: bool = False  # constraint triggers only
     initially_deferred: bool = False
+    old_table: str | None = None  # REFERENCING OLD TABLE AS (transition tables)
+    new_table: str | None = None
     mark: Mark = _mark()
