@@ -120,16 +120,17 @@ def _env() -> dict[str, str]:
             if k not in ("DATABASE_URL", "SHADOW_DATABASE_URL")}
 
 
-def run_on_terminal(project: Project, *args: str, url: URL, answer: str,
+def run_on_terminal(project: Project, *args: str, url: URL | None, answer: str,
                     prompt: str, timeout: float = 60) -> tuple[int, str]:
-    """Run the CLI on a pseudo-terminal; type `answer` when `prompt` appears."""
+    """Run the CLI on a pseudo-terminal; type `answer` when `prompt` appears (url=None:
+    no --database-url, e.g. for --fleet)."""
     import pty
     import select
 
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
-         "--database-url", url.render_as_string(hide_password=False)],
+         *(["--database-url", url.render_as_string(hide_password=False)] if url else [])],
         stdin=terminal, stdout=terminal, stderr=terminal, env=_env(), close_fds=True,
     )
     os.close(terminal)

@@ -56,7 +56,8 @@ def revision_of(db: psycopg.Connection) -> str | None:
 
 def history(db: psycopg.Connection) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in db.execute(
-        "SELECT revision, direction FROM schemactl_history ORDER BY id").fetchall()]
+        "SELECT revision, direction FROM schemactl_history WHERE result = 'ok' "
+        "ORDER BY id").fetchall()]
 
 
 def migration_lock_holders(db: psycopg.Connection) -> int:
@@ -184,6 +185,10 @@ def test_a_revision_failing_in_its_third_statement_leaves_no_trace(
     assert "comments" not in tables(db)
     assert db.execute("SELECT id, name FROM users").fetchall() == [(1, "ada")]
     assert history(db) == [("0001", "up"), ("0002", "up")]
+    # The failed run is recorded (for `schemactl history`), apart from the applied ones.
+    failures = db.execute("SELECT revision, error FROM schemactl_history "
+                          "WHERE result = 'failed'").fetchall()
+    assert [r[0] for r in failures] == ["0003"] and "duplicate key" in failures[0][1]
     assert migration_lock_holders(db) == 0
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from schemactl.cli import main
+from schemactl.fleet import config
 from schemactl.spec.load import load_text
 from schemactl.spec.validate import validate
 
@@ -19,6 +21,10 @@ def test_readme_yaml_example_is_valid() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
     assert blocks
     for block in blocks:
+        if block.startswith("# fleet.yaml"):
+            fleet = config.parse(block, Path("fleet.yaml"), {}).get(None)
+            assert fleet.databases and fleet.schemas
+            continue
         spec = validate([load_text(block, "README.md")])
         assert spec.tables
 

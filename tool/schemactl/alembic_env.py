@@ -17,6 +17,9 @@ from schemactl.diff import ops as _ops  # noqa: F401  registers op.run_sql for r
 from schemactl.project import Project
 
 VERSION_TABLE = "alembic_version"
+# A tenant schema to migrate (fleet, schema per tenant): the version table lives in it. The
+# caller's connection already has search_path set to it, so the revisions need not name it.
+SCHEMA_ATTRIBUTE = "schemactl_schema"
 
 
 def _project(config: Any) -> Project:
@@ -47,6 +50,7 @@ def _options(config: Any, project: Project) -> dict[str, Any]:
         "compare_type": True,
         "compare_server_default": True,
         "version_table": VERSION_TABLE,
+        "version_table_schema": config.attributes.get(SCHEMA_ATTRIBUTE),
     }
 
 

@@ -284,16 +284,23 @@ def _default_expression(fragment: str) -> str:
     return fragment if simple else f"({fragment})"
 
 
+def server_default_sql(column: ColumnSpec) -> str | None:
+    """The column's DEFAULT as SQL (default_sql or a quoted literal), or None. The generated
+    models (render/models.py) use it too, so both create the same default."""
+    if column.default_sql is not None:
+        return _default_expression(column.default_sql)
+    if column.default is not None:
+        return literal_default_sql(column.default, column.type)
+    return None
+
+
 def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")
     if column.generated is not None:
         return sa.Computed(sql_fragment(column.generated), persisted=True)
-    if column.default_sql is not None:
-        return sql_fragment(_default_expression(column.default_sql))
-    if column.default is not None:
-        return sql_fragment(literal_default_sql(column.default, column.type))
-    return None
+    default = server_default_sql(column)
+    return None if default is None else sql_fragment(default)
 
 
 # --- schema objects -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from schemactl.db import embedded
 from schemactl.db.urls import libpq_dsn, redact
 from schemactl.errors import SchemactlError
 
-IGNORED_TABLES = (f"public.{HISTORY_TABLE}", "public.alembic_version")
+IGNORED_TABLES = (HISTORY_TABLE, "alembic_version")  # in the target's schema
 _HEADER = re.compile(r"^-- Name: (?P<name>.*); Type: (?P<type>[^;]*); Schema: (?P<schema>[^;]*);")
 _NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
 # Some servers stamp every column with a per-database attribute option (pg_attver=N) that
@@ -43,18 +43,26 @@ class DriftItem:
         return f"{self.object}: {what}"
 
 
-def dump_schema(url: URL) -> str:
-    """`pg_dump --schema-only` without owners, privileges and schemactl's own tables."""
+def dump_schema(url: URL, schema: str | None = None) -> str:
+    """`pg_dump --schema-only` without owners, privileges and schemactl's own tables; of one
+    tenant schema only when schema is given."""
     # The password goes through the environment, never the command line (visible in ps).
     env = {**os.environ}
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     args = [str(embedded.bin_path("pg_dump")), "--schema-only", "--no-owner", "--no-privileges",
-            *(f"--exclude-table={t}" for t in IGNORED_TABLES), libpq_dsn(url.set(password=None))]
+            *(f"--exclude-table={_pattern(schema or 'public')}.{t}" for t in IGNORED_TABLES),
+            *([f"--schema={_pattern(schema)}"] if schema else []),
+            libpq_dsn(url.set(password=None))]
     done = subprocess.run(args, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SchemactlError(f"pg_dump failed: {redact(done.stderr.strip())}")
     return done.stdout
+
+
+def _pattern(name: str) -> str:
+    """A name as a pg_dump pattern matching exactly it (double quotes keep case and dots)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def objects(dump: str) -> dict[str, list[str]]:

@@ -9,6 +9,10 @@ The order of a run:
   6. each revision: BEGIN; Alembic runs it; the history row is written; COMMIT. A failing
      statement rolls the whole revision back; a lock timeout (55P03) is retried with backoff.
 
+A target is a database (its public schema), or a tenant's schema in one (schema=NAME): then
+the session's search_path is that schema alone, the version table and the history live in it,
+the lock is that schema's, and the schema is created when missing (a new tenant).
+
 Nothing here prints: progress goes to the hooks, the outcome is an ApplyResult.
 """
 
@@ -25,15 +29,16 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 
-from schemactl.alembic_env import VERSION_TABLE
+from schemactl.alembic_env import SCHEMA_ATTRIBUTE, VERSION_TABLE
 from schemactl.apply import checksums, history, revisions
-from schemactl.apply.lock import LockHolder, migration_lock
+from schemactl.apply.lock import LockHolder, key_for, migration_lock
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
 from schemactl.db.errors import pg_message
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings
+from schemactl.sqltext import quote_ident
 
 Direction = Literal["up", "down"]
 LOCK_NOT_AVAILABLE = "55P03"
@@ -80,8 +85,9 @@ class Hooks:
     on_done: Callable[[StepResult], None] = _ignore
 
 
-def current_revision(conn: Connection) -> str | None:
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+def current_revision(conn: Connection, schema: str | None = None) -> str | None:
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE,
+                                                     "version_table_schema": schema})
     try:
         current = context.get_current_revision()
     except Exception as exc:  # several rows in alembic_version: a branched database
@@ -101,9 +107,10 @@ def verify_files(project: Project) -> None:
         )
 
 
-def edited_after_apply(project: Project, conn: Connection, current: str | None) -> list[str]:
+def edited_after_apply(project: Project, conn: Connection, current: str | None,
+                       schema: str | None = None) -> list[str]:
     """Files of applied revisions whose content differs from when they were applied."""
-    recorded = history.applied_checksums(conn)
+    recorded = history.applied_checksums(conn, schema)
     edited = []
     for rev in revisions.chain_to(project, current):
         applied = recorded.get(rev.id)
@@ -112,8 +119,9 @@ def edited_after_apply(project: Project, conn: Connection, current: str | None) 
     return edited
 
 
-def _refuse_edited(project: Project, conn: Connection, current: str | None) -> None:
-    edited = edited_after_apply(project, conn, current)
+def _refuse_edited(project: Project, conn: Connection, current: str | None,
+                   schema: str | None) -> None:
+    edited = edited_after_apply(project, conn, current, schema)
     if edited:
         raise FilesChanged(
             "revision files changed after they were applied to this database: "
@@ -125,29 +133,33 @@ def _refuse_edited(project: Project, conn: Connection, current: str | None) -> N
 
 def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
             hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT,
-            verify: bool = True) -> ApplyResult:
-    """Bring the database at url up to revision `to` (default: head).
+            verify: bool = True, schema: str | None = None) -> ApplyResult:
+    """Bring the database at url (or its tenant schema) up to revision `to` (default: head).
 
     verify=False only for throwaway shadows, whose callers report file problems themselves."""
     if verify:
         verify_files(project)
-    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait)
+    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait, schema)
 
 
 def downgrade(project: Project, settings: Settings, url: URL, to: str,
-              hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
-    """Take the database at url down to revision `to` ("base" undoes everything)."""
+              hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT,
+              schema: str | None = None) -> ApplyResult:
+    """Take the database at url (or its tenant schema) down to revision `to` ("base" undoes
+    everything)."""
     verify_files(project)
-    return _run(project, settings, url, "down", to, hooks or Hooks(), lock_wait)
+    return _run(project, settings, url, "down", to, hooks or Hooks(), lock_wait, schema)
 
 
 def _run(project: Project, settings: Settings, url: URL, direction: Direction, to: str,
-         hooks: Hooks, lock_wait: float) -> ApplyResult:
-    with migration_session(url, settings) as conn, \
-            migration_lock(conn, lock_wait, hooks.on_lock_wait):
-        history.ensure(conn)
-        before = current_revision(conn)
-        _refuse_edited(project, conn, before)
+         hooks: Hooks, lock_wait: float, schema: str | None = None) -> ApplyResult:
+    with migration_session(url, settings, schema) as conn, \
+            migration_lock(conn, lock_wait, hooks.on_lock_wait, key_for(schema)):
+        if schema is not None:
+            _create_schema(conn, schema)
+        history.ensure(conn, schema)
+        before = current_revision(conn, schema)
+        _refuse_edited(project, conn, before, schema)
         if direction == "up":
             path = revisions.upgrade_path(project, before, to)
         else:
@@ -156,19 +168,29 @@ def _run(project: Project, settings: Settings, url: URL, direction: Direction, t
         result = ApplyResult(direction, before, before)
         for index, rev in enumerate(path, start=1):
             hooks.on_start(rev, index, len(path))
-            step = _run_step(project, settings, conn, rev, direction, result.after, hooks)
+            step = _run_step(project, settings, conn, rev, direction, result.after, hooks,
+                             schema)
             result.steps.append(step)
             result.after = rev.id if direction == "up" else rev.down_id
             hooks.on_done(step)
         return result
 
 
+def _create_schema(conn: Connection, schema: str) -> None:
+    """A new tenant: its schema is created by the first run of the history into it."""
+    conn.execute(text("SET LOCAL client_min_messages = warning"))  # no "already exists" notice
+    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"))
+    conn.commit()
+
+
 def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revision,
-              direction: Direction, at: str | None, hooks: Hooks) -> StepResult:
+              direction: Direction, at: str | None, hooks: Hooks,
+              schema: str | None = None) -> StepResult:
     attempt = 1
+    started = time.monotonic()
     while True:
         try:
-            return _run_once(project, conn, rev, direction, attempt)
+            return _run_once(project, conn, rev, direction, attempt, schema)
         except sqlalchemy.exc.DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             # A revision that committed part way is not retried: its first part is in.
@@ -179,33 +201,50 @@ def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revis
                 time.sleep(pause)
                 attempt += 1
                 continue
-            raise _failure(conn, rev, direction, at, exc, attempt, settings) from None
+            failure = _failure(conn, rev, direction, at, exc, attempt, settings)
+            _record_failure(conn, rev, direction, started, pg_message(exc), schema)
+            raise failure from None
         except SchemactlError:
             raise
         except Exception as exc:  # a bug in the revision file itself (NameError, ...)
+            _record_failure(conn, rev, direction, started, f"{type(exc).__name__}: {exc}",
+                            schema)
             raise MigrationFailed(
                 f"revision {rev.name} failed and was rolled back; the database stays at "
                 f"revision {at or 'base (empty)'}.\n  error: {type(exc).__name__}: {exc}"
             ) from exc
 
 
+def _record_failure(conn: Connection, rev: Revision, direction: Direction, started: float,
+                    error: str, schema: str | None) -> None:
+    """Best effort: a connection the failure broke cannot record it, and must not hide it."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        history.insert_failure(conn, rev.id, checksums.file_checksum(rev.path), direction,
+                               round((time.monotonic() - started) * 1000), error, schema)
+    except (sqlalchemy.exc.SQLAlchemyError, OSError):
+        pass
+
+
 def _run_once(project: Project, conn: Connection, rev: Revision, direction: Direction,
-              attempt: int) -> StepResult:
+              attempt: int, schema: str | None = None) -> StepResult:
     config = project.alembic_config()
     config.attributes["connection"] = conn
+    config.attributes[SCHEMA_ATTRIBUTE] = schema
     started = time.monotonic()
     if not rev.transactional:
         # The revision commits part way itself, so Alembic must own the transactions
         # (autocommit_block needs that); the history row follows in a transaction of its own.
         _alembic(config, rev, direction)
         with conn.begin():
-            duration_ms = _record(conn, rev, direction, started)
+            duration_ms = _record(conn, rev, direction, started, schema)
         return StepResult(rev, direction, duration_ms, attempt)
     # An explicit transaction: Alembic sees it as external and runs inside it, so the
     # revision, its alembic_version update and its history row commit or vanish together.
     with conn.begin():
         _alembic(config, rev, direction)
-        duration_ms = _record(conn, rev, direction, started)
+        duration_ms = _record(conn, rev, direction, started, schema)
     return StepResult(rev, direction, duration_ms, attempt)
 
 
@@ -216,9 +255,11 @@ def _alembic(config: Any, rev: Revision, direction: Direction) -> None:
         command.downgrade(config, rev.down_id or "base")
 
 
-def _record(conn: Connection, rev: Revision, direction: Direction, started: float) -> int:
+def _record(conn: Connection, rev: Revision, direction: Direction, started: float,
+            schema: str | None = None) -> int:
     duration_ms = round((time.monotonic() - started) * 1000)
-    history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, duration_ms)
+    history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, duration_ms,
+                   schema)
     return duration_ms
 
 

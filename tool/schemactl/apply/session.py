@@ -6,6 +6,8 @@
 - client_connection_check_interval (PostgreSQL 14+): when schemactl is killed, the server
   notices within a second, rolls back the revision and releases the migration lock, instead of
   running the revision's statement to its end for nobody.
+- search_path, for a tenant schema: that schema alone, so the same unqualified revision files
+  create and alter the tenant's own tables (and never find another schema's table instead).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from schemactl.db.errors import pg_message
 from schemactl.db.urls import display
 from schemactl.errors import SchemactlError
 from schemactl.settings import Settings
+from schemactl.sqltext import quote_ident
 
 APPLICATION_NAME = "schemactl"
 
@@ -34,7 +37,8 @@ def _set(conn: Connection, name: str, value: str) -> None:
 
 
 @contextmanager
-def migration_session(url: URL, settings: Settings) -> Iterator[Connection]:
+def migration_session(url: URL, settings: Settings,
+                      schema: str | None = None) -> Iterator[Connection]:
     engine = create_engine(
         url, poolclass=pool.NullPool,
         connect_args={"application_name": APPLICATION_NAME},
@@ -50,6 +54,8 @@ def migration_session(url: URL, settings: Settings) -> Iterator[Connection]:
             version = conn.execute(text("SHOW server_version_num")).scalar()
             if int(version or 0) >= 140000:
                 _set(conn, "client_connection_check_interval", "1s")
+            if schema is not None:
+                _set(conn, "search_path", quote_ident(schema))
             conn.commit()
             yield conn
     finally:

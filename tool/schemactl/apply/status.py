@@ -37,20 +37,25 @@ class StatusReport:
         return not (self.pending or self.drift or self.file_problems or self.edited_after_apply)
 
 
-def status(project: Project, settings: Settings, url: URL) -> StatusReport:
+def status(project: Project, settings: Settings, url: URL, schema: str | None = None,
+           with_drift: bool = True) -> StatusReport:
+    """Where the database (or its tenant schema) is; drift needs a shadow, so it can be left
+    out (with_drift=False) where only revisions matter."""
     head = revisions.head(project)
-    with migration_session(url, settings) as conn:
-        current = runner.current_revision(conn)
+    with migration_session(url, settings, schema) as conn:
+        current = runner.current_revision(conn, schema)
         pending = revisions.upgrade_path(project, current, "head") if head else []
-        edited = runner.edited_after_apply(project, conn, current)
+        edited = runner.edited_after_apply(project, conn, current, schema)
     report = StatusReport(current, head, pending, [], checksums.verify(project), edited)
-    report.drift = drift_of(project, settings, url, current)
+    if with_drift:
+        report.drift = drift_of(project, settings, url, current, schema)
     return report
 
 
 def drift_of(project: Project, settings: Settings, url: URL,
-             revision: str | None) -> list[DriftItem]:
-    """Differences between the database and a shadow migrated to the same revision."""
+             revision: str | None, schema: str | None = None) -> list[DriftItem]:
+    """Differences between the database and a shadow migrated to the same revision (a
+    tenant schema is compared with a schema of the same name in the shadow)."""
     server = shadow_server_url(settings, project.root)
     try:
         shadow = create_database(server, prefix="schemactl_shadow")
@@ -63,11 +68,11 @@ def drift_of(project: Project, settings: Settings, url: URL,
     try:
         if revision is not None:
             # Unverified: status reports changed files itself, and must still show drift.
-            runner.upgrade(project, settings, shadow, to=revision, verify=False)
-        expected = drift.dump_schema(shadow)
+            runner.upgrade(project, settings, shadow, to=revision, verify=False, schema=schema)
+        expected = drift.dump_schema(shadow, schema)
     finally:
         drop_database(shadow)
-    return drift.compare(drift.dump_schema(url), expected)
+    return drift.compare(drift.dump_schema(url, schema), expected)
 
 
 @dataclass(frozen=True)

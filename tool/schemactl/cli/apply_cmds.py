@@ -11,11 +11,13 @@ import click
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
+from schemactl import modelgen
 from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
 from schemactl.apply.revisions import Revision
 from schemactl.apply.runner import ApplyResult, Direction, Hooks, StepResult
+from schemactl.cli import fleet_cmds
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -187,13 +189,22 @@ def _summary(result: ApplyResult) -> None:
 @_session_options
 @click.option("--to", "to", default="head", show_default=True,
               help="Revision to upgrade to.")
+@fleet_cmds.fleet_option
+@fleet_cmds.rollout_options
 @pass_context
 @handle_errors
 def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait: float,
           lock_timeout: str | None, lock_retries: int | None,
-          statement_timeout: str | None) -> None:
+          statement_timeout: str | None, fleet: str | None, concurrency: int | None,
+          canary: str | None, fail_fast: bool) -> None:
     """Bring the database to head (or --to REV): pending revisions in order, each in its own
-    transaction, under an advisory lock. Revisions that lose data need confirmation (--yes)."""
+    transaction, under an advisory lock. Revisions that lose data need confirmation (--yes).
+    With --fleet, every target of fleet.yaml: canary first, then the rest."""
+    if fleet is not None:
+        fleet_cmds.migrate(ctx, "up", to, fleet, yes, lock_wait, canary, concurrency, fail_fast,
+                           lock_timeout=lock_timeout, lock_retries=lock_retries,
+                           statement_timeout=statement_timeout)
+        return
     _run(ctx, "up", to, database_url, yes, lock_wait, lock_timeout=lock_timeout,
          lock_retries=lock_retries, statement_timeout=statement_timeout)
 
@@ -201,24 +212,42 @@ def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait:
 @main.command()
 @click.argument("revision")
 @_session_options
+@fleet_cmds.fleet_option
+@fleet_cmds.rollout_options
 @pass_context
 @handle_errors
 def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
               lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-              statement_timeout: str | None) -> None:
+              statement_timeout: str | None, fleet: str | None, concurrency: int | None,
+              canary: str | None, fail_fast: bool) -> None:
     """Take the database down to REVISION ("base" undoes all), one revision per transaction,
-    under the same lock and checks as apply. Always asks (or needs --yes): undoing loses data."""
+    under the same lock and checks as apply. Always asks (or needs --yes): undoing loses data.
+    With --fleet, every target of fleet.yaml."""
+    if fleet is not None:
+        fleet_cmds.migrate(ctx, "down", revision, fleet, yes, lock_wait, canary, concurrency,
+                           fail_fast, lock_timeout=lock_timeout, lock_retries=lock_retries,
+                           statement_timeout=statement_timeout)
+        return
     _run(ctx, "down", revision, database_url, yes, lock_wait, lock_timeout=lock_timeout,
          lock_retries=lock_retries, statement_timeout=statement_timeout)
 
 
 @main.command()
 @database_url_option
+@fleet_cmds.fleet_option
+@click.option("--json", "as_json", is_flag=True, help="With --fleet: the table as JSON.")
+@click.option("--drift/--no-drift", default=True,
+              help="With --fleet: compare each target with its migrations (a shadow each).")
 @pass_context
 @handle_errors
-def status(ctx: Context, database_url: str | None) -> None:
+def status(ctx: Context, database_url: str | None, fleet: str | None,
+           concurrency: int | None, as_json: bool, drift: bool) -> None:
     """The database's revision, pending revisions, and drift from what its migrations say.
-    Exit 0 at head with no drift, 3 otherwise."""
+    Exit 0 at head with no drift, 3 otherwise. With --fleet, a table of every target,
+    failed, drifted and pending ones first (exit 1 when a target could not be read)."""
+    if fleet is not None:
+        fleet_cmds.status(ctx, fleet, concurrency, as_json, drift)
+        return
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
     url = _target(settings, project)
@@ -254,13 +283,19 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
 
 
 @main.command()
+@click.option("--models", "models_ref", metavar="MODULE:ATTR",
+              help="Also compare the application's own SQLAlchemy models (a declarative base, "
+                   "registry or MetaData, e.g. app.models:Base) with the YAML: every difference "
+                   "is a problem, named with the YAML's file:line.")
 @pass_context
 @handle_errors
-def check(ctx: Context) -> None:
+def check(ctx: Context, models_ref: str | None) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
-    exactly one head. Exit 0, or 3 saying what to run."""
+    exactly one head, and the generated models named in pyproject.toml are up to date.
+    Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
+    report.problems += modelgen.check_problems(project, models_ref)
     for note in report.notes:
         echo(f"note: {note}")
     if report.ok:

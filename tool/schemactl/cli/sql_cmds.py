@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from schemactl.alembic_env import VERSION_TABLE
+from schemactl.cli import fleet_cmds
 from schemactl.cli.common import Context, database_url_option, echo, handle_errors, main, pass_context
 from schemactl.errors import EXIT_USAGE, SchemactlError
 from schemactl.render.offline_sql import BASE, offline_script
@@ -31,11 +32,12 @@ class UsageError(SchemactlError):
 @click.option("--statement-timeout", metavar="DURATION",
               help="SET statement_timeout at the top of the script (default: settings, 0 = none).")
 @database_url_option
+@fleet_cmds.fleet_option
 @pass_context
 @handle_errors
 def sql(ctx: Context, revisions: str | None, downgrade: bool, output: Path | None,
         lock_timeout: str | None, statement_timeout: str | None,
-        database_url: str | None) -> None:
+        database_url: str | None, fleet: str | None, concurrency: int | None) -> None:
     """Print the offline SQL script for a range of revisions.
 
     FROM:TO are revision ids (or base / head). Without FROM, the range starts at the
@@ -55,10 +57,20 @@ def sql(ctx: Context, revisions: str | None, downgrade: bool, output: Path | Non
     only read as opaque commands are marked. Run it with:
 
         psql -v ON_ERROR_STOP=1 -f script.sql
+
+    With --fleet -o DIR: one script per database of fleet.yaml, each from that target's
+    own revision to head; tenant schemas share their database's script, one section each
+    (CREATE SCHEMA IF NOT EXISTS, SET search_path, then the revisions).
     """
     project = ctx.project()
     settings = ctx.settings(database_url=database_url, lock_timeout=lock_timeout,
                             statement_timeout=statement_timeout)
+    if fleet is not None:
+        if revisions or downgrade:
+            raise UsageError("sql --fleet renders each target's own range to head; "
+                             "it takes no FROM:TO and no --downgrade")
+        fleet_cmds.sql_scripts(ctx, fleet, output, concurrency, settings)
+        return
     start, end = _parse_range(revisions, downgrade)
     if start is None:
         current = _current_revision(target_url(settings, project.root))

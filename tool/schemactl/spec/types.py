@@ -127,6 +127,10 @@ class ForeignKeySpec:
     on_update: FkAction | None = None
     deferrable: bool = False
     initially_deferred: bool = False
+    # Names of the ORM relationship pair that `schemactl models` generates for this key (None:
+    # its default). Python-side only: not part of the database schema, hence not compared.
+    relationship: str | None = field(default=None, compare=False)
+    back_populates: str | None = field(default=None, compare=False)
     mark: Mark = _mark()
 
 

@@ -30,6 +30,7 @@ Diagnostic codes (stable; tests and docs refer to them):
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -112,13 +113,16 @@ COLUMN_KEYS = (
     "on_delete",
     "on_update",
     "deferrable",
+    "relationship",
 )
 # Sections that may be left empty (`indexes:` with nothing under it).
 SECTIONS = ("extensions", "enums", "tables", *routines.SECTIONS)
 TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "triggers")
 PRIMARY_KEY_KEYS = ("columns", "name")
 UNIQUE_KEYS = ("columns", "name")
-FOREIGN_KEY_KEYS = ("columns", "references", "on_delete", "on_update", "deferrable", "name")
+FOREIGN_KEY_KEYS = (
+    "columns", "references", "on_delete", "on_update", "deferrable", "name", "relationship")
+RELATIONSHIP_KEYS = ("name", "back_populates")
 REFERENCES_KEYS = ("table", "columns", "schema")
 INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include")
 INDEX_ELEMENT_KEYS = ("expression",)
@@ -693,7 +697,7 @@ class _Validator(NodeReader):
         if "references" in keys:
             self._column_foreign_key(t, column, keys, obj)
         else:
-            for k in ("on_delete", "on_update", "deferrable"):
+            for k in ("on_delete", "on_update", "deferrable", "relationship"):
                 if k in keys:
                     self.error("E103", keys[k].key_node, f"{k} needs references:", obj)
 
@@ -752,7 +756,27 @@ class _Validator(NodeReader):
                     f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
                     obj,
                 )
+        if "relationship" in keys:
+            fk = self._relationship(fk, keys["relationship"].value, obj)
         return fk
+
+    def _relationship(self, fk: ForeignKeySpec, node: yaml.Node, obj: str) -> ForeignKeySpec:
+        """`relationship: author` or `{name: author, back_populates: articles}`: the names of
+        the ORM attributes `schemactl models` generates for this key (child side, parent side)."""
+        if is_text(node):
+            return replace(fk, relationship=self._attribute_name(node, obj))
+        entries = self.mapping(node, obj, RELATIONSHIP_KEYS, "a name or {name, back_populates}")
+        names = {e.key: self._attribute_name(e.value, obj) for e in entries or []}
+        return replace(fk, relationship=names.get("name"), back_populates=names.get("back_populates"))
+
+    def _attribute_name(self, node: yaml.Node, obj: str) -> str | None:
+        value = self.text(node, obj, "relationship name")
+        if value is not None and (not value.isidentifier() or keyword.iskeyword(value)
+                                  or value.startswith("_")):
+            self.error("E104", node, f"relationship name {value!r} is not a Python attribute name",
+                       obj, "use letters, digits and _, not starting with a digit or _")
+            return None
+        return value
 
     # -- table-level keys, indexes, checks
 

@@ -1,0 +1,71 @@
+"""Command: history (the runs recorded in a target's schemactl_history, newest first)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from schemactl.cli import fleet_cmds
+from schemactl.cli.apply_cmds import _target
+from schemactl.cli.common import (
+    Context,
+    database_url_option,
+    echo,
+    handle_errors,
+    main,
+    pass_context,
+)
+from schemactl.db.urls import display
+from schemactl.errors import EXIT_ERROR
+from schemactl.fleet.targets import Target
+from schemactl.fleet.tasks import Job, run
+
+
+def show_runs(runs: list[dict[str, Any]], indent: str = "") -> None:
+    if not runs:
+        echo(f"{indent}no runs recorded")
+        return
+    for r in runs:
+        verb = "applied" if r["direction"] == "up" else "undone"
+        if r["result"] != "ok":
+            verb = "FAILED" + (" (downgrade)" if r["direction"] == "down" else "")
+        echo(f"{indent}{r['applied_at'][:19].replace('T', ' ')}  {r['revision']:<8} {verb:<8} "
+             f"by {r['applied_by']}  {r['duration_ms']} ms")
+        if r.get("error"):
+            echo(f"{indent}    error: {r['error'].splitlines()[0]}")
+
+
+@main.command()
+@database_url_option
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=None,
+              help="Only the last N runs of each target.")
+@fleet_cmds.fleet_option
+@pass_context
+@handle_errors
+def history(ctx: Context, database_url: str | None, as_json: bool, limit: int | None,
+            fleet: str | None, concurrency: int | None) -> None:
+    """Revisions run on the database, newest first: revision, when, by whom, how long, and
+    the result (a failed run is rolled back and recorded with its error). With --fleet,
+    the history of every target."""
+    if fleet is not None:
+        fleet_cmds.history(ctx, fleet, concurrency, as_json, limit)
+        return
+    project = ctx.project()
+    settings = ctx.settings(database_url=database_url)
+    url = _target(settings, project)
+    outcome = run(Job(project.root, settings, "history", limit=limit), Target(url))
+    runs = outcome.detail.get("runs", [])
+    if as_json:
+        click.echo(json.dumps({"target": display(url), "revision": outcome.after,
+                               "runs": runs, "error": outcome.error}, indent=2))
+    else:
+        echo(f"Target: {display(url)} (at {outcome.after or 'base'})")
+        if outcome.error:
+            echo(f"error: {outcome.error}", err=True)
+        show_runs(runs)
+    if outcome.failed:
+        sys.exit(EXIT_ERROR)
