@@ -28,3 +28,4 @@ CREATE CONSTRAINT TRIGGER check_film2 AFTER DELETE ON film FOR EACH ROW EXECUTE 
 CREATE FUNCTION broken() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE film WHERE; END $$;
 CREATE FUNCTION count_new() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM count(*) FROM new_rows; RETURN NULL; END$$;
 CREATE TRIGGER count_new AFTER INSERT ON film REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_new();
+CREATE VIEW catalog_tables AS SELECT c.relname, t.table_name FROM pg_class c JOIN information_schema.tables t ON t.table_name = c.relname;

@@ -112,7 +112,9 @@ ORDER BY n.nspname, c.relname, t.tgname
 # What each function, view and trigger uses: relations, types and functions (pg_depend).
 USES = f"""
 SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass THEN r.ev_class ELSE d.objid END AS oid,
-       d.refobjid AS ref, rc.relkind AS ref_relkind,
+       d.refobjid AS ref,
+       CASE WHEN {ns('rn')} AND {not_from_extension('pg_class', 'rc.oid')}
+            THEN rc.relkind END AS ref_relkind,
        COALESCE(et.typrelid, 0) AS type_relation, et.typtype AS type_kind,
        etn.nspname AS type_schema, et.typname AS type_name,
        {not_from_extension('pg_type', 'et.oid')} AND {ns('etn')} AS user_type,
@@ -121,6 +123,7 @@ SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass THEN r.ev_class ELSE d.objid
 FROM pg_depend d
 LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
 LEFT JOIN pg_class rc ON d.refclassid = 'pg_class'::regclass AND rc.oid = d.refobjid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
 LEFT JOIN pg_type et ON et.oid = CASE WHEN t.typelem <> 0 AND t.typcategory = 'A'
                                       THEN t.typelem ELSE t.oid END
