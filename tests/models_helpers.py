@@ -17,10 +17,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Mapper, RelationshipDirection, Session
 
+from schemactl.render.model_names import not_in_models
 from schemactl.spec.types import SchemaSpec, TableSpec, TypeRef
 
 _counter = itertools.count()
@@ -207,3 +209,11 @@ def read_back(session: Session, module: ModuleType, filled: Filled) -> None:
         rel = sa.inspect(child_cls).relationships[attribute]
         back = getattr(parent, rel.back_populates)
         assert child in (back if isinstance(back, list) else [back])
+
+
+def skip_what_models_cannot_say(spec: SchemaSpec) -> None:
+    """A schema that uses what the generated models cannot express yet (render_models refuses
+    it with the list, see test_models_render): skipped here, with the first such thing."""
+    missing = not_in_models(spec)
+    if missing:
+        pytest.skip(f"models cannot express yet: {missing[0]}")

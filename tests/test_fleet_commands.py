@@ -232,3 +232,18 @@ tables:
                     ("tenant_y", "notes"), ("tenant_y", "people")]
     db.execute("INSERT INTO tenant_y.people (email) VALUES ('a@b')")
     assert db.execute("SELECT mood::text FROM tenant_y.people").fetchone() == ("happy",)
+
+
+def test_a_history_table_from_before_results_were_recorded_gains_them(
+        tmp_path: Path, db_url: URL, db: psycopg.Connection) -> None:
+    project = example_project(tmp_path / "old")
+    # schemactl_history as earlier releases created it, with 0001 applied.
+    assert schemactl(project, "apply", "--to", "0001", url=db_url).returncode == 0
+    db.execute("ALTER TABLE schemactl_history DROP COLUMN result, DROP COLUMN error")
+
+    assert schemactl(project, "history", url=db_url).stdout.splitlines()[1].split()[2:4] == [
+        "0001", "applied"]
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+
+    rows = db.execute("SELECT revision, result FROM schemactl_history ORDER BY id").fetchall()
+    assert rows == [(rev, "ok") for rev in ALL]

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from schemactl.cli import main
 from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
+from schemactl.spec.validate import load_schema
 from tests.conftest import pg_dump_schema
 from tests.helpers import make_project
 
@@ -78,7 +79,21 @@ def test_inspect_one_schema_split(db: psycopg.Connection, db_url: URL, tmp_path:
 
 def test_inspect_empty_database_is_an_error(db_url: URL, tmp_path: Path) -> None:
     result = run("inspect", "--database-url", url_text(db_url), "-o", str(tmp_path))
-    assert result.exit_code == 1 and "no tables or enums found" in result.output
+    assert result.exit_code == 1 and "no tables, enums, extensions or schemas found" in result.output
+
+
+def test_inspect_a_database_of_only_extensions_and_empty_schemas(
+        db: psycopg.Connection, db_url: URL, tmp_path: Path) -> None:
+    db.execute("CREATE SCHEMA archive; CREATE EXTENSION hstore; CREATE EXTENSION ltree "
+               "VERSION '1.1'")
+    result = run("inspect", "--database-url", url_text(db_url), "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "1 schema with none of those" in result.output
+    text = (tmp_path / "public.yaml").read_text()
+    assert "schemas: [archive]" in text
+    assert "extensions: [hstore, {name: ltree, version: '1.1'}]" in text
+    spec = load_schema(tmp_path, tmp_path)  # what `validate` reads
+    assert spec.schemas == ("archive",) and [e.name for e in spec.extensions] == ["hstore", "ltree"]
 
 
 def test_baseline_adopts_a_database_without_touching_it(
@@ -109,6 +124,49 @@ def test_baseline_adopts_a_database_without_touching_it(
                       url_text(fresh))
         assert applied.exit_code == 0, applied.output
         assert schema_lines(fresh) == schema_lines(db_url)
+
+
+ISSUE_TYPES_SQL = """
+CREATE TABLE documents (
+    id integer PRIMARY KEY,
+    search tsvector,
+    price money NOT NULL DEFAULT 0,
+    during tstzrange,
+    created_at timestamp(3) with time zone NOT NULL DEFAULT now()
+);
+CREATE INDEX documents_search_idx ON documents USING gin (search);
+"""
+
+
+def test_baseline_keeps_every_column_of_the_types_it_once_lost(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tsvector, money, range and timestamptz(3) columns were once left out of the YAML,
+    while `plan --against` said No changes and `status` showed them as drift."""
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute(ISSUE_TYPES_SQL)
+    project = make_project(tmp_path / "app")
+    target = url_text(db_url)
+
+    result = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert result.exit_code == 0, result.output
+    assert "left out" not in result.output  # nothing the YAML cannot say
+    text = (project.schema_dir / "public.yaml").read_text()
+    for spelled in ("tsvector", "money", "tstzrange", "timestamptz(3)"):
+        assert spelled in text, text
+
+    against = run("-C", str(project.root), "plan", "--against", target)
+    assert against.exit_code == 0 and "No changes." in against.output, against.output
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 0 and "Drift: none" in status.output, status.output
+
+    # A column of such a type dropped by hand is now seen by both checks.
+    db.execute("ALTER TABLE documents DROP COLUMN during")
+    against = run("-C", str(project.root), "plan", "--against", target)
+    assert "+ column during" in against.output, against.output
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 3 and "during" in status.output, status.output
 
 
 def test_baseline_refuses_a_database_that_differs_from_the_yaml(

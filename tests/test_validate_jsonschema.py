@@ -82,6 +82,8 @@ def test_json_schema_refuses_wrong_shapes(name: str) -> None:
         ("materializedView", routines.MATERIALIZED_VIEW_KEYS),
         ("viewIndex", routines.MV_INDEX_KEYS),
         ("trigger", routines.TRIGGER_KEYS),
+        ("exclusion", v.EXCLUSION_KEYS),
+        ("exclusionElement", v.EXCLUSION_ELEMENT_KEYS),
     ],
 )
 def test_json_schema_keys_match_validate(definition: str, keys: tuple[str, ...]) -> None:

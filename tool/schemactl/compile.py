@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,23 +33,30 @@ from sqlglot import exp
 
 from schemactl.errors import SchemactlError
 from schemactl.spec import naming
+from schemactl.spec.typenames import BUILTINS, EXTENSION_TYPES
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     CheckSpec,
     ColumnSpec,
     EnumSpec,
+    ExclusionSpec,
     ForeignKeySpec,
+    IndexElement,
     IndexSpec,
     LiteralValue,
     SchemaSpec,
     TableSpec,
     TypeRef,
+    UniqueSpec,
 )
+from schemactl.sqltext import qualified as qualified_table
 from schemactl.sqltext import quote_ident
+from schemactl.sqltypes import PgType
 
 # Keys of metadata.info, read by plan.
 INFO_SPEC = "schemactl_spec"  # the SchemaSpec itself
 INFO_EXTENSIONS = "schemactl_extensions"  # tuple[ExtensionSpec, ...]: CREATE EXTENSION
+INFO_AFTER_CREATE = "schemactl_after_create"  # list[str]: statements to run after create_all
 INFO_SCHEMAS = "schemactl_schemas"  # tuple[str, ...]: CREATE SCHEMA (public excluded)
 INFO_ENUMS = "schemactl_enums"  # dict[(schema, name), postgresql.ENUM], every enum, used or not
 INFO_ENUM_RENAMES = "schemactl_enum_renames"  # dict[(schema, name), old name]
@@ -109,10 +117,6 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "boolean": postgresql.BOOLEAN,
     "text": postgresql.TEXT,
     "date": postgresql.DATE,
-    "time": lambda: postgresql.TIME(timezone=False),
-    "timestamp": lambda: postgresql.TIMESTAMP(timezone=False),
-    "timestamptz": lambda: postgresql.TIMESTAMP(timezone=True),
-    "interval": postgresql.INTERVAL,
     "uuid": postgresql.UUID,
     "json": postgresql.JSON,
     "jsonb": postgresql.JSONB,
@@ -120,6 +124,27 @@ _SIMPLE_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "inet": postgresql.INET,
     "cidr": postgresql.CIDR,
     "citext": postgresql.CITEXT,
+    "macaddr": postgresql.MACADDR,
+    "macaddr8": postgresql.MACADDR8,
+    "money": postgresql.MONEY,
+    "tsvector": postgresql.TSVECTOR,
+    "tsquery": postgresql.TSQUERY,
+    "oid": postgresql.OID,
+    "regclass": postgresql.REGCLASS,
+    "regconfig": postgresql.REGCONFIG,
+    "hstore": postgresql.HSTORE,
+    "int4range": postgresql.INT4RANGE,
+    "int8range": postgresql.INT8RANGE,
+    "numrange": postgresql.NUMRANGE,
+    "tsrange": postgresql.TSRANGE,
+    "tstzrange": postgresql.TSTZRANGE,
+    "daterange": postgresql.DATERANGE,
+    "int4multirange": postgresql.INT4MULTIRANGE,
+    "int8multirange": postgresql.INT8MULTIRANGE,
+    "nummultirange": postgresql.NUMMULTIRANGE,
+    "tsmultirange": postgresql.TSMULTIRANGE,
+    "tstzmultirange": postgresql.TSTZMULTIRANGE,
+    "datemultirange": postgresql.DATEMULTIRANGE,
 }
 
 
@@ -132,16 +157,27 @@ _SIZED_TYPES: dict[str, Callable[[tuple[int, ...]], TypeEngine[Any]]] = {
     "varchar": lambda args: postgresql.VARCHAR(_arg(args, 0)),
     "char": lambda args: postgresql.CHAR(_arg(args, 0)),
     "numeric": lambda args: postgresql.NUMERIC(_arg(args, 0), _arg(args, 1)),
+    "time": lambda args: postgresql.TIME(timezone=False, precision=_arg(args, 0)),
+    "timetz": lambda args: postgresql.TIME(timezone=True, precision=_arg(args, 0)),
+    "timestamp": lambda args: postgresql.TIMESTAMP(timezone=False, precision=_arg(args, 0)),
+    "timestamptz": lambda args: postgresql.TIMESTAMP(timezone=True, precision=_arg(args, 0)),
+    "bit": lambda args: postgresql.BIT(_arg(args, 0)),
+    "varbit": lambda args: postgresql.BIT(_arg(args, 0), varying=True),
 }
 
 
 def _scalar_type(ref: TypeRef, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeEngine[Any]:
     if ref.enum_schema is not None:
         return enums[(ref.enum_schema, ref.name)]
-    if ref.name in _SIZED_TYPES:
+    if ref.name == "interval":
+        return postgresql.INTERVAL(precision=_arg(ref.args, 0), fields=ref.fields)
+    if ref.type_schema is None and ref.name in _SIZED_TYPES:
         return _SIZED_TYPES[ref.name](ref.args)
-    if ref.name in _SIMPLE_TYPES and not ref.args:
+    if ref.type_schema is None and ref.name in _SIMPLE_TYPES and not ref.args:
         return _SIMPLE_TYPES[ref.name]()
+    if ref.name in BUILTINS or ref.name in EXTENSION_TYPES:
+        # A type SQLAlchemy has no class for (xml, pg_lsn, point, ltree, vector(3), ...).
+        return PgType(replace(ref, array_dims=0).sql())
     raise SchemactlError(f"cannot compile column type {ref.sql()!r}: not a supported type")
 
 
@@ -171,6 +207,8 @@ _LABELS = {
     "time": "time without time zone",
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
+    "timetz": "time with time zone",
+    "varbit": "bit varying",
 }
 _NUMBER_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
 
@@ -313,7 +351,7 @@ def _sa_schema(schema: str) -> str | None:
 
 def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
     # metadata= ties the type to the MetaData, so create_all creates it even when no column
-    # uses it; alembic-postgresql-enum finds the ENUMs through the columns.
+    # uses it; diff/comparators/enums.py compares the types themselves.
     return postgresql.ENUM(
         *spec.labels, name=spec.name, schema=_sa_schema(spec.schema), metadata=metadata
     )
@@ -321,7 +359,10 @@ def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
 
 def _column(spec: ColumnSpec, enums: Mapping[EnumKey, postgresql.ENUM]) -> sa.Column[Any]:
     info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
-    args: list[Any] = [spec.name, column_type(spec.type, enums)]
+    type_ = column_type(spec.type, enums)
+    if spec.collation is not None and isinstance(type_, sa.String):
+        type_.collation = spec.collation  # COLLATE "C" in CREATE TABLE and ADD COLUMN
+    args: list[Any] = [spec.name, type_]
     default = _server_default(spec)
     if isinstance(default, (sa.Identity, sa.Computed)):
         args.append(default)
@@ -363,10 +404,57 @@ def _check(check: CheckSpec) -> sa.CheckConstraint:
     return sa.CheckConstraint(sql_fragment(check.expression), name=conv(check.name))
 
 
+def _exclusion(exclusion: ExclusionSpec) -> postgresql.ExcludeConstraint:
+    where = sql_fragment(exclusion.where) if exclusion.where else None
+    return postgresql.ExcludeConstraint(
+        *[(_index_key(element), operator) for element, operator in exclusion.elements],
+        name=conv(exclusion.name), using=exclusion.using, where=where)
+
+
+def _deferrable(deferrable: bool, initially_deferred: bool) -> dict[str, Any]:
+    """Constraint keywords; NOT DEFERRABLE is the default and reflects as nothing."""
+    if not (deferrable or initially_deferred):
+        return {}
+    return {"deferrable": True, **({"initially": "DEFERRED"} if initially_deferred else {})}
+
+
+def _unique(unique: UniqueSpec) -> sa.UniqueConstraint:
+    options: dict[str, Any] = _deferrable(unique.deferrable, unique.initially_deferred)
+    if unique.nulls_not_distinct:
+        options["postgresql_nulls_not_distinct"] = True
+    return sa.UniqueConstraint(*unique.columns, name=conv(unique.name), **options)
+
+
+def _index_key(element: IndexElement) -> str | sa.ColumnElement[Any]:
+    """A plain column by name; otherwise the key as PostgreSQL's grammar writes it:
+    `expr COLLATE "C" text_pattern_ops DESC NULLS LAST`."""
+    if element.column is not None and not element.has_options:
+        return element.column
+    parts = [quote_ident(element.column) if element.column is not None
+             else element.expression or ""]
+    if element.collation:
+        parts.append(f"COLLATE {_qualified_name(element.collation)}")
+    if element.opclass:
+        parts.append(_qualified_name(element.opclass))
+    if element.order:
+        parts.append(element.order.upper())
+    if element.nulls:
+        parts.append(f"NULLS {element.nulls.upper()}")
+    return sql_fragment(" ".join(parts))
+
+
+def _qualified_name(name: str) -> str:
+    """`C` -> "C", `ext.my_ops` -> ext.my_ops: a collation or operator class, quoted."""
+    return ".".join(quote_ident(part) for part in name.split(".", 1))
+
+
 def _index(index: IndexSpec) -> sa.Index:
-    elements = [e.column if e.column is not None else sql_fragment(e.expression or "")
-                for e in index.elements]
+    elements = [_index_key(e) for e in index.elements]
     options: dict[str, Any] = {}
+    if index.storage:
+        options["postgresql_with"] = dict(index.storage)
+    if index.nulls_not_distinct:
+        options["postgresql_nulls_not_distinct"] = True
     if index.using != "btree":  # btree is the default and reflects as no option at all
         options["postgresql_using"] = index.using
     if index.where:
@@ -381,14 +469,35 @@ def _table(
 ) -> sa.Table:
     items: list[Any] = [_column(c, enums) for c in spec.columns]
     if spec.primary_key:
-        items.append(sa.PrimaryKeyConstraint(*spec.primary_key.columns,
-                                             name=conv(spec.primary_key.name)))
-    items += [sa.UniqueConstraint(*u.columns, name=conv(u.name)) for u in spec.uniques]
+        pk = spec.primary_key
+        items.append(sa.PrimaryKeyConstraint(*pk.columns, name=conv(pk.name),
+                                             **_deferrable(pk.deferrable, pk.initially_deferred)))
+    items += [_unique(u) for u in spec.uniques]
     items += [_foreign_key(fk) for fk in spec.foreign_keys]
     items += [_check(c) for c in spec.checks]
     items += [_index(i) for i in spec.indexes]
+    items += [_exclusion(x) for x in spec.exclusions]
+    options: dict[str, Any] = {}
+    if spec.unlogged:
+        options["prefixes"] = ["UNLOGGED"]
+    if spec.storage:
+        options["postgresql_with"] = dict(spec.storage)
     return sa.Table(spec.name, metadata, *items, schema=_sa_schema(spec.schema),
-                    comment=spec.comment)
+                    comment=spec.comment, **options)
+
+
+def column_settings_sql(table: TableSpec) -> list[str]:
+    """What CREATE TABLE cannot say through SQLAlchemy: each column's compression and
+    storage, set once the table exists (by create_schema; a plan compares catalogs)."""
+    name = qualified_table(table.schema, table.name)
+    statements = []
+    for column in table.columns:
+        alter = f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column.name)}"
+        if column.compression:
+            statements.append(f"{alter} SET COMPRESSION {column.compression}")
+        if column.storage:
+            statements.append(f"{alter} SET STORAGE {column.storage.upper()}")
+    return statements
 
 
 def compile_spec(spec: SchemaSpec) -> sa.MetaData:
@@ -398,6 +507,7 @@ def compile_spec(spec: SchemaSpec) -> sa.MetaData:
     for table in spec.tables:
         _table(table, metadata, enums)
     metadata.info[INFO_SPEC] = spec
+    metadata.info[INFO_AFTER_CREATE] = [sql for t in spec.tables for sql in column_settings_sql(t)]
     metadata.info[INFO_EXTENSIONS] = spec.extensions
     metadata.info[INFO_SCHEMAS] = spec.schemas
     metadata.info[INFO_ENUMS] = enums

@@ -23,6 +23,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 
+import schemactl.sqltypes
 from schemactl.apply import checksums
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
@@ -99,7 +100,8 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
 def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     parts = []
     for name in ("schemas", "extensions", "enums", "tables", "sequences", "columns",
-                 "constraints", "indexes", "objects"):
+                 "constraints", "indexes", "sequence_types", "unlogged_tables", "table_storage",
+                 "busy_schemas", "objects"):
         a, b = getattr(expected, name), getattr(got, name)
         keys = set(a) ^ set(b) if isinstance(a, set) else {k for k in set(a) | set(b)
                                                            if a.get(k) != b.get(k)}
@@ -112,7 +114,7 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> 
     """Run the upgrade() or downgrade() the revision file will contain, as Python, on conn:
     what is checked is the very code that will run, not the ops it was rendered from."""
     namespace = {"op": Operations(MigrationContext.configure(conn)), "sa": sqlalchemy,
-                 "postgresql": postgresql}
+                 "postgresql": postgresql, "schemactl": schemactl}
     code = textwrap.dedent("    " + python_body(ops_))  # the body as in upgrade()
     try:
         exec(compile(code, f"<planned {which}>", "exec"), namespace)

@@ -59,12 +59,15 @@ def report_unsupported(result: Inspection) -> None:
 def _summary(result: Inspection) -> str:
     spec = result.spec
     n_tables, n_enums = len(spec.tables), len(spec.enums)
+    empty = len(spec.declared_schemas)
     text = (f"{n_tables} table{'s' if n_tables != 1 else ''}, "
             f"{n_enums} enum{'s' if n_enums != 1 else ''}, "
             f"{len(spec.extensions)} extension{'s' if len(spec.extensions) != 1 else ''}")
     more = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in (
         ("function", len(spec.functions)), ("view", len(spec.views)),
         ("trigger", len(spec.triggers))) if n]
+    if empty:
+        more.append(f"{empty} schema{'s' if empty != 1 else ''} with none of those")
     return ", ".join([text, *more])
 
 
@@ -79,8 +82,9 @@ def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, .
                      out_dir: Path, split: bool, force: bool) -> Inspection:
     url = target_url(settings, project.root)
     result = inspect_database(url, schemas or None)
-    if not result.spec.tables and not result.spec.enums:
-        raise SchemactlError(f"no tables or enums found in {display(url)}"
+    spec = result.spec
+    if not (spec.tables or spec.enums or spec.extensions or spec.declared_schemas):
+        raise SchemactlError(f"no tables, enums, extensions or schemas found in {display(url)}"
                              + (f" (schemas: {', '.join(schemas)})" if schemas else ""))
     written = write_files(render(result.spec, split), out_dir, force)
     for path in written:

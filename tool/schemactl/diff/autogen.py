@@ -11,20 +11,24 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops
-from sqlalchemy import ARRAY, Column, ForeignKeyConstraint, MetaData
+from sqlalchemy import ARRAY, Column, ForeignKeyConstraint, MetaData, Table, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import NullType
 
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard, is_narrowing, is_widening
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident
+from schemactl.sqltypes import PgType
 
 # Alembic's handling of these is replaced by comparators/constraints.py for tables that
 # exist on both sides (for new tables, create_table carries them).
@@ -42,16 +46,32 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
             return (table.schema or DEFAULT_SCHEMA, table.name) not in current.tables
         return True
 
+    def compare_type(context: Any, inspected: Column[Any], metadata_column: Column[Any],
+                     inspected_type: Any, metadata_type: Any) -> bool | None:
+        # PostgreSQL's format_type() on both sides is exact for every type (precision,
+        # interval fields, extension types), where Alembic's guess from SQLAlchemy types
+        # misses some (timestamptz(3) vs timestamptz) and knows nothing of others.
+        key = _column_key(metadata_column)
+        if key in current.columns and key in desired.columns:
+            old, new = current.columns[key].type, desired.columns[key].type
+            return old != new and not _moved_extension_type(old, new, current, desired)
+        return None
+
     context = MigrationContext.configure(connection, opts={
-        "compare_type": True,
+        "compare_type": compare_type,
         # Defaults, identity and generated columns are compared in comparators/columns.py.
         "compare_server_default": False,
         "include_schemas": True,
         "include_object": include_object,
     })
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _reflected_types(current):
         # Cycles of foreign keys between new tables are handled below.
         warnings.filterwarnings("ignore", message="Cannot correctly sort tables")
+        # Types SQLAlchemy cannot name are taken from the catalog (_reflected_types).
+        warnings.filterwarnings("ignore", message="Did not recognize type")
+        # Indexes of existing tables are compared by comparators/constraints.py, by
+        # PostgreSQL's printed definition, operator classes and collations included.
+        warnings.filterwarnings("ignore", message=".*detected to include an operator clause")
         produced = produce_migrations(context, metadata).upgrade_ops
     assert produced is not None
     for op in walk(produced):
@@ -61,7 +81,55 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
             op.ops = [step for inner in op.ops
                       for step in _split_type_change(inner, current, desired)]
     result = [op for op in produced.ops if not is_empty_op(op)]
+    _dropped_tables_keep_their_settings(result, current)
     return result + _defer_forward_foreign_keys(result)
+
+
+def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
+                                        current: Catalog) -> None:
+    """A downgrade re-creates a dropped table from reflection, which knows nothing of
+    UNLOGGED or the table's storage parameters: take them from the catalog."""
+    for op in result:
+        if not isinstance(op, ops.DropTableOp):
+            continue
+        key = (op.schema or DEFAULT_SCHEMA, op.table_name)
+        if key in current.unlogged_tables:
+            op.prefixes = ["UNLOGGED"]
+        if key in current.table_storage:
+            op.table_kw["postgresql_with"] = dict(current.table_storage[key])
+
+
+def _moved_extension_type(old: str, new: str, current: Catalog, desired: Catalog) -> bool:
+    """The same type of an extension that moves to another schema (ALTER EXTENSION ... SET
+    SCHEMA moves its types along): only format_type's qualifier differs."""
+    def bare(type_: str, schema: str) -> str:
+        return type_ if schema == DEFAULT_SCHEMA else type_.removeprefix(f"{schema}.")
+    return any(bare(old, current.extensions[name]) == bare(new, desired.extensions[name])
+               for name in set(current.extensions) & set(desired.extensions)
+               if current.extensions[name] != desired.extensions[name])
+
+
+def _column_key(column: Column[Any]) -> tuple[str, str, str]:
+    return (column.table.schema or DEFAULT_SCHEMA, column.table.name, column.name)
+
+
+@contextmanager
+def _reflected_types(current: Catalog) -> Iterator[None]:
+    """While Alembic reflects the baseline: a column whose type SQLAlchemy does not know
+    (xml, pg_lsn, ltree, an array of them, ...) gets the catalog's own spelling of it, so
+    that a downgrade that re-creates the column or its table can still name the type."""
+    def fix(inspector: Any, table: Any, column_info: dict[str, Any]) -> None:
+        type_ = column_info["type"]
+        if isinstance(getattr(type_, "item_type", type_), NullType):
+            key = (table.schema or DEFAULT_SCHEMA, table.name, column_info["name"])
+            if key in current.columns:
+                column_info["type"] = PgType(current.columns[key].type)
+
+    event.listen(Table, "column_reflect", fix)
+    try:
+        yield
+    finally:
+        event.remove(Table, "column_reflect", fix)
 
 
 def reverse(upgrade_ops: ops.UpgradeOps) -> ops.DowngradeOps:
@@ -108,9 +176,9 @@ def _split_type_change(op: ops.MigrateOperation, current: Catalog,
         return [op]
     old, new = op.existing_type, op.modify_type
     assert old is not None, "autogenerate always records the existing type"
+    key = (op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name)
     dialect = postgresql.dialect()
     old_sql, new_sql = old.compile(dialect=dialect), new.compile(dialect=dialect)
-    key = (op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name)
     old_default = current.columns[key].default if key in current.columns else None
     new_default = desired.columns[key].default if key in desired.columns else None
     table, column = qualified(op.schema, op.table_name), quote_ident(op.column_name)
@@ -147,6 +215,19 @@ def _type_hazards(old: Any, new: Any, where: str) -> tuple[Hazard, ...]:
 
 def _is_enum(type_: Any) -> bool:
     return isinstance(getattr(type_, "item_type", type_), postgresql.ENUM)
+
+
+def without_foreign_keys(result: list[ops.MigrateOperation],
+                         names: set[tuple[str, str, str]]) -> None:
+    """Leave these foreign keys out of the tables drop_table re-creates in a downgrade: a
+    step of our own drops them earlier, and its reverse adds them back at the right time."""
+    for op in result:
+        if not isinstance(op, ops.DropTableOp) or op._reverse is None:
+            continue
+        table = (op.schema or DEFAULT_SCHEMA, op.table_name)
+        op._reverse.columns = [
+            item for item in op._reverse.columns
+            if not (isinstance(item, ForeignKeyConstraint) and (*table, item.name) in names)]
 
 
 def _defer_forward_foreign_keys(

@@ -38,8 +38,11 @@ class Constraint:
     schema: str
     table: str
     name: str
-    kind: str  # p (primary key), u (unique), f (foreign key), c (check)
+    kind: str  # p (primary key), u (unique), f (foreign key), c (check), x (exclusion)
     definition: str  # pg_get_constraintdef, e.g. "CHECK ((n > 0))"
+    # A foreign key: (schema, name) of the unique index it depends on (a primary key's or
+    # unique constraint's, named like it, or a unique index).
+    uses_index: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,31 @@ class ColumnInfo:
     generated: str | None  # expression of a STORED generated column
     identity: str | None  # "always", "by default" or None
     nullable: bool = True
+    collation: str | None = None  # when not the type's default, e.g. "C"
+    compression: str | None = None  # pglz / lz4 when set on the column
+    storage: str | None = None  # plain / external / extended / main when not the type's
+    type_storage: str | None = None  # the type's own storage (what SET STORAGE goes back to)
 
 
 @dataclass
 class Catalog:
     schemas: set[str] = field(default_factory=set)
     extensions: dict[str, str] = field(default_factory=dict)  # name -> schema
+    # name -> (installed version, the server's default version). Not part of equality: a
+    # downgrade keeps an updated extension (extensions rarely ship a path back).
+    extension_versions: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     tables: set[tuple[str, str]] = field(default_factory=set)
+    unlogged_tables: set[tuple[str, str]] = field(default_factory=set)
+    # Storage parameters of tables that have any: sorted (name, value) pairs.
+    table_storage: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # Sequences that are not an identity column's; value: the column that owns it, if any.
     sequences: dict[tuple[str, str], tuple[str, str, str] | None] = field(default_factory=dict)
+    # The data type of each of those sequences (smallint, integer or bigint).
+    sequence_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Schemas holding something schemactl does not manage (a domain, an aggregate, an
+    # extension's objects, a sequence no column owns, ...): never dropped by a plan.
+    busy_schemas: set[str] = field(default_factory=set)
     columns: dict[tuple[str, str, str], ColumnInfo] = field(default_factory=dict)
     constraints: dict[tuple[str, str, str], Constraint] = field(default_factory=dict)
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
@@ -92,10 +110,13 @@ def read_catalog(conn: Connection) -> Catalog:
             SELECT n.nspname FROM pg_namespace n
             WHERE {_USER_NAMESPACES} AND {_NOT_FROM_EXTENSION.format(oid='n.oid')}""")):
         catalog.schemas.add(name)
-    for name, schema in conn.execute(text("""
-            SELECT e.extname, n.nspname FROM pg_extension e
-            JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'""")):
+    for name, schema, version, default in conn.execute(text("""
+            SELECT e.extname, n.nspname, e.extversion, coalesce(a.default_version, e.extversion)
+            FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+            LEFT JOIN pg_available_extensions a ON a.name = e.extname
+            WHERE e.extname <> 'plpgsql'""")):
         catalog.extensions[name] = schema
+        catalog.extension_versions[name] = (version, default)
     for schema, name, labels in conn.execute(text(f"""
             SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
@@ -106,13 +127,42 @@ def read_catalog(conn: Connection) -> Catalog:
     _read_tables(conn, catalog)
     _read_sequences(conn, catalog)
     catalog.objects = read_objects(conn)
+    catalog.busy_schemas = {name for (name,) in conn.execute(text(_BUSY_SCHEMAS))}
+    catalog.busy_schemas |= {schema for (schema, _), owner in catalog.sequences.items()
+                             if owner is None}
     return catalog
 
 
+# Objects of the kinds a plan creates and drops (tables, their indexes and sequences, enum
+# types and the array and row types that come with them, views and materialized views,
+# functions and procedures: diff/objects.py reads those) are not counted. Aggregates and
+# what an extension brings are not managed: they keep their schema.
+_BUSY_SCHEMAS = f"""
+    SELECT n.nspname FROM pg_namespace n WHERE {_USER_NAMESPACES} AND (
+        EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
+                AND (c.relkind NOT IN ('r', 'p', 'S', 'i', 'I', 'v', 'm')
+                     OR NOT {_NOT_FROM_EXTENSION.format(oid='c.oid')}))
+        OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid
+                   AND t.typtype NOT IN ('e', 'c') AND t.typcategory <> 'A')
+        OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid
+                   AND (p.prokind NOT IN ('f', 'p')
+                        OR NOT {_NOT_FROM_EXTENSION.format(oid='p.oid')}))
+        OR EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_collation co WHERE co.collnamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprnamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_ts_config t WHERE t.cfgnamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_ts_dict t WHERE t.dictnamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_conversion t WHERE t.connamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_statistic_ext t WHERE t.stxnamespace = n.oid))
+"""
+
+
 def _read_sequences(conn: Connection, catalog: Catalog) -> None:
-    for schema, name, owner_schema, owner_table, owner_column in conn.execute(text(f"""
-            SELECT n.nspname, c.relname, tn.nspname, t.relname, a.attname
+    for schema, name, owner_schema, owner_table, owner_column, type_ in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, tn.nspname, t.relname, a.attname,
+                   format_type(s.seqtypid, NULL)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_sequence s ON s.seqrelid = c.oid
             LEFT JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
                  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
             LEFT JOIN pg_class t ON t.oid = d.refobjid
@@ -123,6 +173,7 @@ def _read_sequences(conn: Connection, catalog: Catalog) -> None:
               AND (d.deptype IS NULL OR d.deptype = 'a')""")):
         owner = (owner_schema, owner_table, owner_column) if owner_table else None
         catalog.sequences[(schema, name)] = owner
+        catalog.sequence_types[(schema, name)] = type_
 
 
 # Ordinary and partitioned tables in user schemas; c is the table's pg_class row.
@@ -132,38 +183,59 @@ _TABLE = f"""
 """
 
 
+_STORAGE = """CASE {s} WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'x' THEN 'extended'
+                      WHEN 'm' THEN 'main' END"""
+
+
 def _read_tables(conn: Connection, catalog: Catalog) -> None:
-    for schema, table in conn.execute(text(f"""
-            SELECT n.nspname, c.relname
+    for schema, table, persistence, options in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, c.relpersistence, c.reloptions
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE {_TABLE}""")):
         if table not in INTERNAL_TABLES:
             catalog.tables.add((schema, table))
+            if persistence == "u":
+                catalog.unlogged_tables.add((schema, table))
+            if options:
+                catalog.table_storage[(schema, table)] = tuple(sorted(
+                    (name, value) for name, _, value in (o.partition("=") for o in options)))
     for row in conn.execute(text(f"""
             SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
                    CASE WHEN a.attgenerated = 's' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-                   a.attidentity, a.attnotnull
+                   a.attidentity, a.attnotnull,
+                   CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
+                   CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END,
+                   CASE WHEN a.attstorage <> t.typstorage THEN {_STORAGE.format(s='a.attstorage')}
+                   END,
+                   {_STORAGE.format(s='t.typstorage')}
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
             WHERE {_TABLE} AND a.attnum > 0 AND NOT a.attisdropped""")):
-        schema, table, column, type_, default, generated, identity, not_null = row
+        schema, table, column, type_, default, generated, identity, not_null = row[:8]
         if (schema, table) in catalog.tables:
             catalog.columns[(schema, table, column)] = ColumnInfo(
                 schema, table, column, type_, default, generated,
                 {"a": "always", "d": "by default"}.get(identity or ""), not not_null,
+                *row[8:],
             )
-    for schema, table, name, kind, definition in conn.execute(text(f"""
-            SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true)
+    for schema, table, name, kind, definition, index_schema, index in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true),
+                   xn.nspname, x.relname
             FROM pg_constraint k
             JOIN pg_class c ON c.oid = k.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE {_TABLE} AND k.contype IN ('p', 'u', 'f', 'c')""")):
+            LEFT JOIN pg_class x ON k.contype = 'f' AND x.oid = k.conindid
+            LEFT JOIN pg_namespace xn ON xn.oid = x.relnamespace
+            WHERE {_TABLE} AND k.contype IN ('p', 'u', 'f', 'c', 'x')""")):
         if (schema, table) in catalog.tables:
             catalog.constraints[(schema, table, name)] = Constraint(
-                schema, table, name, kind, definition)
+                schema, table, name, kind, definition,
+                (index_schema, index) if index is not None else None)
     for schema, table, name, definition in conn.execute(text(f"""
             SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid, 0, true)
             FROM pg_index x

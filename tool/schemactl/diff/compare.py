@@ -5,8 +5,9 @@ our comparators cover what it cannot see (diff/comparators/). The order of the r
 what makes it run: renames; then drops of the views, functions and triggers that must go;
 then schemas, extensions, enum changes and the drops of changed constraints; then Alembic's
 table and column steps; then constraints, indexes and column properties that need those
-tables; then views, functions and triggers, created or replaced; last, drops of types
-nothing uses any more.
+tables; then views, functions and triggers, created or replaced; then drops of types
+nothing uses any more; last, drops of schemas the YAML no longer names and the plan leaves
+empty.
 downgrade is the exact reverse.
 """
 
@@ -16,16 +17,24 @@ from alembic.operations import ops
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from schemactl.diff.autogen import autogenerate, is_empty_op
+from schemactl.diff.autogen import autogenerate, is_empty_op, without_foreign_keys
 from schemactl.diff.catalog import Catalog, read_catalog, settled_definition
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.columns import compare_columns
-from schemactl.diff.comparators.constraints import compare_constraints
+from schemactl.diff.comparators.constraints import (
+    compare_constraints,
+    early_foreign_key_drops,
+)
 from schemactl.diff.comparators.enums import compare_enums
-from schemactl.diff.comparators.namespaces import compare_extensions, compare_schemas
+from schemactl.diff.comparators.namespaces import (
+    compare_extensions,
+    compare_schemas,
+    drop_schemas,
+)
 from schemactl.diff.comparators.renames import rename_steps
 from schemactl.diff.comparators.routines import compare_routines
 from schemactl.diff.comparators.sequences import compare_sequences
+from schemactl.diff.comparators.tables import compare_tables
 from schemactl.diff.ops import SqlStepOp
 from schemactl.spec.types import SchemaSpec
 
@@ -48,14 +57,17 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     # them); their adds last (they may need the columns the other steps make).
     steps = Steps(before=[*routines.drops, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
-                    compare_columns):
+                    compare_columns, compare_tables):
         steps.extend(compare(current, desired))
         if compare is compare_enums:  # functions may use the types; tables may use them
             steps.before += routines.functions
     steps.after += constraints.after + routines.creates
     alembic_ops = autogenerate(metadata, baseline, current, desired)
+    without_foreign_keys(alembic_ops, early_foreign_key_drops(current, desired))
+    # Schemas left empty go after everything else, their types and routines included.
     return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after,
-                               *routines.retired, *steps.last])
+                               *routines.retired, *steps.last,
+                               *drop_schemas(current, desired)])
 
 
 def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:

@@ -72,6 +72,6 @@ def _run_sql(operations: Operations, operation: SqlStepOp) -> None:
 @renderers.dispatch_for(SqlStepOp)
 def _render_sql(autogen_context: Any, operation: SqlStepOp) -> str:
     args = ",\n    ".join(repr(s) for s in operation.statements)
-    if len(operation.statements) == 1:
+    if len(operation.statements) <= 1:  # none: a step with nothing to undo
         return f"op.run_sql({args})"
     return f"op.run_sql(\n    {args},\n)"

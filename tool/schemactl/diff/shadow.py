@@ -21,11 +21,14 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
+from schemactl.compile import INFO_AFTER_CREATE
 from schemactl.compile_routines import Definition, definitions
 from schemactl.db.errors import pg_message
 from schemactl.db.throwaway import throwaway_database
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
+from schemactl.diff.comparators.namespaces import create_extension_sql
+from schemactl.diff.comparators.sequences import sequence_as
 from schemactl.errors import Diagnostic, SpecError
 from schemactl.project import Project
 from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
@@ -78,17 +81,20 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for name in spec.schemas:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}")
     for extension in spec.extensions:
-        where = f" SCHEMA {quote_ident(extension.schema)}" if extension.schema else ""
-        conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {quote_ident(extension.name)}{where}")
+        conn.exec_driver_sql(create_extension_sql(extension.name, extension.schema,
+                                                  extension.version).replace("%", "%%"))
     for enum in spec.enums:
         conn.exec_driver_sql(create_type_sql(enum.schema, enum.name, enum.labels)
                              .replace("%", "%%"))
     routines = definitions(spec)
     late = _create_once(conn, [d for d in routines if d.early])
     owners = _nextval_sequences(conn, spec)
-    for sequence in owners:
-        conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+    for sequence, owner in owners.items():
+        conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"
+                             f"{sequence_as(_integer_type(spec, *owner))}")
     metadata.create_all(conn)
+    for statement in metadata.info.get(INFO_AFTER_CREATE, []):
+        conn.exec_driver_sql(statement.replace("%", "%%"))
     for sequence, (schema, table, column) in owners.items():
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
                              f"{qualified(schema, table)}.{quote_ident(column)}")
@@ -131,6 +137,15 @@ def create_definitions(conn: Connection, pending: list[Definition]) -> None:
                 "the SQL parses, but names something that does not exist or does not fit",
                 first.label)])
         pending = [definition for definition, _ in failed]
+
+
+def _integer_type(spec: SchemaSpec, schema: str, table: str, column: str) -> str | None:
+    """The column's type when it is a plain integer type, as format_type spells it."""
+    found = spec.table(schema, table)
+    spec_column = found.column(column) if found else None
+    if spec_column is None or spec_column.type.array_dims:
+        return None
+    return spec_column.type.name
 
 
 _NEXTVAL = re.compile(r"nextval\(\s*'((?:[^']|'')+)'", re.IGNORECASE)

@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
@@ -31,12 +31,14 @@ from schemactl.db.urls import libpq_dsn
 from schemactl.inspect import queries
 from schemactl.inspect.defaults import literal_default
 from schemactl.inspect.routines import RoutineInspector
+from schemactl.spec.typenames import TypeSpellingError, parse_type
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     CheckSpec,
     ColumnSpec,
     EnumSpec,
     EnumValue,
+    ExclusionSpec,
     ExtensionSpec,
     FkAction,
     ForeignKeySpec,
@@ -57,15 +59,6 @@ QUERY_COUNT = 0
 
 Row = dict[str, Any]
 
-# pg_type.typname of the built-in types the language has -> canonical TypeRef name.
-_BUILTIN_TYPES = {
-    "int2": "smallint", "int4": "integer", "int8": "bigint", "numeric": "numeric",
-    "float4": "real", "float8": "double precision", "bool": "boolean", "text": "text",
-    "varchar": "varchar", "bpchar": "char", "date": "date", "time": "time",
-    "timestamp": "timestamp", "timestamptz": "timestamptz", "interval": "interval",
-    "uuid": "uuid", "json": "json", "jsonb": "jsonb", "bytea": "bytea", "inet": "inet",
-    "cidr": "cidr",
-}
 _FK_ACTIONS: dict[str, FkAction | None] = {
     "a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default",
 }
@@ -136,15 +129,19 @@ class _Reader:
                                                  {(e.schema, e.name) for e in enums})
         for row in self.fetch(queries.OTHER_OBJECTS):
             self.skip(row["kind"], row["?column?"])
+        names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
         spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions,
                           functions=functions, views=views, triggers=triggers)
-        self.report_schemas(schema_rows, set(spec.schemas))
-        names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
+        # Schemas nothing in the YAML is in (empty, or holding only what it cannot express)
+        # are declared, so that they exist where the YAML is created.
+        spec = replace(spec, declared_schemas=tuple(n for n in names if n not in spec.schemas))
+        self.report_schemas(schema_rows)
         return Inspection(spec, tuple(self.unsupported), self.queries, names)
 
     def read_extensions(self, rows: list[Row]) -> tuple[ExtensionSpec, ...]:
         return tuple(
-            ExtensionSpec(r["name"], None if r["schema"] == DEFAULT_SCHEMA else r["schema"])
+            ExtensionSpec(r["name"], None if r["schema"] == DEFAULT_SCHEMA else r["schema"],
+                          r["version"])
             for r in rows
         )
 
@@ -156,13 +153,10 @@ class _Reader:
                 self.skip("enum comment", f"{r['schema']}.{r['name']}")
         return tuple(enums)
 
-    def report_schemas(self, rows: list[Row], used: set[str]) -> None:
-        """Schemas exist in the YAML only through their tables and enums."""
+    def report_schemas(self, rows: list[Row]) -> None:
         for r in rows:
             if r["name"] == DEFAULT_SCHEMA:
                 continue
-            if r["name"] not in used:
-                self.skip("schema without tables or enums", r["name"])
             if r["comment"]:
                 self.skip("schema comment", r["name"])
 
@@ -265,14 +259,10 @@ class _Reader:
         if r["inherits"]:
             self.skip("inherited table", name, "table inheritance is not in the YAML language")
             return False
-        if r["persistence"] == "u":
-            self.skip("unlogged table (kept as logged)", name)
         if r["row_security"]:
             self.skip("row level security", name)
         if r["has_grants"]:
             self.skip("grant", name)
-        if r["has_options"]:
-            self.skip("storage parameters", name)
         return True
 
     def serial_sequences(self, relations: list[Row], columns: dict[int, list[Row]]) -> set[int]:
@@ -320,24 +310,30 @@ class _TableBuilder:
         self.attnames = {r["num"]: r["name"] for r in columns}
         cols = tuple(c for c in (self.column(r) for r in columns) if c is not None)
         pk = None
-        uniques, fks, checks = [], [], []
+        uniques, fks, checks, exclusions = [], [], [], []
         for con in constraints:
             if not self.usable_constraint(con):
                 continue
             kind = con["kind"]
             if kind == "p":
-                pk = PrimaryKeySpec(con["name"], tuple(con["columns"]))
+                pk = PrimaryKeySpec(con["name"], tuple(con["columns"]), con["deferrable"],
+                                    con["deferred"])
             elif kind == "u":
-                uniques.append(UniqueSpec(con["name"], tuple(con["columns"])))
+                uniques.append(UniqueSpec(con["name"], tuple(con["columns"]),
+                                          "NULLS NOT DISTINCT" in con["definition"],
+                                          con["deferrable"], con["deferred"]))
             elif kind == "f":
                 fks.append(self.foreign_key(con))
             elif kind == "c":
                 checks.append(CheckSpec(con["name"], check_expression(con["definition"])))
+            elif kind == "x":
+                exclusions.append(self.exclusion(con))
         idx = tuple(i for i in (self.index(r) for r in indexes) if i is not None)
         return TableSpec(
             schema=self.rel["schema"], name=self.rel["name"], columns=cols, primary_key=pk,
             uniques=tuple(uniques), indexes=idx, foreign_keys=tuple(fks), checks=tuple(checks),
-            comment=self.rel["comment"],
+            comment=self.rel["comment"], unlogged=self.rel["persistence"] == "u",
+            storage=storage_params(self.rel["options"]), exclusions=tuple(exclusions),
         )
 
     # -- columns ----------------------------------------------------------------------------
@@ -352,8 +348,10 @@ class _TableBuilder:
             self.dropped_columns.add(r["name"])
             self.skip("virtual generated column", r["name"])
             return None
-        if r["custom_collation"]:
-            self.skip("column collation", r["name"])
+        collation = r["collation"]
+        if collation and (type_.name not in ("text", "varchar", "char") or type_.array_dims):
+            self.skip("column collation on a non-text type", r["name"], collation)
+            collation = None
         if r["identity_options"] and not default_identity_options(r["identity_options"], type_):
             self.skip("identity sequence options", r["name"])
         default, default_sql, generated = None, None, None
@@ -370,29 +368,29 @@ class _TableBuilder:
         return ColumnSpec(
             name=r["name"], type=type_, nullable=not r["not_null"], default=default,
             default_sql=default_sql, identity=identity,  # type: ignore[arg-type]
-            generated=generated, comment=r["comment"],
+            generated=generated, comment=r["comment"], collation=collation,
+            compression=r["compression"], storage=r["storage"],
         )
 
     # -- constraints ------------------------------------------------------------------------
 
     def usable_constraint(self, con: Row) -> bool:
         name, kind, definition = con["name"], con["kind"], con["definition"]
-        if kind == "x":
-            self.skip("exclusion constraint", name)
-            return False
         if not con["is_local"]:
             self.skip("inherited constraint", name)
             return False
         used = set(con["columns"])
         if kind == "c":
             used |= mentioned(check_expression(definition), self.dropped_columns)
+        if kind == "x":
+            for text in [*con["excl_keys"], con["excl_where"] or ""]:
+                used |= mentioned(text, self.dropped_columns)
         if used & self.dropped_columns:
             self.skip(f"{_CONSTRAINT_KINDS[kind]} on an unsupported column", name)
             return False
         if con["comment"]:
             self.skip("constraint comment", name)
-        if kind in ("p", "u") and ("INCLUDE" in definition or "NULLS NOT DISTINCT" in definition
-                                   or con["deferrable"]):
+        if kind in ("p", "u") and ("INCLUDE" in definition or " WITH (" in definition):
             self.skip(f"{_CONSTRAINT_KINDS[kind]} option", name, definition)
             return False
         if kind == "c" and ("NO INHERIT" in definition or not con["validated"]):
@@ -400,7 +398,20 @@ class _TableBuilder:
             return False
         if kind == "f":
             return self.usable_foreign_key(con)
+        if kind == "x" and (con["excl_method"] not in _INDEX_METHODS
+                            or exclusion_definition(con) != definition):
+            # INCLUDE, DEFERRABLE, per-key options: what the YAML cannot write (yet).
+            self.skip("exclusion constraint option", name, definition)
+            return False
         return True
+
+    def exclusion(self, con: Row) -> ExclusionSpec:
+        elements = tuple(
+            (IndexElement(column=self.attnames[attnum]) if attnum
+             else IndexElement(expression=key), operator)
+            for attnum, key, operator in zip(con["excl_attnums"], con["excl_keys"],
+                                             con["excl_operators"], strict=False))
+        return ExclusionSpec(con["name"], elements, con["excl_method"], con["excl_where"])
 
     def usable_foreign_key(self, con: Row) -> bool:
         name = con["name"]
@@ -437,28 +448,24 @@ class _TableBuilder:
             return None
         key_count = r["key_count"]
         elements = tuple(
-            IndexElement(column=self.attnames[attnum]) if attnum else IndexElement(expression=key)
-            for attnum, key in zip(r["attnums"][:key_count], r["keys"][:key_count], strict=True)
+            index_element(self.attnames.get(attnum) if attnum else None, key, option, opclass,
+                          collation)
+            for attnum, key, option, opclass, collation in zip(
+                r["attnums"][:key_count], r["keys"][:key_count], r["options"][:key_count],
+                r["opclass_names"][:key_count], r["collation_names"][:key_count], strict=True)
         )
         include = tuple(self.attnames[a] for a in r["attnums"][key_count:])
         if r["comment"]:
             self.skip("index comment", name)
         return IndexSpec(
             name=name, elements=elements, unique=r["is_unique"], using=r["method"],
-            where=r["predicate"], include=include,
+            where=r["predicate"], include=include, storage=storage_params(r["storage"]),
+            nulls_not_distinct=r["nulls_not_distinct"],
         )
 
     def index_problem(self, r: Row) -> str | None:
         if r["method"] not in _INDEX_METHODS:
             return f"index using {r['method']}"
-        if any(o != 0 for o in r["options"][: r["key_count"]]):
-            return "index with DESC or NULLS order"
-        if not all(r["default_opclasses"][: r["key_count"]]):
-            return "index with an operator class"
-        if r["custom_collation"]:
-            return "index with a collation"
-        if r["nulls_not_distinct"]:
-            return "index NULLS NOT DISTINCT"
         exprs = [k for a, k in zip(r["attnums"], r["keys"], strict=True) if a == 0]
         used = {self.attnames[a] for a in r["attnums"] if a}
         for text in [*exprs, r["predicate"] or ""]:
@@ -473,33 +480,53 @@ _CONSTRAINT_KINDS = {"p": "primary key", "u": "unique constraint", "f": "foreign
 
 
 def column_type(r: Row) -> TypeRef | None:
-    """The TypeRef of a column, or None when the language has no such type."""
+    """The TypeRef of a column, or None when the language has no such type.
+
+    Built-in and extension types are read from format_type() with the parser validate
+    uses, so precision, interval fields and bit lengths come back as the YAML spells them.
+    PostgreSQL does not record an array's number of dimensions: an array reads as `[]`."""
     dims = 1 if r["is_array"] else 0
     kind, name, schema = r["elem_kind"], r["elem_name"], r["elem_schema"]
     if kind == "e":
         return TypeRef(name, array_dims=dims, enum_schema=schema)
-    if kind != "b":
+    if kind not in ("b", "r", "m"):
         return None
-    if name == "citext":
-        return TypeRef("citext", array_dims=dims)
-    if schema != "pg_catalog" or name not in _BUILTIN_TYPES:
+    try:
+        parsed = parse_type(r["formatted"])
+    except TypeSpellingError:
         return None
-    canonical = _BUILTIN_TYPES[name]
-    args = type_args(canonical, r["typmod"])
-    if args is None:
+    if parsed.extension is not None and name == parsed.name.rsplit(".", 1)[-1]:
+        return replace(parsed.ref(type_schema=None if schema == DEFAULT_SCHEMA else schema),
+                       array_dims=dims)
+    if not parsed.builtin or parsed.extension is not None or schema != "pg_catalog":
         return None
-    return TypeRef(canonical, args=args, array_dims=dims)
+    return replace(parsed.ref(), array_dims=dims)
 
 
-def type_args(canonical: str, typmod: int) -> tuple[int, ...] | None:
-    """Type modifiers from atttypmod; None when they are ones the language cannot write."""
-    if typmod < 0:
-        return ()
-    if canonical in ("varchar", "char"):
-        return (typmod - 4,)
-    if canonical == "numeric":
-        return ((typmod - 4) >> 16 & 0xFFFF, (typmod - 4) & 0xFFFF)
-    return None  # time precision, interval fields, ...: not in the language
+def exclusion_definition(con: Row) -> str:
+    """An exclusion constraint as pg_get_constraintdef prints it, made again from the parts
+    the YAML can say: equal text means the parts say all of it."""
+    keys = ", ".join(f"{key} WITH {op}"
+                     for key, op in zip(con["excl_keys"], con["excl_operators"], strict=False))
+    where = f" WHERE ({con['excl_where']})" if con["excl_where"] else ""
+    return f"EXCLUDE USING {con['excl_method']} ({keys}){where}"
+
+
+def index_element(column: str | None, key: str, option: int, opclass: str | None,
+                  collation: str | None) -> IndexElement:
+    """One index key with its options; pg_index.indoption: bit 1 DESC, bit 2 NULLS FIRST."""
+    desc, nulls_first = bool(option & 1), bool(option & 2)
+    nulls: Literal["first", "last"] | None = None  # None: the default for the order
+    if nulls_first != desc:
+        nulls = "first" if nulls_first else "last"
+    return IndexElement(column=column, expression=None if column else key, collation=collation,
+                        opclass=opclass, order="desc" if desc else None, nulls=nulls)
+
+
+def storage_params(options: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """pg_class.reloptions (['fillfactor=70']) as sorted (name, value) pairs."""
+    return tuple(sorted((name, value) for name, _, value in
+                        (option.partition("=") for option in options or ())))
 
 
 def default_identity_options(options: list[str], type_: TypeRef) -> bool:

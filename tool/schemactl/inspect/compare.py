@@ -24,6 +24,7 @@ def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
         functions=tuple(sorted(spec.functions, key=lambda f: (f.schema, f.name, repr(f)))),
         views=tuple(sorted(spec.views, key=lambda v: (v.schema, v.name))),
         triggers=tuple(sorted(spec.triggers, key=lambda t: (t.schema, t.table, t.name))),
+        declared_schemas=tuple(sorted(spec.declared_schemas)),
     )
 
 
@@ -36,6 +37,7 @@ def _canonical_table(table: TableSpec, column_order: bool) -> TableSpec:
         indexes=tuple(sorted(table.indexes, key=lambda i: i.name)),
         foreign_keys=tuple(sorted(table.foreign_keys, key=lambda f: f.name)),
         checks=tuple(sorted(table.checks, key=lambda c: c.name)),
+        exclusions=tuple(sorted(table.exclusions, key=lambda x: x.name)),
         renamed_from=None,
     )
 
@@ -54,6 +56,8 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
     _compare_named("view", _by_key(expected.views), _by_key(actual.views), out)
     _compare_named("trigger", {f"{t.schema}.{t.table}.{t.name}": t for t in expected.triggers},
                    {f"{t.schema}.{t.table}.{t.name}": t for t in actual.triggers}, out)
+    if expected.schemas != actual.schemas:
+        out.append(f"schemas: {list(expected.schemas)} != {list(actual.schemas)}")
     want, got = _by_key(expected.tables), _by_key(actual.tables)
     for key in sorted(want.keys() | got.keys()):
         if key not in got:

@@ -33,8 +33,10 @@ ORDER BY 1
 """
 
 EXTENSIONS = """
-SELECT e.extname AS name, n.nspname AS schema
+SELECT e.extname AS name, n.nspname AS schema,
+       CASE WHEN e.extversion IS DISTINCT FROM a.default_version THEN e.extversion END AS version
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+LEFT JOIN pg_available_extensions a ON a.name = e.extname
 WHERE e.extname <> 'plpgsql'
 ORDER BY 1
 """
@@ -45,7 +47,7 @@ RELATIONS = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        c.relpersistence AS persistence, c.relispartition AS is_partition,
        c.relrowsecurity AS row_security, c.relacl IS NOT NULL AS has_grants,
-       c.reloptions IS NOT NULL AS has_options,
+       c.reloptions IS NOT NULL AS has_options, c.reloptions AS options,
        EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AS inherits,
        obj_description(c.oid, 'pg_class') AS comment,
        own.deptype AS owned_how, own.refobjid AS owner_table, own.refobjsubid AS owner_column
@@ -68,6 +70,13 @@ SELECT a.attrelid AS table_oid, a.attnum AS num, a.attname AS name, a.attnotnull
        (t.typcategory = 'A' AND t.typelem <> 0) AS is_array,
        et.typname AS elem_name, etn.nspname AS elem_schema, et.typtype AS elem_kind,
        (a.attcollation <> 0 AND a.attcollation <> et.typcollation) AS custom_collation,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> et.typcollation THEN
+            CASE WHEN con.nspname = 'pg_catalog' THEN co.collname
+                 ELSE con.nspname || '.' || co.collname END END AS collation,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       CASE WHEN a.attstorage <> t.typstorage THEN
+            CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
+                 WHEN 'x' THEN 'extended' WHEN 'm' THEN 'main' END END AS storage,
        (SELECT ARRAY[s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache]::text[]
                || s.seqcycle::text
         FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
@@ -80,6 +89,8 @@ JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0
                                  THEN t.typelem ELSE t.oid END
 JOIN pg_namespace etn ON etn.oid = et.typnamespace
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {ns('n')}
   AND {not_from_extension('pg_class', 'c.oid')}
@@ -100,8 +111,22 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype AS kind,
        con.condeferred AS deferred, con.convalidated AS validated,
        con.conislocal AS is_local,
        pg_get_constraintdef(con.oid, true) AS definition,
-       obj_description(con.oid, 'pg_constraint') AS comment
+       obj_description(con.oid, 'pg_constraint') AS comment,
+       -- an exclusion constraint's index: method, keys (column number, text), predicate
+       xam.amname AS excl_method,
+       CASE WHEN con.contype = 'x' THEN
+            string_to_array(xi.indkey::text, ' ')::int[] END AS excl_attnums,
+       CASE WHEN con.contype = 'x' THEN
+            ARRAY(SELECT pg_get_indexdef(con.conindid, k, true)
+                  FROM generate_series(1, xi.indnkeyatts) k ORDER BY k) END AS excl_keys,
+       CASE WHEN con.contype = 'x' THEN
+            ARRAY(SELECT o.oprname FROM unnest(con.conexclop) WITH ORDINALITY u(op, ord)
+                  JOIN pg_operator o ON o.oid = u.op ORDER BY u.ord) END AS excl_operators,
+       pg_get_expr(xi.indpred, xi.indrelid, true) AS excl_where
 FROM pg_constraint con
+LEFT JOIN pg_index xi ON con.contype = 'x' AND xi.indexrelid = con.conindid
+LEFT JOIN pg_class xc ON xc.oid = xi.indexrelid
+LEFT JOIN pg_am xam ON xam.oid = xc.relam
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
@@ -131,6 +156,28 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
                WHERE u.coll <> 0 AND u.coll <> att.attcollation) AS custom_collation,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
        i.indnullsnotdistinct AS nulls_not_distinct,
+       -- per key: its operator class and collation when not the default one, else NULL
+       ARRAY(SELECT CASE WHEN coalesce(opc.opcdefault, true) THEN NULL
+                         WHEN opn.nspname = 'pg_catalog' THEN opc.opcname
+                         ELSE opn.nspname || '.' || opc.opcname END
+             FROM unnest(string_to_array(i.indclass::text, ' ')::oid[]) WITH ORDINALITY u(o, ord)
+             LEFT JOIN pg_opclass opc ON opc.oid = u.o
+             LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace
+             ORDER BY u.ord) AS opclass_names,
+       ARRAY(SELECT CASE WHEN u.coll = 0
+                              OR u.coll = coalesce(att.attcollation, kt.typcollation) THEN NULL
+                         WHEN cn.nspname = 'pg_catalog' THEN co.collname
+                         ELSE cn.nspname || '.' || co.collname END
+             FROM unnest(string_to_array(i.indcollation::text, ' ')::oid[])
+                  WITH ORDINALITY u(coll, ord)
+             LEFT JOIN pg_attribute att ON att.attrelid = i.indrelid AND att.attnum > 0
+                  AND att.attnum = (string_to_array(i.indkey::text, ' ')::int[])[u.ord]
+             LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = u.ord
+             LEFT JOIN pg_type kt ON kt.oid = ia.atttypid
+             LEFT JOIN pg_collation co ON co.oid = u.coll
+             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+             ORDER BY u.ord) AS collation_names,
+       ic.reloptions AS storage,
        obj_description(i.indexrelid, 'pg_class') AS comment
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid

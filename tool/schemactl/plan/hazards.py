@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects import postgresql
 
 
 class HazardKind(StrEnum):
@@ -36,6 +37,7 @@ CODES: dict[str, tuple[HazardKind, str]] = {
     "MF104": (HazardKind.MAY_FAIL, "add foreign key"),
     "MF105": (HazardKind.MAY_FAIL, "type change with cast"),
     "MF106": (HazardKind.MAY_FAIL, "add NOT NULL column without default to existing table"),
+    "MF107": (HazardKind.MAY_FAIL, "add exclusion constraint"),
     "LK101": (HazardKind.TABLE_REWRITE, "type change rewrites the table"),
     "LK102": (HazardKind.LONG_LOCK, "create index without CONCURRENTLY locks writes"),
     "LK103": (HazardKind.TABLE_REWRITE, "add stored generated column rewrites the table"),
@@ -91,8 +93,26 @@ def is_narrowing(old: Any, new: Any) -> bool:
         if new_p is None:
             return False
         return old_p is None or new_p - new_s < old_p - old_s or new_s < old_s
+    if _same_time_type(old, new):  # fewer fractional digits round the values
+        return _precision(new) < _precision(old) or getattr(new, "fields", None) is not None
+    if isinstance(old, postgresql.BIT) and isinstance(new, postgresql.BIT) \
+            and old.varying and new.varying:
+        return new.length is not None and (old.length is None or new.length < old.length)
     # Anything else may fail or lose information on cast; text-like targets are safe.
     return not isinstance(new, sqltypes.String) or new.length is not None
+
+
+def _same_time_type(old: Any, new: Any) -> bool:
+    """Both timestamp, both time or both interval, with the same time zone handling."""
+    for kind in (sqltypes.TIMESTAMP, sqltypes.TIME):
+        if isinstance(old, kind) and isinstance(new, kind):
+            return bool(old.timezone) == bool(new.timezone)
+    return isinstance(old, postgresql.INTERVAL) and isinstance(new, postgresql.INTERVAL)
+
+
+def _precision(type_: Any) -> int:
+    precision = getattr(type_, "precision", None)
+    return 6 if precision is None else int(precision)  # PostgreSQL's default: microseconds
 
 
 def is_widening(old: Any, new: Any) -> bool:
@@ -102,6 +122,8 @@ def is_widening(old: Any, new: Any) -> bool:
     same_family = (
         (type(old).__name__.upper() in _INT_WIDTH and type(new).__name__.upper() in _INT_WIDTH)
         or (isinstance(old, sqltypes.String) and isinstance(new, sqltypes.String))
+        or _same_time_type(old, new)
+        or (isinstance(old, postgresql.BIT) and isinstance(new, postgresql.BIT))
         or (isinstance(old, sqltypes.Numeric) and isinstance(new, sqltypes.Numeric)
             and not isinstance(old, sqltypes.Float) and not isinstance(new, sqltypes.Float)))
     return same_family and not is_narrowing(old, new)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Literal
 
 from alembic.autogenerate import render_python_code
 from alembic.migration import MigrationContext
 from alembic.operations import ops
+from sqlalchemy import PrimaryKeyConstraint
 
 from schemactl.diff.autogen import reverse
 from schemactl.plan.build import Plan
@@ -35,11 +37,25 @@ def _verbatim_sql(code: str) -> str:
     return _SQL_FRAGMENT.sub(replace, code)
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Alembic writes a primary key without DEFERRABLE / INITIALLY: write those too."""
+    if type_ != "primary_key" or not isinstance(obj, PrimaryKeyConstraint) or not obj.deferrable:
+        return False
+    args = [repr(c.name) for c in obj.columns]
+    if obj.name:
+        args.append(f"name=op.f({str(obj.name)!r})")
+    args.append("deferrable=True")
+    if obj.initially:
+        args.append(f"initially={obj.initially!r}")
+    return f"sa.PrimaryKeyConstraint({', '.join(args)})"
+
+
 def python_body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
     # paramstyle named: the default (pyformat) would write every % of the SQL doubled.
     context = MigrationContext.configure(dialect_name="postgresql",
                                          dialect_opts={"paramstyle": "named"})
-    code = _verbatim_sql(render_python_code(container, migration_context=context))
+    code = _verbatim_sql(render_python_code(container, migration_context=context,
+                                            render_item=_render_item))
     return _ALEMBIC_MARKERS.sub("", code).strip() or "pass"
 
 
@@ -50,11 +66,19 @@ def _hazard_list(plan: Plan) -> str:
     return "[\n" + "".join(f"    {h.as_record()!r},\n" for h in plan.hazards) + "]"
 
 
+# A type SQLAlchemy has no class for is rendered as schemactl.sqltypes.PgType('xml').
+TYPES_MODULE = "schemactl.sqltypes"
+
+
 def revision_parts(plan: Plan) -> dict[str, str]:
     """Template arguments for migrations/script.py.mako."""
+    upgrades = python_body(plan.upgrade_ops)
+    downgrades = python_body(reverse(plan.upgrade_ops))
+    uses_types = f"{TYPES_MODULE}." in upgrades + downgrades
     return {
-        "upgrades": python_body(plan.upgrade_ops),
-        "downgrades": python_body(reverse(plan.upgrade_ops)),
+        "upgrades": upgrades,
+        "downgrades": downgrades,
         "hazards": _hazard_list(plan),
+        "imports": f"import {TYPES_MODULE}" if uses_types else "",
     }
 

@@ -329,8 +329,39 @@ def _signed_number(words: Sequence[str], i: int, option: str) -> tuple[str, int]
     return sign + words[i], i + 1
 
 
+_INTERVAL_FIELDS = {"YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "TO"}
+
+
+def _type_spellings(sql: str, tokens: Sequence[Token], notes: list[str]) -> str:
+    """Type names sqlglot cannot read, checked in a form it can: `BIT VARYING` as VARBIT,
+    `INTERVAL DAY TO SECOND (3)` without its precision (the fields stay)."""
+    cuts: list[tuple[int, int, str]] = []  # (start, end inclusive, replacement)
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1:]
+        if (token.token_type is TokenType.BIT and following
+                and following[0].text.upper() == "VARYING"):
+            cuts.append((token.start, following[0].end, "VARBIT"))
+        if token.token_type is TokenType.INTERVAL:
+            fields = 0
+            while fields < len(following) and following[fields].text.upper() in _INTERVAL_FIELDS \
+                    and following[fields].token_type is TokenType.VAR:
+                fields += 1
+            rest = following[fields:fields + 3]
+            if fields and [t.token_type for t in rest] == [
+                    TokenType.L_PAREN, TokenType.NUMBER, TokenType.R_PAREN]:
+                cuts.append((rest[0].start, rest[2].end, ""))
+    if cuts:
+        notes.append("BIT VARYING / INTERVAL fields(p) checked as VARBIT / INTERVAL fields")
+    for start, end, replacement in reversed(cuts):
+        sql = sql[:start] + replacement + sql[end + 1:]
+    return sql
+
+
 def _check_form(sql: str, tokens: Sequence[Token], notes: list[str]) -> str:
     """The text given to sqlglot: equivalent forms for what it cannot read."""
+    typed = _type_spellings(sql, tokens, notes)
+    if typed != sql:
+        return _check_form(typed, _tokenize(typed), notes)
     words = _words(tokens, 2)
     if words == ("COMMENT", "ON") and [t.token_type for t in tokens[-2:]] == [
         TokenType.IS,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -25,13 +26,16 @@ from schemactl.spec.types import (
     DEFAULT_SCHEMA,
     ColumnSpec,
     EnumSpec,
+    ExclusionSpec,
     ExtensionSpec,
     ForeignKeySpec,
+    IndexElement,
     IndexSpec,
+    PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
     TriggerSpec,
-    TypeRef,
+    UniqueSpec,
 )
 
 HEADER = "# Written by `schemactl inspect`. This file is now the source of truth: edit it.\n"
@@ -70,9 +74,11 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
             name, n = f"{stem}_{n}.yaml", n + 1
         files[name] = text
 
-    schemas = sorted({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
-                     | {f.schema for f in spec.functions} | {v.schema for v in spec.views}
-                     | ({DEFAULT_SCHEMA} if spec.extensions else set()))
+    used = ({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
+            | {f.schema for f in spec.functions} | {v.schema for v in spec.views})
+    # Schemas that hold nothing the YAML describes are listed in public's file.
+    empty = sorted(set(spec.schemas) - used - {x.schema for x in spec.extensions if x.schema})
+    schemas = sorted(used | ({DEFAULT_SCHEMA} if spec.extensions or empty else set()))
     triggers = list(spec.triggers)
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
@@ -80,11 +86,14 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
         routines = routine_sections([f for f in spec.functions if f.schema == schema],
                                     [v for v in spec.views if v.schema == schema], triggers)
+        namespaces = empty if schema == DEFAULT_SCHEMA else []
         if not split:
-            add((schema,), render_file(schema, tables, enums, extensions, triggers, routines))
+            add((schema,), render_file(schema, tables, enums, extensions, triggers, routines,
+                                       namespaces))
             continue
-        if enums or extensions:
-            add((schema, "types"), render_file(schema, [], enums, extensions))
+        if enums or extensions or namespaces:
+            add((schema, "types"),
+                render_file(schema, [], enums, extensions, namespaces=namespaces))
         if routines:
             add((schema, "routines"), render_file(schema, [], [], [], triggers, routines))
         for group_name, group in table_groups(tables):
@@ -122,10 +131,13 @@ def table_groups(tables: list[TableSpec]) -> list[tuple[str, list[TableSpec]]]:
 def render_file(
     schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec],
     triggers: list[TriggerSpec] | None = None, routines: list[str] | None = None,
+    namespaces: list[str] | None = None,
 ) -> str:
     lines = [HEADER.rstrip("\n")]
     if schema != DEFAULT_SCHEMA:
         lines.append(f"schema: {flow(schema)}")
+    if namespaces:
+        lines.append(f"schemas: {flow(namespaces)}")
     if extensions:
         lines.append(f"extensions: {flow([_extension(e) for e in extensions])}")
     if enums:
@@ -141,7 +153,10 @@ def render_file(
 
 
 def _extension(ext: ExtensionSpec) -> Any:
-    return ext.name if ext.schema is None else {"name": ext.name, "schema": ext.schema}
+    if ext.schema is None and ext.version is None:
+        return ext.name
+    return {"name": ext.name, **({"schema": ext.schema} if ext.schema else {}),
+            **({"version": ext.version} if ext.version else {})}
 
 
 def _table(table: TableSpec) -> list[str]:
@@ -149,27 +164,39 @@ def _table(table: TableSpec) -> list[str]:
     lines = [f"  {flow(table.name)}:"]
     if table.comment is not None:
         lines.append(f"    comment: {flow(table.comment)}")
-    lines.append("    columns:")
+    if table.unlogged:
+        lines.append("    unlogged: true")
+    if table.storage:
+        lines.append(f"    with: {flow(_storage(table.storage))}")
+    lines.append("    columns:" if table.columns else "    columns: {}")
     for column in table.columns:
         lines.append(f"      {flow(column.name)}: {flow(_column(table, column, on_column))}")
     pk = table.primary_key
     if pk is not None and "pk" not in on_column.get(pk.columns[0], {}):
-        if pk.name == naming.primary_key_name(table.name):
+        conventional = pk.name == naming.primary_key_name(table.name)
+        if conventional and not pk.deferrable:
             lines.append(f"    primary_key: {flow(list(pk.columns))}")
         else:
-            lines.append(f"    primary_key: {flow({'columns': list(pk.columns), 'name': pk.name})}")
+            out: dict[str, Any] = {"columns": list(pk.columns)}
+            if not conventional:
+                out["name"] = pk.name
+            lines.append(f"    primary_key: {flow({**out, **_key_deferrable(pk)})}")
     uniques = [u for u in table.uniques if on_column.get(u.columns[0], {}).get("unique") != u]
     if uniques:
         lines.append("    unique:")
         for u in uniques:
-            if u.name == naming.unique_name(table.name, u.columns):
+            conventional = u.name == naming.unique_name(table.name, u.columns)
+            if conventional and not u.nulls_not_distinct and not u.deferrable:
                 lines.append(f"      - {flow(list(u.columns))}")
             else:
-                lines.append(f"      - {flow({'columns': list(u.columns), 'name': u.name})}")
+                lines.append(f"      - {flow(_table_unique(u, conventional))}")
     fks = [fk for fk in table.foreign_keys if on_column.get(fk.columns[0], {}).get("fk") != fk]
     if fks:
         lines.append("    foreign_keys:")
         lines.extend(f"      - {flow(_table_foreign_key(table, fk))}" for fk in fks)
+    if table.exclusions:
+        lines.append("    exclude:")
+        lines.extend(f"      - {flow(_exclusion(table, x))}" for x in table.exclusions)
     if table.indexes:
         lines.append("    indexes:")
         lines.extend(f"      - {flow(_index(table, ix))}" for ix in table.indexes)
@@ -184,10 +211,12 @@ def _column_level_keys(table: TableSpec) -> dict[str, dict[str, Any]]:
     the conventional one (validate derives it again), at most one of each kind per column."""
     keys: dict[str, dict[str, Any]] = defaultdict(dict)
     pk = table.primary_key
-    if pk and len(pk.columns) == 1 and pk.name == naming.primary_key_name(table.name):
+    if pk and len(pk.columns) == 1 and pk.name == naming.primary_key_name(table.name) \
+            and not pk.deferrable:
         keys[pk.columns[0]]["pk"] = pk
     for u in table.uniques:
-        if len(u.columns) == 1 and u.name == naming.unique_name(table.name, u.columns):
+        if len(u.columns) == 1 and u.name == naming.unique_name(table.name, u.columns) \
+                and not u.nulls_not_distinct and not u.deferrable:
             keys[u.columns[0]].setdefault("unique", u)
     for fk in table.foreign_keys:
         if len(fk.columns) == 1 and fk.name == naming.foreign_key_name(table.name, fk.columns):
@@ -218,6 +247,9 @@ def _column(table: TableSpec, column: ColumnSpec, on_column: dict[str, dict[str,
         out.update(_fk_options(fk))
     if column.comment is not None:
         out["comment"] = column.comment
+    for setting in ("collation", "compression", "storage"):
+        if getattr(column, setting) is not None:
+            out[setting] = getattr(column, setting)
     if list(out) == ["type"]:
         return out["type"]  # the shorthand: just the type, NOT NULL
     return out
@@ -228,7 +260,7 @@ def _type_text(table: TableSpec, column: ColumnSpec) -> str:
     table (a bare enum name means the table's own schema)."""
     ref = column.type
     if ref.enum_schema is None or ref.enum_schema == table.schema:
-        return TypeRef(ref.name, ref.args, ref.array_dims).sql()
+        return replace(ref, enum_schema=None).sql()
     return f"{ref.enum_schema}.{ref.name}" + "[]" * ref.array_dims
 
 
@@ -261,11 +293,64 @@ def _table_foreign_key(table: TableSpec, fk: ForeignKeySpec) -> dict[str, Any]:
     return out
 
 
-def _index(table: TableSpec, index: IndexSpec) -> dict[str, Any]:
-    columns = [e.column if e.column is not None else {"expression": e.expression}
-               for e in index.elements]
+def _exclusion(table: TableSpec, exclusion: ExclusionSpec) -> dict[str, Any]:
+    elements = []
+    for element, operator in exclusion.elements:
+        key = _index_key(element)
+        elements.append({**(key if isinstance(key, dict) else {"column": key}),
+                         "operator": operator})
     out: dict[str, Any] = {}
-    plain = all(e.column is not None for e in index.elements)
+    words = [e.column or "expr" for e, _ in exclusion.elements]
+    if exclusion.name != naming.exclusion_name(table.name, words):
+        out["name"] = exclusion.name
+    if exclusion.using != "gist":
+        out["using"] = exclusion.using
+    out["elements"] = elements
+    if exclusion.where is not None:
+        out["where"] = exclusion.where
+    return out
+
+
+def _table_unique(unique: UniqueSpec, conventional: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"columns": list(unique.columns)}
+    if not conventional:
+        out["name"] = unique.name
+    if unique.nulls_not_distinct:
+        out["nulls_not_distinct"] = True
+    return {**out, **_key_deferrable(unique)}
+
+
+def _key_deferrable(key: PrimaryKeySpec | UniqueSpec) -> dict[str, Any]:
+    if key.initially_deferred:
+        return {"deferrable": "initially_deferred"}
+    return {"deferrable": True} if key.deferrable else {}
+
+
+def _index_key(element: IndexElement) -> Any:
+    """A plain column by name; anything else as a mapping with its options."""
+    if element.column is not None and not element.has_options:
+        return element.column
+    out: dict[str, Any] = ({"column": element.column} if element.column is not None
+                           else {"expression": element.expression})
+    for key in ("collation", "opclass", "order", "nulls"):
+        if getattr(element, key) is not None:
+            out[key] = getattr(element, key)
+    return out
+
+
+def _storage(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Storage parameters as a person writes them: numbers and booleans unquoted."""
+    def value(text: str) -> Any:
+        if re.fullmatch(r"-?[0-9]+", text):
+            return int(text)
+        return {"true": True, "false": False}.get(text, text)
+    return {name: value(text) for name, text in params}
+
+
+def _index(table: TableSpec, index: IndexSpec) -> dict[str, Any]:
+    columns = [_index_key(e) for e in index.elements]
+    out: dict[str, Any] = {}
+    plain = all(e.column is not None and not e.has_options for e in index.elements)
     # Only plain-column names are derived the same way everywhere; keep the rest explicit.
     if not plain or index.name != naming.index_name(table.name, [str(c) for c in columns]):
         out["name"] = index.name
@@ -278,4 +363,8 @@ def _index(table: TableSpec, index: IndexSpec) -> dict[str, Any]:
         out["where"] = index.where
     if index.include:
         out["include"] = list(index.include)
+    if index.storage:
+        out["with"] = _storage(index.storage)
+    if index.nulls_not_distinct:
+        out["nulls_not_distinct"] = True
     return out

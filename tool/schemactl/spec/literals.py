@@ -61,6 +61,8 @@ def _scalar_problem(value: Any, type_: TypeRef, written: str | None) -> Problem 
             if not -_INT_RANGES[name] <= value < _INT_RANGES[name]:
                 return "E504", f"default {value} is out of range for {name}", None
         return None
+    if name == "money" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None  # PostgreSQL reads '12.5'::money as $12.50
     if not isinstance(value, str):
         return "E504", found, f'quote it to make it text: "{shown}"'
     if name in STRING_TYPES and type_.args and len(value) > type_.args[0]:

@@ -44,6 +44,11 @@ def foreign_key_name(table: str, columns: tuple[str, ...] | list[str]) -> str:
     return _join(table, columns, "fkey")
 
 
+def exclusion_name(table: str, keys: tuple[str, ...] | list[str]) -> str:
+    """PostgreSQL's own default for EXCLUDE: <table>_<keys>_excl."""
+    return _join(table, keys, "excl")
+
+
 def index_name(table: str, keys: tuple[str, ...] | list[str]) -> str:
     """keys: column names, and for an expression the identifiers it uses (or 'expr')."""
     return _join(table, keys, "idx")

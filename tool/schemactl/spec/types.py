@@ -47,13 +47,17 @@ class TypeRef:
 
     name: a built-in type (`varchar`, `numeric`, `timestamptz`, ...) or an enum's name;
     args: its modifiers ((50,) for varchar(50), (10, 2) for numeric(10,2));
-    array_dims: 1 for `text[]`; enum_schema: set when name is an enum declared in the spec.
+    array_dims: 1 for `text[]`; enum_schema: set when name is an enum declared in the spec;
+    fields: interval's fields (`day to second`); type_schema: the schema of an extension's
+    type (citext, vector, ...) when the extension lives outside the default schema.
     """
 
     name: str
     args: tuple[int, ...] = ()
     array_dims: int = 0
     enum_schema: str | None = None
+    fields: str | None = None
+    type_schema: str | None = None
 
     @property
     def is_enum(self) -> bool:
@@ -62,8 +66,11 @@ class TypeRef:
     def sql(self) -> str:
         """PostgreSQL spelling, e.g. varchar(50), numeric(10,2), text[], blog.post_status."""
         base = self.name
-        if self.enum_schema and self.enum_schema != DEFAULT_SCHEMA:
-            base = f"{self.enum_schema}.{self.name}"
+        schema = self.enum_schema or self.type_schema
+        if schema and schema != DEFAULT_SCHEMA:
+            base = f"{schema}.{self.name}"
+        if self.fields:
+            base += f" {self.fields}"
         if self.args:
             base += "(" + ",".join(str(a) for a in self.args) + ")"
         return base + "[]" * self.array_dims
@@ -80,6 +87,9 @@ class ColumnSpec:
     generated: str | None = None  # STORED generated column expression
     comment: str | None = None
     renamed_from: str | None = None
+    collation: str | None = None  # COLLATE "C" (text, varchar and char)
+    compression: Literal["pglz", "lz4"] | None = None  # None: the server's default
+    storage: Literal["plain", "external", "extended", "main"] | None = None  # None: the type's
     mark: Mark = _mark()
 
 
@@ -87,6 +97,8 @@ class ColumnSpec:
 class PrimaryKeySpec:
     name: str
     columns: tuple[str, ...]
+    deferrable: bool = False
+    initially_deferred: bool = False
     mark: Mark = _mark()
 
 
@@ -94,15 +106,31 @@ class PrimaryKeySpec:
 class UniqueSpec:
     name: str
     columns: tuple[str, ...]
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
     mark: Mark = _mark()
 
 
 @dataclass(frozen=True)
 class IndexElement:
-    """One key of an index: a column, or an expression (exactly one is set)."""
+    """One key of an index: a column, or an expression (exactly one is set), with its
+    options: collation, operator class, DESC and NULLS FIRST/LAST (None: the default)."""
 
     column: str | None = None
     expression: str | None = None
+    collation: str | None = None
+    opclass: str | None = None
+    order: Literal["desc"] | None = None
+    nulls: Literal["first", "last"] | None = None
+
+    @property
+    def has_options(self) -> bool:
+        return any((self.collation, self.opclass, self.order, self.nulls))
+
+
+# Storage parameters (WITH (...)) of an index or a table: (name, value as text), sorted.
+StorageParams = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,8 @@ class IndexSpec:
     using: IndexMethod = "btree"
     where: str | None = None  # partial index predicate, one SQL expression
     include: tuple[str, ...] = ()
+    storage: StorageParams = ()  # WITH (fillfactor = 70)
+    nulls_not_distinct: bool = False  # unique: NULLs are equal to each other (PostgreSQL 15+)
     mark: Mark = _mark()
 
 
@@ -142,6 +172,18 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class ExclusionSpec:
+    """EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (...): no two rows whose keys
+    all match under their operators."""
+
+    name: str
+    elements: tuple[tuple[IndexElement, str], ...]  # (key, operator)
+    using: IndexMethod = "gist"
+    where: str | None = None
+    mark: Mark = _mark()
+
+
+@dataclass(frozen=True)
 class TableSpec:
     schema: str
     name: str
@@ -153,6 +195,9 @@ class TableSpec:
     checks: tuple[CheckSpec, ...] = ()
     comment: str | None = None
     renamed_from: str | None = None
+    unlogged: bool = False
+    storage: StorageParams = ()  # WITH (fillfactor = 70, autovacuum_enabled = false)
+    exclusions: tuple[ExclusionSpec, ...] = ()
     mark: Mark = _mark()
 
     @property
@@ -186,6 +231,7 @@ class EnumSpec:
 class ExtensionSpec:
     name: str
     schema: str | None = None  # None: the extension's own default
+    version: str | None = None  # None: the server's default version of it
     mark: Mark = _mark()
 
 
@@ -199,12 +245,14 @@ class SchemaSpec:
     functions: tuple[FunctionSpec, ...] = ()  # and procedures
     views: tuple[ViewSpec, ...] = ()  # and materialized views
     triggers: tuple[TriggerSpec, ...] = ()
+    declared_schemas: tuple[str, ...] = ()  # `schemas:` in the YAML: they exist, maybe empty
 
     @property
     def schemas(self) -> tuple[str, ...]:
-        """PostgreSQL namespaces used, other than public, sorted."""
+        """PostgreSQL namespaces used or declared, other than public, sorted."""
         names = {t.schema for t in self.tables} | {e.schema for e in self.enums}
         names |= {f.schema for f in self.functions} | {v.schema for v in self.views}
+        names |= {x.schema for x in self.extensions if x.schema} | set(self.declared_schemas)
         return tuple(sorted(names - {DEFAULT_SCHEMA}))
 
     def table(self, schema: str, name: str) -> TableSpec | None:

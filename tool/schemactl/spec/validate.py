@@ -31,6 +31,7 @@ Diagnostic codes (stable; tests and docs refer to them):
 from __future__ import annotations
 
 import keyword
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,11 +43,14 @@ from schemactl.errors import SpecError
 from schemactl.spec import naming, routines
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
-from schemactl.spec.sqlfrag import column_names
+from schemactl.spec.sqlfrag import column_names, parse_fragment
 from schemactl.spec.typenames import (
     ALIASES,
     BUILTINS,
+    GIN_TYPES,
+    GIST_TYPES,
     INTEGER_TYPES,
+    ParsedType,
     TypeSpellingError,
     parse_type,
     suggest,
@@ -57,6 +61,7 @@ from schemactl.spec.types import (
     ColumnSpec,
     EnumSpec,
     EnumValue,
+    ExclusionSpec,
     ExtensionSpec,
     FkAction,
     ForeignKeySpec,
@@ -82,8 +87,8 @@ from schemactl.spec.yamlnodes import (
 )
 
 # The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
-TOP_KEYS = ("schema", "extensions", "enums", "tables", *routines.SECTIONS)
-EXTENSION_KEYS = ("name", "schema")
+TOP_KEYS = ("schema", "schemas", "extensions", "enums", "tables", *routines.SECTIONS)
+EXTENSION_KEYS = ("name", "schema", "version")
 ENUM_KEYS = ("values", "renamed_from", "schema")
 ENUM_VALUE_KEYS = ("name", "renamed_from")
 TABLE_KEYS = (
@@ -97,6 +102,9 @@ TABLE_KEYS = (
     "indexes",
     "checks",
     "triggers",
+    "unlogged",
+    "with",
+    "exclude",
 )
 COLUMN_KEYS = (
     "type",
@@ -114,18 +122,29 @@ COLUMN_KEYS = (
     "on_update",
     "deferrable",
     "relationship",
+    "collation",
+    "compression",
+    "storage",
 )
+COMPRESSIONS = ("pglz", "lz4")
+COLUMN_STORAGES = ("plain", "external", "extended", "main")
+COLLATABLE_TYPES = ("text", "varchar", "char")
 # Sections that may be left empty (`indexes:` with nothing under it).
-SECTIONS = ("extensions", "enums", "tables", *routines.SECTIONS)
-TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "triggers")
-PRIMARY_KEY_KEYS = ("columns", "name")
-UNIQUE_KEYS = ("columns", "name")
+SECTIONS = ("schemas", "extensions", "enums", "tables", *routines.SECTIONS)
+TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "exclude", "triggers")
+PRIMARY_KEY_KEYS = ("columns", "name", "deferrable")
+UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct", "deferrable")
 FOREIGN_KEY_KEYS = (
     "columns", "references", "on_delete", "on_update", "deferrable", "name", "relationship")
 RELATIONSHIP_KEYS = ("name", "back_populates")
 REFERENCES_KEYS = ("table", "columns", "schema")
-INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include")
-INDEX_ELEMENT_KEYS = ("expression",)
+INDEX_KEYS = ("name", "columns", "unique", "using", "where", "include", "with",
+              "nulls_not_distinct")
+INDEX_ELEMENT_KEYS = ("column", "expression", "collation", "opclass", "order", "nulls")
+EXCLUSION_KEYS = ("name", "using", "elements", "where")
+EXCLUSION_ELEMENT_KEYS = (*INDEX_ELEMENT_KEYS, "operator")
+INDEX_ORDERS = ("asc", "desc")
+INDEX_NULLS = ("first", "last")
 
 FK_ACTIONS: tuple[FkAction, ...] = ("cascade", "restrict", "no action", "set null", "set default")
 INDEX_METHODS: tuple[IndexMethod, ...] = ("btree", "gin", "gist", "brin", "hash")
@@ -175,6 +194,9 @@ class _Table:
     checks: list[CheckSpec] = field(default_factory=list)
     comment: str | None = None
     renamed_from: str | None = None
+    unlogged: bool = False
+    storage: tuple[tuple[str, str], ...] = ()
+    exclusions: list[ExclusionSpec] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -190,6 +212,9 @@ class _Table:
             foreign_keys=tuple(self.foreign_keys),
             checks=tuple(self.checks),
             comment=self.comment,
+            unlogged=self.unlogged,
+            storage=self.storage,
+            exclusions=tuple(self.exclusions),
             renamed_from=self.renamed_from,
             mark=self.mark,
         )
@@ -203,6 +228,7 @@ class _Validator(NodeReader):
     def __init__(self) -> None:
         super().__init__()
         self.extensions: list[ExtensionSpec] = []
+        self.declared_schemas: list[str] = []  # `schemas:`, also empty ones
         self.enums: list[EnumSpec] = []
         self.tables: list[_Table] = []
         # Where a renamed_from was written, for errors found in pass 3.
@@ -214,6 +240,7 @@ class _Validator(NodeReader):
         files = [f for f in (self._file(doc) for doc in docs) if f is not None]
         for f in files:
             self._in(f)
+            self._schemas(f)
             self._extensions(f)
         for f in files:
             self._in(f)
@@ -236,6 +263,7 @@ class _Validator(NodeReader):
             functions=tuple(more.functions),
             views=tuple(more.views),
             triggers=tuple(more.triggers),
+            declared_schemas=tuple(sorted(set(self.declared_schemas))),
         )
 
     def _in(self, f: _File) -> None:
@@ -267,6 +295,15 @@ class _Validator(NodeReader):
             schema = self.schema_name(sections["schema"].value, None) or DEFAULT_SCHEMA
         return _File(doc.file, schema, sections)
 
+    def _schemas(self, f: _File) -> None:
+        """`schemas: [archive, staging]`: namespaces that exist even with nothing in them."""
+        if "schemas" not in f.sections:
+            return
+        for item in self.sequence(f.sections["schemas"].value, None, "a list of schema names") or []:
+            name = self.schema_name(item, None)
+            if name is not None:
+                self.declared_schemas.append(name)
+
     def _extensions(self, f: _File) -> None:
         if "extensions" not in f.sections:
             return
@@ -278,18 +315,19 @@ class _Validator(NodeReader):
             same = next((e for e in self.extensions if e.name == ext.name), None)
             if same is None:
                 self.extensions.append(ext)
-            elif same.schema != ext.schema:
+            elif same.schema != ext.schema or same.version != ext.version:
                 self.error(
                     "E303",
                     item,
-                    f"extension {ext.name!r} listed again with another schema (also at {same.mark})",
+                    f"extension {ext.name!r} listed again with another "
+                    f"{'schema' if same.schema != ext.schema else 'version'} (also at {same.mark})",
                     f"extension {ext.name}",
                 )
 
     def _extension(self, node: yaml.Node) -> ExtensionSpec | None:
         if is_text(node):
             name = self.name(node, None, "extension name")
-            return ExtensionSpec(name, None, self.mark(node)) if name else None
+            return ExtensionSpec(name, None, mark=self.mark(node)) if name else None
         entries = self.mapping(node, None, EXTENSION_KEYS, "an extension name or {name, schema}")
         if entries is None:
             return None
@@ -299,7 +337,15 @@ class _Validator(NodeReader):
             return None
         name = self.name(keys["name"].value, None, "extension name")
         schema = self.name(keys["schema"].value, None, "schema name") if "schema" in keys else None
-        return ExtensionSpec(name, schema, self.mark(node)) if name else None
+        version = self._extension_version(keys["version"].value) if "version" in keys else None
+        return ExtensionSpec(name, schema, version, self.mark(node)) if name else None
+
+    def _extension_version(self, node: yaml.Node) -> str | None:
+        """`version: "1.6"`; an unquoted 1.6 is read as YAML wrote it, not as a float."""
+        if not isinstance(node, yaml.ScalarNode) or is_null(node) or not str(node.value).strip():
+            self.error("E102", node, "extension version must be text, e.g. \"1.6\"", None)
+            return None
+        return str(node.value)
 
     def _enums(self, f: _File) -> None:
         if "enums" not in f.sections:
@@ -458,6 +504,10 @@ class _Validator(NodeReader):
         t = _Table(schema, name, f"table {_qualified(schema, name)}", self.mark(entry.key_node))
         if "comment" in keys:
             t.comment = self.text(keys["comment"].value, t.obj, "comment")
+        if "unlogged" in keys:
+            t.unlogged = bool(self.flag(keys["unlogged"].value, t.obj, "unlogged"))
+        if "with" in keys:
+            t.storage = self.storage_params(keys["with"].value, t.obj)
         if "renamed_from" in keys:
             t.renamed_from = self.name(keys["renamed_from"].value, t.obj, "renamed_from")
             self.rename_marks[("table", schema, name)] = self.mark(keys["renamed_from"].value)
@@ -475,6 +525,8 @@ class _Validator(NodeReader):
             self._indexes(t, keys["indexes"].value)
         if "checks" in keys:
             self._checks(t, keys["checks"].value)
+        if "exclude" in keys:
+            self._exclusions(t, keys["exclude"].value)
         self._check_local_constraint_names(t)
         return t
 
@@ -484,8 +536,7 @@ class _Validator(NodeReader):
         entries = self.mapping(node, t.obj, None, "a mapping of column names", "column", "E302")
         if entries is None:
             return
-        if not entries and isinstance(node, yaml.MappingNode):
-            self.error("E105", node, "table needs at least one column", t.obj)
+        # `columns: {}` is a table with zero columns: PostgreSQL has them, inspect writes them.
         generated: list[tuple[ColumnSpec, yaml.Node, Any]] = []
         renames: list[tuple[str, yaml.Node]] = []
         for entry in entries:
@@ -549,12 +600,31 @@ class _Validator(NodeReader):
         column = self._column_value_source(column, keys, obj, generated)
         if "comment" in keys:
             column = replace(column, comment=self.text(keys["comment"].value, obj, "comment"))
+        column = self._column_physical(column, keys, obj)
         if "renamed_from" in keys:
             old = self.name(keys["renamed_from"].value, obj, "renamed_from")
             column = replace(column, renamed_from=old)
             if old is not None:
                 renames.append((old, keys["renamed_from"].value))
         self._column_constraints(t, column, keys, obj)
+        return column
+
+    def _column_physical(self, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> ColumnSpec:
+        """collation (text types only), compression and storage of a column."""
+        if "collation" in keys:
+            collation = self.name(keys["collation"].value, obj, "collation")
+            type_ = column.type
+            if type_ != UNKNOWN_TYPE and (type_.name not in COLLATABLE_TYPES or type_.array_dims):
+                self.error("E104", keys["collation"].key_node,
+                           f"collation needs a text, varchar or char column, not {type_.sql()}",
+                           obj)
+            column = replace(column, collation=collation)
+        if "compression" in keys:
+            compression = self.choice(keys["compression"].value, obj, "compression", COMPRESSIONS)
+            column = replace(column, compression=cast(Any, compression))
+        if "storage" in keys:
+            storage = self.choice(keys["storage"].value, obj, "storage", COLUMN_STORAGES)
+            column = replace(column, storage=cast(Any, storage))
         return column
 
     def _column_value_source(
@@ -644,15 +714,9 @@ class _Validator(NodeReader):
         except TypeSpellingError as exc:
             self.error("E202", node, exc.message, obj, exc.hint)
             return None
+        if parsed.extension:
+            return self._extension_type(parsed, node, obj)
         if parsed.builtin:
-            if parsed.name == "citext" and not any(e.name == "citext" for e in self.extensions):
-                self.error(
-                    "E203",
-                    node,
-                    "type citext needs the citext extension",
-                    obj,
-                    "add `extensions: [citext]` to a schema file",
-                )
             return parsed.ref()
         enum_schema, _, enum_name = parsed.name.rpartition(".")
         enum_schema = enum_schema or schema
@@ -668,6 +732,24 @@ class _Validator(NodeReader):
             )
         self.error("E201", node, f"unknown type {text!r}", obj, hint)
         return None
+
+    def _extension_type(self, parsed: ParsedType, node: yaml.Node, obj: str) -> TypeRef | None:
+        """A type an extension brings (citext, hstore, vector(3), ...): the YAML must declare
+        the extension, and the type lives in the extension's schema."""
+        base = parsed.name.rsplit(".", 1)[-1]
+        extension = next((e for e in self.extensions if e.name == parsed.extension), None)
+        if extension is None:
+            self.error("E203", node, f"type {base} needs the {parsed.extension} extension", obj,
+                       f"add `extensions: [{parsed.extension}]` to a schema file")
+            return None
+        written_schema = parsed.name.rpartition(".")[0]
+        schema = extension.schema or DEFAULT_SCHEMA
+        if written_schema and written_schema != schema:
+            self.error("E201", node, f"type {base} is in the schema of extension "
+                       f"{extension.name} ({schema}), not in {written_schema!r}", obj,
+                       f"write {base}" + (f" or {schema}.{base}" if schema != DEFAULT_SCHEMA else ""))
+            return None
+        return parsed.ref(type_schema=None if schema == DEFAULT_SCHEMA else schema)
 
     def _column_constraints(self, t: _Table, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> None:
         """Lift `primary_key: true`, `unique: true` and `references:` to table level."""
@@ -686,13 +768,13 @@ class _Validator(NodeReader):
                 self._require_not_null(column, node, obj)
                 self._check_indexable_column(column, "btree", node, obj)
                 t.primary_key = PrimaryKeySpec(
-                    naming.primary_key_name(t.name), (column.name,), self.mark(node)
+                    naming.primary_key_name(t.name), (column.name,), mark=self.mark(node)
                 )
         if "unique" in keys and self.flag(keys["unique"].value, obj, "unique"):
             node = keys["unique"].key_node
             self._check_indexable_column(column, "btree", node, obj)
             t.uniques.append(
-                UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), self.mark(node))
+                UniqueSpec(naming.unique_name(t.name, [column.name]), (column.name,), mark=self.mark(node))
             )
         if "references" in keys:
             self._column_foreign_key(t, column, keys, obj)
@@ -744,21 +826,32 @@ class _Validator(NodeReader):
             action = self.choice(keys["on_update"].value, obj, "on_update", FK_ACTIONS)
             fk = replace(fk, on_update=cast(FkAction | None, action))
         if "deferrable" in keys:
-            node = keys["deferrable"].value
-            if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
-                fk = replace(fk, deferrable=bool(plain_value(node)))
-            elif is_text(node) and str(node.value).lower() == "initially_deferred":
-                fk = replace(fk, deferrable=True, initially_deferred=True)
-            else:
-                self.error(
-                    "E104",
-                    node,
-                    f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
-                    obj,
-                )
+            deferrable, deferred = self._deferrable(keys["deferrable"].value, obj)
+            fk = replace(fk, deferrable=deferrable, initially_deferred=deferred)
         if "relationship" in keys:
             fk = self._relationship(fk, keys["relationship"].value, obj)
         return fk
+
+    def _deferrable(self, node: yaml.Node, obj: str) -> tuple[bool, bool]:
+        """`deferrable: true | false | initially_deferred` -> (deferrable, initially deferred)."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
+            return bool(plain_value(node)), False
+        if is_text(node) and str(node.value).lower() == "initially_deferred":
+            return True, True
+        self.error(
+            "E104",
+            node,
+            f"deferrable must be true, false or initially_deferred, found {kind_name(node)}",
+            obj,
+        )
+        return False, False
+
+    def _key_deferrable(self, node: yaml.Node, obj: str) -> tuple[bool, bool]:
+        """`deferrable:` of a primary or unique key written as a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            return False, False
+        value = next((v for k, v in node.value if is_text(k) and k.value == "deferrable"), None)
+        return self._deferrable(value, obj) if value is not None else (False, False)
 
     def _relationship(self, fk: ForeignKeySpec, node: yaml.Node, obj: str) -> ForeignKeySpec:
         """`relationship: author` or `{name: author, back_populates: articles}`: the names of
@@ -849,7 +942,8 @@ class _Validator(NodeReader):
                 self._require_not_null(column, entry.value, t.obj)
         name = user_name or naming.primary_key_name(t.name)
         self._check_indexable(t, columns, "btree", entry.value, t.obj)
-        t.primary_key = PrimaryKeySpec(name, columns, self.mark(entry.value))
+        deferrable, deferred = self._key_deferrable(entry.value, t.obj)
+        t.primary_key = PrimaryKeySpec(name, columns, deferrable, deferred, self.mark(entry.value))
 
     def _table_uniques(self, t: _Table, node: yaml.Node) -> None:
         for item in self.sequence(node, t.obj, "a list of unique column lists") or []:
@@ -857,7 +951,35 @@ class _Validator(NodeReader):
             if columns is not None:
                 self._check_indexable(t, columns, "btree", item, t.obj)
                 name = user_name or naming.unique_name(t.name, columns)
-                t.uniques.append(UniqueSpec(name, columns, self.mark(item)))
+                deferrable, deferred = self._key_deferrable(item, t.obj)
+                t.uniques.append(UniqueSpec(name, columns, self._nulls_not_distinct(item, t.obj),
+                                            deferrable, deferred, self.mark(item)))
+
+    def _nulls_not_distinct(self, node: yaml.Node, obj: str) -> bool:
+        """`nulls_not_distinct: true` of a unique key written as a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            return False
+        value = next((v for k, v in node.value if is_text(k) and k.value == "nulls_not_distinct"),
+                     None)
+        return bool(self.flag(value, obj, "nulls_not_distinct")) if value is not None else False
+
+    def storage_params(self, node: yaml.Node, obj: str) -> tuple[tuple[str, str], ...]:
+        """`with: {fillfactor: 70, deduplicate_items: false}` -> sorted (name, text) pairs.
+        PostgreSQL checks the names and values; here only their shape."""
+        entries = self.mapping(node, obj, None, "a mapping of storage parameters", "parameter")
+        params = []
+        for entry in entries or []:
+            value = entry.value
+            if not isinstance(value, yaml.ScalarNode) or is_null(value) or not str(value.value):
+                self.error("E102", value, f"storage parameter {entry.key} needs a value", obj)
+                continue
+            if not re.fullmatch(r"[a-z_][a-z0-9_.]*", entry.key):
+                self.error("E104", entry.key_node, f"{entry.key!r} is not a storage parameter "
+                           "name", obj, "e.g. fillfactor, autovacuum_enabled")
+                continue
+            text = str(value.value).lower() if value.tag == BOOL_TAG else str(value.value)
+            params.append((entry.key, text))
+        return tuple(sorted(params))
 
     def _table_foreign_keys(self, t: _Table, node: yaml.Node) -> None:
         for item in self.sequence(node, t.obj, "a list of foreign keys") or []:
@@ -952,10 +1074,18 @@ class _Validator(NodeReader):
                     f"include needs a btree or gist index, not {using}",
                     obj,
                 )
+        storage = self.storage_params(keys["with"].value, obj) if "with" in keys else ()
+        nulls_not_distinct = False
+        if "nulls_not_distinct" in keys:
+            nulls_not_distinct = bool(self.flag(keys["nulls_not_distinct"].value, obj,
+                                                "nulls_not_distinct"))
+            if nulls_not_distinct and not unique:
+                self.error("E104", keys["nulls_not_distinct"].key_node,
+                           "nulls_not_distinct needs a unique index", obj)
         if parsed is None:
             return None
         elements, name_keys = parsed
-        columns = [e.column for e in elements if e.column]
+        columns = [e.column for e in elements if e.column and not e.opclass]
         self._check_indexable(t, columns, using, keys["columns"].value, obj)
         name = user_name or naming.index_name(t.name, name_keys)
         return IndexSpec(
@@ -965,6 +1095,8 @@ class _Validator(NodeReader):
             using=cast(IndexMethod, using),
             where=where,
             include=include,
+            storage=storage,
+            nulls_not_distinct=nulls_not_distinct,
             mark=self.mark(node),
         )
 
@@ -1005,8 +1137,10 @@ class _Validator(NodeReader):
         """Why the index method has no default operator class for the type (None: it has).
         Checked against PostgreSQL 15 and 18; only the sure cases."""
         compound = bool(type_.array_dims) or type_.name == "jsonb"
-        if using == "gin" and not compound:
-            return "gin indexes arrays and jsonb; use btree (the default) for this column"
+        if using == "gin" and not (type_.array_dims or type_.name in GIN_TYPES):
+            return "gin indexes arrays, jsonb and tsvector; use btree (the default) for this column"
+        if using == "gist" and not type_.array_dims and type_.name in GIST_TYPES:
+            return None
         if using == "gist" and (compound or not any(e.name == "btree_gist" for e in self.extensions)):
             return "gist has no operator class for it; use btree, or add the btree_gist extension"
         if using == "brin" and (compound or type_.name == "boolean"):
@@ -1040,20 +1174,115 @@ class _Validator(NodeReader):
                 elements.append(IndexElement(column=name))
                 words.append(name)
                 continue
-            entries = self.mapping(item, obj, INDEX_ELEMENT_KEYS, "a column or {expression: ...}")
-            if not entries:
-                if entries is not None:
-                    self.error("E103", item, "index key needs expression:", obj)
+            element = self._index_element(t, item, obj)
+            if element is None:
                 continue
-            fragment = self.fragment(entries[0].value, obj, "expression")
-            if fragment is None:
-                continue
-            self._check_fragment_columns(t, entries[0].value, fragment[1], obj)
-            elements.append(IndexElement(expression=fragment[0]))
-            words.extend(column_names(fragment[1]) or ["expr"])
+            elements.append(element)
+            if element.column is not None:
+                words.append(element.column)
+            else:
+                words.extend(column_names(parse_fragment(element.expression or "")) or ["expr"])
         if len(elements) != len(items):
             return None
         return tuple(elements), words
+
+    def _index_element(self, t: _Table, item: yaml.Node, obj: str) -> IndexElement | None:
+        """`{column: a, order: desc, nulls: last, opclass: text_pattern_ops, collation: C}`,
+        or the same with expression: instead of column:."""
+        entries = self.mapping(item, obj, INDEX_ELEMENT_KEYS, "a column or {expression: ...}")
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        if ("column" in keys) == ("expression" in keys):
+            self.error("E103", item, "index key needs column: or expression: (one of them)", obj)
+            return None
+        element = IndexElement()
+        if "column" in keys:
+            column = self.text(keys["column"].value, obj, "column")
+            if column is None:
+                return None
+            if column not in t.column_nodes:
+                self.error("E401", keys["column"].value, f"index names unknown column {column!r}",
+                           obj, did_you_mean(column, t.column_nodes))
+                return None
+            element = replace(element, column=column)
+        else:
+            fragment = self.fragment(keys["expression"].value, obj, "expression")
+            if fragment is None:
+                return None
+            self._check_fragment_columns(t, keys["expression"].value, fragment[1], obj)
+            element = replace(element, expression=fragment[0])
+        if "collation" in keys:
+            element = replace(element, collation=self.name(keys["collation"].value, obj,
+                                                           "collation"))
+        if "opclass" in keys:
+            element = replace(element, opclass=self.name(keys["opclass"].value, obj, "opclass"))
+        if "order" in keys:
+            order = self.choice(keys["order"].value, obj, "order", INDEX_ORDERS)
+            element = replace(element, order="desc" if order == "desc" else None)
+        if "nulls" in keys:
+            nulls = self.choice(keys["nulls"].value, obj, "nulls", INDEX_NULLS)
+            element = replace(element, nulls=cast(Literal["first", "last"] | None, nulls))
+        if element.nulls == ("first" if element.order == "desc" else "last"):
+            element = replace(element, nulls=None)  # PostgreSQL's default for that order
+        return element
+
+    def _exclusions(self, t: _Table, node: yaml.Node) -> None:
+        """exclude: [{elements: [{column: room, operator: "="}, ...], using: gist, where: ...}]"""
+        for item in self.sequence(node, t.obj, "a list of exclusion constraints") or []:
+            exclusion = self._exclusion(t, item)
+            if exclusion is not None:
+                t.exclusions.append(exclusion)
+
+    def _exclusion(self, t: _Table, node: yaml.Node) -> ExclusionSpec | None:
+        obj = f"{t.obj}, exclusion constraint"
+        entries = self.mapping(node, obj, EXCLUSION_KEYS)
+        if entries is None:
+            return None
+        keys = {e.key: e for e in entries}
+        user_name = self.name(keys["name"].value, obj, "constraint name") if "name" in keys else None
+        if user_name:
+            obj = f"{t.obj}, exclusion constraint {user_name}"
+        if "elements" not in keys:
+            self.error("E103", node, "exclusion constraint needs elements:", obj)
+            return None
+        using = "gist"
+        if "using" in keys:
+            using = self.choice(keys["using"].value, obj, "using", INDEX_METHODS) or "gist"
+        where = None
+        if "where" in keys:
+            fragment = self.fragment(keys["where"].value, obj, "where")
+            if fragment is not None:
+                where = fragment[0]
+                self._check_fragment_columns(t, keys["where"].value, fragment[1], obj)
+        items = self.sequence(keys["elements"].value, obj, "a list of {column: ..., operator: ...}")
+        if not items:
+            if items is not None:
+                self.error("E105", keys["elements"].value, "exclusion needs at least one element", obj)
+            return None
+        elements = []
+        for item in items:
+            entries = self.mapping(item, obj, EXCLUSION_ELEMENT_KEYS, "{column: ..., operator: ...}")
+            operator_node = next((e.value for e in entries or [] if e.key == "operator"), None)
+            if operator_node is None:
+                if entries is not None:
+                    self.error("E103", item, "exclusion element needs operator:", obj,
+                               "e.g. {column: during, operator: '&&'}")
+                continue
+            operator = self.text(operator_node, obj, "operator")
+            if operator is not None and not re.fullmatch(r"[+\-*/<>=~!@#%^&|`?]+", operator):
+                self.error("E104", operator_node, f"{operator!r} is not an operator", obj,
+                           "e.g. =, &&, <>")
+                continue
+            element = self._index_element(t, _without_key(item, "operator"), obj)
+            if element is not None and operator is not None:
+                elements.append((element, operator))
+        if len(elements) != len(items):
+            return None
+        words = [e.column or "expr" for e, _ in elements]
+        name = user_name or naming.exclusion_name(t.name, words)
+        return ExclusionSpec(name, tuple(elements), cast(IndexMethod, using), where,
+                             self.mark(node))
 
     def _checks(self, t: _Table, node: yaml.Node) -> None:
         entries = self.mapping(node, t.obj, None, "a mapping of check names to expressions", "check", "E304")
@@ -1085,6 +1314,7 @@ class _Validator(NodeReader):
         named += [(u.name, u.mark) for u in t.uniques]
         named += [(f.name, f.mark) for f in t.foreign_keys]
         named += [(c.name, c.mark) for c in t.checks]
+        named += [(x.name, x.mark) for x in t.exclusions]
         for name, mark in named:
             if name in seen:
                 self.error(
@@ -1111,6 +1341,7 @@ class _Validator(NodeReader):
                 named.append((t.primary_key.name, "primary key", t.primary_key.mark))
             named += [(u.name, "unique constraint", u.mark) for u in t.uniques]
             named += [(i.name, "index", i.mark) for i in t.indexes]
+            named += [(x.name, "exclusion constraint", x.mark) for x in t.exclusions]
             for name, kind, mark in named:
                 key = (t.schema, name)
                 if key in seen:
@@ -1268,6 +1499,15 @@ _SQL_NAMES = frozenset(
         "null",
     }
 )
+
+
+def _without_key(node: yaml.Node, key: str) -> yaml.Node:
+    """A mapping node without one of its keys (read separately)."""
+    if not isinstance(node, yaml.MappingNode):
+        return node
+    return yaml.MappingNode(node.tag, [(k, v) for k, v in node.value
+                                       if not (is_text(k) and k.value == key)],
+                            node.start_mark, node.end_mark, node.flow_style)
 
 
 def _is_false(node: yaml.Node) -> bool:

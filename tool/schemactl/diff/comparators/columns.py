@@ -11,6 +11,7 @@ import re
 from schemactl.diff.catalog import Catalog, ColumnInfo
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.enums import recreated_columns
+from schemactl.diff.comparators.sequences import sequence_as
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident, quote_literal
@@ -83,7 +84,8 @@ def _identity_off(column: ColumnInfo, target: ColumnInfo) -> list[str]:
     serial = _SERIAL.match(target.default or "")
     if serial:
         table, col = qualified(column.schema, column.table), quote_ident(column.name)
-        statements += [f"CREATE SEQUENCE {serial['seq']} OWNED BY {table}.{col}",
+        statements += [f"CREATE SEQUENCE {serial['seq']}{sequence_as(target.type)} "
+                       f"OWNED BY {table}.{col}",
                        f"SELECT setval({quote_literal(serial['seq'])}, COALESCE(MAX({col}), 0) + 1, "
                        f"false) FROM {table}"]
     if target.default is not None:

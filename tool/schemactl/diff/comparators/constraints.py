@@ -18,8 +18,9 @@ from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident
 
-_KIND = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check"}
-_ADD_HAZARD = {"u": "MF102", "c": "MF103", "f": "MF104", "p": "MF102"}
+_KIND = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check",
+         "x": "exclusion"}
+_ADD_HAZARD = {"u": "MF102", "c": "MF103", "f": "MF104", "p": "MF102", "x": "MF107"}
 Obj = Constraint | Index
 
 
@@ -73,7 +74,8 @@ def _remove(obj: Obj, replaces: bool = False) -> SqlStepOp:
 
 # Adds run in this order and drops in the reverse one: a foreign key needs the primary key,
 # unique constraint or unique index it references, and must go before them.
-_ORDER = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "foreign key": 4}
+_ORDER = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "exclusion": 3,
+          "foreign key": 4}
 
 
 def _add_order(step: SqlStepOp) -> int:
@@ -103,9 +105,52 @@ def compare_constraints(current: Catalog, desired: Catalog, settle: Settle | Non
             if _differs(old[key], new[key], settle) or (key[:2], old[key].definition) in rebuilt:
                 steps.before.append(_remove(old[key], replaces=True))
                 steps.after.append(_add(new[key], desired.create_sql.get(key), replaces=True))
+    _foreign_keys_first(current, desired, steps)
     steps.after.sort(key=_add_order)  # stable: names stay sorted within a kind
     steps.before.sort(key=lambda step: -_add_order(step))
     return steps
+
+
+def early_foreign_key_drops(current: Catalog, desired: Catalog) -> set[tuple[str, str, str]]:
+    """Foreign keys of tables that are dropped whose key is dropped as well on a table that
+    stays: _foreign_keys_first drops them before that key; the table's drop (Alembic's)
+    must then not carry them, or its downgrade would re-create them before the key."""
+    dropping = _dropped_keys(current, desired)
+    return {k for k, c in current.constraints.items()
+            if c.uses_index in dropping and k[:2] not in desired.tables}
+
+
+def _dropped_keys(current: Catalog, desired: Catalog) -> set[tuple[str, str]]:
+    """(schema, index name) of the primary keys, unique constraints and unique indexes of
+    tables that stay, which the plan drops (removed or replaced)."""
+    shared = current.tables & desired.tables
+    found = set()
+    objects: list[tuple[tuple[str, str, str], Obj]] = [*current.constraints.items(),
+                                                        *current.indexes.items()]
+    for key, obj in objects:
+        unique = obj.kind in ("p", "u") if isinstance(obj, Constraint) \
+            else obj.definition.startswith("UNIQUE ")
+        target: Obj | None = desired.constraints.get(key) or desired.indexes.get(key)
+        if unique and key[:2] in shared and (target is None or target.definition != obj.definition):
+            found.add((key[0], key[2]))
+    return found
+
+
+def _foreign_keys_first(current: Catalog, desired: Catalog, steps: Steps) -> None:
+    """A key a foreign key depends on can only be dropped after the foreign key: drop the
+    foreign keys that use a dropped key (and add them back after, when they stay), even
+    when nothing else about them changes, and even when their own table is dropped."""
+    dropping = _dropped_keys(current, desired)
+    handled = {(s.step.schema, s.step.table, s.step.name) for s in steps.before if s.step}
+    for key, fk in sorted(current.constraints.items()):
+        if fk.uses_index not in dropping or key in handled:
+            continue
+        if key[:2] not in desired.tables:
+            steps.before.append(_remove(fk))
+        elif key in desired.constraints:
+            steps.before.append(_remove(fk, replaces=True))
+            steps.after.append(_add(desired.constraints[key], desired.create_sql.get(key),
+                                    replaces=True))
 
 
 def _on_rebuilt_columns(current: Catalog, desired: Catalog) -> set[tuple[tuple[str, str], str]]:

@@ -9,8 +9,9 @@ An object is dropped and created again (one "-/+" in the plan) when:
 - PostgreSQL cannot replace it in place, or could not put it back in the downgrade: a
   materialized view; a view whose columns change; a function whose result or arguments
   change;
-- it uses a column whose type changes or that goes away, a table that goes away, or an enum
-  that is rebuilt (PostgreSQL refuses those changes while a view or trigger uses them);
+- it uses a column whose type or collation changes or that goes away, a table that goes
+  away, or an enum that is rebuilt (PostgreSQL refuses those changes while a view or
+  trigger uses them);
 - it uses an object that is dropped (a trigger on its function, a view on a view).
 Otherwise a changed object is replaced in place, and a changed comment is only set again.
 Every step's reverse puts back the baseline's own printed form.
@@ -92,8 +93,10 @@ def _to_drop(current: Catalog, desired: Catalog) -> set[ObjectKey]:
 
 
 def _reshaped(old: ColumnInfo, new: ColumnInfo) -> bool:
-    """A column change PostgreSQL refuses while a view or trigger uses the column."""
-    return old.type != new.type or old.generated != new.generated
+    """A column change PostgreSQL refuses while a view or trigger uses the column (a new
+    collation is ALTER COLUMN ... TYPE ... COLLATE: a type change to PostgreSQL)."""
+    return (old.type != new.type or old.generated != new.generated
+            or old.collation != new.collation)
 
 
 def _replaceable(old: DbObject, new: DbObject) -> bool:
