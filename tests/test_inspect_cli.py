@@ -109,9 +109,11 @@ def test_baseline_adopts_a_database_without_touching_it(
     result = run("-C", str(project.root), "baseline", "--database-url", target)
     assert result.exit_code == 0, result.output
     assert (project.schema_dir / "public.yaml").exists()  # inspected first: schema/ was empty
-    assert [p.name for p in project.versions_dir.glob("*.py")] == ["0001_baseline.py"]
-    assert [p.name for p in project.sql_dir.glob("*.sql")] == ["0001_baseline.sql"]
-    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    [revision] = [p.stem for p in project.versions_dir.glob("*.py")]
+    rev_id, _, slug = revision.partition("_")
+    assert slug == "baseline" and len(rev_id) == 14  # a timestamp id, like every revision
+    assert [p.stem for p in project.sql_dir.glob("*.sql")] == [revision]
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(rev_id,)]
     assert db.execute("SELECT username FROM users").fetchall() == [("ann",)]
 
     again = run("-C", str(project.root), "plan", "--against", target)
@@ -186,7 +188,9 @@ def test_baseline_refuses_a_database_that_differs_from_the_yaml(
     forced = run("-C", str(project.root), "baseline", "--force", "--database-url",
                  url_text(db_url))
     assert forced.exit_code == 0, forced.output
-    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    [revision] = project.versions_dir.glob("*.py")
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (revision.name.split("_")[0],)]
 
 
 def test_baseline_needs_an_empty_history(db: psycopg.Connection, db_url: URL,

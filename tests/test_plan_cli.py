@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,14 @@ def run(project_dir: Path, server_url: URL, *args: str, database: URL | None = N
 
 
 def revisions(project_dir: Path) -> list[str]:
-    return sorted(p.name for p in (project_dir / "migrations" / "versions").glob("*.py"))
+    """The revision files, oldest first, with their timestamp ids shown as ID."""
+    names = sorted(p.name for p in (project_dir / "migrations" / "versions").glob("*.py"))
+    assert all(re.match(r"^\d{14}_", name) for name in names), names
+    return [re.sub(r"^\d{14}_", "ID_", name) for name in names]
+
+
+def revision_file(project_dir: Path, slug: str) -> Path:
+    return next((project_dir / "migrations" / "versions").glob(f"*_{slug}.py"))
 
 
 def test_init_scaffolds_a_project_that_plans(tmp_path: Path, server_url: URL) -> None:
@@ -53,7 +61,7 @@ def test_init_scaffolds_a_project_that_plans(tmp_path: Path, server_url: URL) ->
     assert "exists" in again.output  # never overwrites
     planned = run(tmp_path / "app", server_url, "plan", "-m", "first schema")
     assert planned.exit_code == 0, planned.output
-    assert revisions(tmp_path / "app") == ["0001_first_schema.py"]
+    assert revisions(tmp_path / "app") == ["ID_first_schema.py"]
 
 
 def test_init_templates_are_this_repositorys_own_files() -> None:
@@ -71,14 +79,15 @@ def test_plan_writes_revision_sql_and_sum_then_finds_no_changes(tmp_path: Path,
     assert first.exit_code == 0, first.output
     assert "+ table users" in first.output
     assert "Plan: 1 to add, 0 to change, 0 to drop." in first.output
-    assert revisions(tmp_path) == ["0001_create_users.py"]
-    assert (tmp_path / "migrations" / "sql" / "0001_create_users.sql").is_file()
-    assert "0001_create_users.py" in (tmp_path / "migrations" / "schemactl.sum").read_text()
+    assert revisions(tmp_path) == ["ID_create_users.py"]
+    stem = revision_file(tmp_path, "create_users").stem
+    assert (tmp_path / "migrations" / "sql" / f"{stem}.sql").is_file()
+    assert f"{stem}.py" in (tmp_path / "migrations" / "schemactl.sum").read_text()
 
     second = run(tmp_path, server_url, "plan")
     assert second.exit_code == 0
     assert second.output.strip() == "No changes. The schema matches the migrations."
-    assert revisions(tmp_path) == ["0001_create_users.py"]
+    assert revisions(tmp_path) == ["ID_create_users.py"]
 
 
 def test_check_exits_3_when_changes_are_pending_and_writes_nothing(tmp_path: Path,
@@ -95,7 +104,8 @@ def test_check_exits_3_when_changes_are_pending_and_writes_nothing(tmp_path: Pat
 def test_json_plan(tmp_path: Path, server_url: URL) -> None:
     make_project(tmp_path, BLOG)
     result = run(tmp_path, server_url, "plan", "--json", "--check")
-    plan = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert result.exit_code == 3
+    plan = json.loads(result.stdout)  # the whole of stdout: the plan text went to stderr
     assert plan["changes"] is True and plan["add"] == 1
     assert plan["steps"][0]["kind"] == "table" and plan["steps"][0]["name"] == "users"
     assert any("CREATE TABLE users" in sql for sql in plan["steps"][0]["sql"])
@@ -109,11 +119,11 @@ def test_destructive_steps_need_allow_destructive(tmp_path: Path, server_url: UR
     assert refused.exit_code == 4
     assert "DS102" in refused.output and "column email" in refused.output
     assert "--allow-destructive" in refused.output
-    assert revisions(tmp_path) == ["0001_first.py"]
+    assert revisions(tmp_path) == ["ID_first.py"]
     allowed = run(tmp_path, server_url, "plan", "-m", "drop email", "--allow-destructive")
     assert allowed.exit_code == 0, allowed.output
-    assert revisions(tmp_path) == ["0001_first.py", "0002_drop_email.py"]
-    text = (tmp_path / "migrations" / "versions" / "0002_drop_email.py").read_text()
+    assert revisions(tmp_path) == ["ID_first.py", "ID_drop_email.py"]
+    text = revision_file(tmp_path, "drop_email").read_text()
     assert "'code': 'DS102'" in text  # the hazard is recorded in the revision
 
 
@@ -233,7 +243,7 @@ def test_a_hostile_message_stays_a_message(tmp_path: Path, server_url: URL) -> N
     result = run(tmp_path, server_url, "plan", "-m", message)
     assert result.exit_code == 0, result.output
     assert not marker.exists()
-    written = next((tmp_path / "migrations" / "versions").glob("0001_*.py")).read_text()
+    written = next((tmp_path / "migrations" / "versions").glob("*.py")).read_text()
     assert "import os; os.system" in written.splitlines()[0]  # in the docstring, as text
     assert run(tmp_path, server_url, "plan", "--check").exit_code == 0
 
@@ -249,15 +259,16 @@ def test_a_change_postgresql_refuses_is_an_error_not_a_file(tmp_path: Path,
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "rehearsed on the shadow database" in result.output and "meh" in result.output
-    assert revisions(tmp_path) == ["0001_first.py"]
+    assert revisions(tmp_path) == ["ID_first.py"]
 
 
 def test_two_heads_are_reported_before_anything_runs(tmp_path: Path, server_url: URL) -> None:
     make_project(tmp_path, BLOG)
     run(tmp_path, server_url, "plan", "-m", "first")
-    first = next((tmp_path / "migrations" / "versions").glob("0001_*.py"))
-    twin = first.read_text().replace("revision = '0001'", "revision = '0001b'")
-    (first.parent / "0001b_twin.py").write_text(twin)
+    first = revision_file(tmp_path, "first")
+    rev = first.name.split("_")[0]
+    twin = first.read_text().replace(f"revision = '{rev}'", "revision = '0001'")
+    (first.parent / "0001_twin.py").write_text(twin)
     result = run(tmp_path, server_url, "plan")
     assert result.exit_code == 1
     assert "2 heads" in result.output and isinstance(result.exception, SystemExit)
@@ -268,9 +279,11 @@ def test_check_refuses_an_offline_sql_file_edited_by_hand(tmp_path: Path, server
     make_project(tmp_path, BLOG)
     run(tmp_path, server_url, "plan", "-m", "first")
     assert run(tmp_path, server_url, "check").exit_code == 0
-    sql = tmp_path / "migrations" / "sql" / "0001_first.sql"
+    stem = revision_file(tmp_path, "first").stem
+    sql = tmp_path / "migrations" / "sql" / f"{stem}.sql"
     sql.write_text(sql.read_text().replace("COMMIT;", "DROP TABLE users CASCADE;\nCOMMIT;"))
     assert run(tmp_path, server_url, "hash").exit_code == 0
     result = run(tmp_path, server_url, "check")
     assert result.exit_code == 3
-    assert "migrations/sql/0001_first.sql does not match its revision 0001" in result.output
+    rev = stem.split("_")[0]
+    assert f"migrations/sql/{stem}.sql does not match its revision {rev}" in result.output

@@ -69,7 +69,7 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     settings = settings_for(server_url)
     first = make_plan(project, settings)
     assert first.has_changes and not first.destructive
-    write_revision(project, first, "before")
+    first_id = write_revision(project, first, "before").name.split("_")[0]
     migrate(project, db_url)
     _run_sql(db_url, case.get("seed"))
     catalog_before = pg_dump_schema(db_url)
@@ -83,7 +83,7 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
     if case.get("golden"):
         _check_golden(case["id"], text)
     write_revision(project, plan, "after")
-    assert_offline_matches_online(project, server_url, tmp_path, back_to="0001")
+    assert_offline_matches_online(project, server_url, tmp_path, back_to=first_id)
     migrate(project, db_url)
     _run_sql(db_url, case.get("seed_after"))
     for check in case.get("checks", []):
@@ -98,7 +98,7 @@ def test_plan_apply_replan(case: dict[str, Any], tmp_path: Path, server_url: URL
         # What a destructive step dropped cannot come back; a NOT NULL column that returns
         # needs an empty table. The catalog must still round-trip.
         _run_sql(db_url, _truncate_all(db_url))
-    downgrade(project, db_url, "0001")
+    downgrade(project, db_url, first_id)
     assert pg_dump_schema(db_url) == catalog_before
     migrate(project, db_url)
     assert pg_dump_schema(db_url) == catalog_after

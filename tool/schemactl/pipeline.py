@@ -11,6 +11,7 @@ import re
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy
@@ -24,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 
 import schemactl.sqltypes
-from schemactl.apply import checksums
+from schemactl.apply import checksums, revisions
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
 from schemactl.diff.autogen import reverse
@@ -126,10 +127,23 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str) -> 
                              f"on the shadow database: {pg_message(exc)}", hint=hint) from None
 
 
-def next_revision_id(project: Project) -> str:
-    numbers = [int(m.group(1)) for p in project.versions_dir.glob("*.py")
-               if (m := re.match(r"^(\d+)_", p.name))]
-    return f"{max(numbers, default=0) + 1:04d}"
+def next_revision_id(project: Project, now: datetime | None = None) -> str:
+    """A new revision id: the UTC time to the second, e.g. 20261201093012.
+
+    Two branches that each plan a revision get different ids (unlike a sequence number,
+    which both would take as 0005), ids still sort in the order they were made, and they
+    stay readable. Should the clock give an id not above the newest existing one (two
+    revisions in one second, or a clock behind), the next number after it is taken, so
+    ids only ever grow."""
+    stamp = int((now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S"))
+    newest = max(existing_revision_ids(project), default=0)
+    return str(max(stamp, newest + 1)).zfill(4)
+
+
+def existing_revision_ids(project: Project) -> list[int]:
+    """The numeric ids that start the revision files' names (0001_..., 20261201093012_...)."""
+    return [int(m.group(1)) for p in project.versions_dir.glob("*.py")
+            if (m := re.match(r"^(\d+)_", p.name))]
 
 
 def write_revision(project: Project, plan: Plan, message: str,
@@ -148,11 +162,11 @@ def write_revision(project: Project, plan: Plan, message: str,
 
 
 def _one_head(project: Project) -> ScriptDirectory:
-    script = ScriptDirectory.from_config(project.alembic_config())
+    script = revisions.script_directory(project) if project.versions_dir.is_dir() \
+        else ScriptDirectory.from_config(project.alembic_config())
     heads = script.get_heads()
     if len(heads) > 1:
-        raise SchemactlError(f"the migration history has {len(heads)} heads: {', '.join(heads)}",
-                             hint="merge them with `alembic merge heads` first")
+        raise revisions.two_heads(list(heads))
     return script
 
 

@@ -6,6 +6,7 @@ only turns its answers into our own small dataclass and our own errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ class Revision:
     message: str
     path: Path
     hazards: tuple[RevisionHazard, ...]
+    # None: planned before downgrade hazards were recorded (nothing known about the undo).
+    downgrade_hazards: tuple[RevisionHazard, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -59,15 +62,37 @@ class Revision:
         return "autocommit_block" not in self.path.read_text()
 
 
+TWO_HEADS_FIX = ("run `schemactl rebase`: it moves this branch's new revisions on top of the "
+                 "other branch's, so the history stays one line")
+
+
 def script_directory(project: Project) -> ScriptDirectory:
     if not project.versions_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.versions_dir}",
                              hint="run `schemactl init`, then `schemactl plan`")
+    _refuse_duplicate_ids(project)
     return ScriptDirectory.from_config(project.alembic_config())
 
 
-def _hazards(script: Script) -> tuple[RevisionHazard, ...]:
-    records = getattr(script.module, "schemactl_hazards", None) or []
+def _refuse_duplicate_ids(project: Project) -> None:
+    """Two files with one id (hand-made, or from before ids were timestamps): Alembic would
+    only warn and silently pick one of them."""
+    seen: dict[str, str] = {}
+    for path in sorted(project.versions_dir.glob("*.py")):
+        match = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(encoding="utf-8"),
+                         re.MULTILINE)
+        if match is None:
+            continue
+        if match.group(1) in seen:
+            raise SchemactlError(
+                f"revision id {match.group(1)} is used by two files: {seen[match.group(1)]} "
+                f"and {path.name}",
+                hint="the two branches each planned a revision; " + TWO_HEADS_FIX)
+        seen[match.group(1)] = path.name
+
+
+def _hazards(script: Script, name: str = "schemactl_hazards") -> tuple[RevisionHazard, ...]:
+    records = getattr(script.module, name, None) or []
     return tuple(
         RevisionHazard(r.get("code", "?"), r.get("kind", ""), r.get("object", ""),
                        r.get("message", ""))
@@ -86,6 +111,8 @@ def to_revision(script: Script) -> Revision:
         message=(script.doc or "").strip(),
         path=Path(script.path),
         hazards=_hazards(script),
+        downgrade_hazards=_hazards(script, "schemactl_downgrade_hazards")
+        if hasattr(script.module, "schemactl_downgrade_hazards") else None,
     )
 
 
@@ -100,17 +127,35 @@ def get(project: Project, rev: str) -> Revision:
     return to_revision(found)
 
 
+def resolve(project: Project, rev: str) -> str | None:
+    """A revision as the user names it (an id, "head", "base", a unique prefix) -> its id;
+    None for base."""
+    if rev == "base":
+        return None
+    return get(project, rev).id
+
+
 def heads(project: Project) -> list[str]:
     return list(script_directory(project).get_heads())
+
+
+def two_heads(found: list[str]) -> SchemactlError:
+    return SchemactlError(f"the migrations have {len(found)} heads ({', '.join(sorted(found))}): "
+                          "two branches each added revisions", hint=TWO_HEADS_FIX)
 
 
 def head(project: Project) -> str | None:
     found = heads(project)
     if len(found) > 1:
-        raise SchemactlError(f"the migrations have {len(found)} heads: {', '.join(found)}",
-                             hint="schemactl keeps one linear history; re-plan one of the "
-                                  "branches on top of the other")
+        raise two_heads(found)
     return found[0] if found else None
+
+
+def is_known(project: Project, rev: str) -> bool:
+    try:
+        return script_directory(project).get_revision(rev) is not None
+    except CommandError:
+        return False
 
 
 def check_known(project: Project, current: str | None) -> None:
@@ -122,10 +167,53 @@ def check_known(project: Project, current: str | None) -> None:
     except CommandError:
         found = None
     if found is None:
-        raise SchemactlError(
-            f"the database is at revision {current}, which is not in migrations/versions",
-            hint="restore that revision file (the database was migrated from another checkout?)",
-        )
+        raise unknown_revision(project, current)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A revision `schemactl rebase` moved: its file now, and the id and parent it had."""
+
+    revision: Revision
+    old_id: str
+    old_parent: str | None
+
+
+def moved_chain(project: Project, old_id: str) -> list[Moved]:
+    """The moved revisions a database at old_id applied under their old ids, newest first:
+    what to undo (with the moved files' downgrade()) to bring it back to the shared parent."""
+    by_old: dict[str, Moved] = {}
+    for script in script_directory(project).walk_revisions():
+        module = script.module
+        old = getattr(module, "schemactl_rebased_from", None)
+        if old is not None:
+            by_old[old] = Moved(to_revision(script), old,
+                                getattr(module, "schemactl_rebased_parent", None))
+    chain: list[Moved] = []
+    at: str | None = old_id
+    while at is not None and at in by_old:
+        chain.append(by_old[at])
+        at = by_old[at].old_parent
+    return chain
+
+
+def unknown_revision(project: Project, current: str) -> SchemactlError:
+    """The diagnosis for a database that applied a revision the files do not have."""
+    moved = [path.name for path in sorted(project.versions_dir.glob("*.py"))
+             if re.search(rf"^schemactl_rebased_from\s*=\s*['\"]{re.escape(current)}['\"]",
+                          path.read_text(encoding="utf-8"), re.MULTILINE)]
+    if moved:
+        return SchemactlError(
+            f"the database applied revision {current}, which `schemactl rebase` has since moved "
+            f"(it is now {moved[0]}, after the other branch's revisions)",
+            hint=f"run `schemactl apply --rebased` to undo {current} with the moved file's "
+                 "downgrade() and apply the history in its new order (a development database; "
+                 "it loses what that revision added)")
+    return SchemactlError(
+        f"the database applied revision {current}, which is not in migrations/versions: it "
+        "comes from another branch or checkout, or its file was deleted or renamed",
+        hint=f"check out the branch that has revision {current} (then `schemactl downgrade` "
+             "to undo it, if you are leaving that branch), or restore its file")
 
 
 def _ordered(scripts: Iterable[Script]) -> list[Revision]:
@@ -148,7 +236,10 @@ def upgrade_path(project: Project, current: str | None, to: str = "head") -> lis
 
 
 def _resolve(script: ScriptDirectory, rev: str) -> str | None:
-    found = script.get_revision(rev)
+    try:
+        found = script.get_revision(rev)
+    except CommandError:  # a relative target such as +1: nothing left to go up to
+        return None
     return found.revision if found is not None else None
 
 
@@ -178,4 +269,5 @@ def chain_to(project: Project, rev: str | None) -> list[Revision]:
     """Every revision from the first up to rev (inclusive), oldest first."""
     if rev is None:
         return []
+    check_known(project, rev)  # a database's revision: diagnosed, not "cannot upgrade"
     return upgrade_path(project, None, rev)

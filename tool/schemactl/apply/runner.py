@@ -133,13 +133,16 @@ def _refuse_edited(project: Project, conn: Connection, current: str | None,
 
 def upgrade(project: Project, settings: Settings, url: URL, to: str = "head",
             hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT,
-            verify: bool = True, schema: str | None = None) -> ApplyResult:
+            verify: bool = True, schema: str | None = None,
+            rebased: bool = False) -> ApplyResult:
     """Bring the database at url (or its tenant schema) up to revision `to` (default: head).
 
-    verify=False only for throwaway shadows, whose callers report file problems themselves."""
+    verify=False only for throwaway shadows, whose callers report file problems themselves.
+    rebased=True: a database at a revision `schemactl rebase` moved first undoes it (and the
+    moved revisions below it) with the moved files' downgrade(), then goes up as usual."""
     if verify:
         verify_files(project)
-    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait, schema)
+    return _run(project, settings, url, "up", to, hooks or Hooks(), lock_wait, schema, rebased)
 
 
 def downgrade(project: Project, settings: Settings, url: URL, to: str,
@@ -152,13 +155,16 @@ def downgrade(project: Project, settings: Settings, url: URL, to: str,
 
 
 def _run(project: Project, settings: Settings, url: URL, direction: Direction, to: str,
-         hooks: Hooks, lock_wait: float, schema: str | None = None) -> ApplyResult:
+         hooks: Hooks, lock_wait: float, schema: str | None = None,
+         rebased: bool = False) -> ApplyResult:
     with migration_session(url, settings, schema) as conn, \
             migration_lock(conn, lock_wait, hooks.on_lock_wait, key_for(schema)):
         if schema is not None:
             _create_schema(conn, schema)
         history.ensure(conn, schema)
         before = current_revision(conn, schema)
+        if rebased and before is not None and not revisions.is_known(project, before):
+            before = _undo_moved(project, conn, before, hooks, schema)
         _refuse_edited(project, conn, before, schema)
         if direction == "up":
             path = revisions.upgrade_path(project, before, to)
@@ -181,6 +187,40 @@ def _create_schema(conn: Connection, schema: str) -> None:
     conn.execute(text("SET LOCAL client_min_messages = warning"))  # no "already exists" notice
     conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"))
     conn.commit()
+
+
+def _undo_moved(project: Project, conn: Connection, old_id: str, hooks: Hooks,
+                schema: str | None = None) -> str | None:
+    """Undo the moved revisions this database applied under their old ids (newest first),
+    each in one transaction: the version row is pointed at the moved file, its downgrade()
+    runs, and the row is set to the parent the revision had before the move."""
+    chain = revisions.moved_chain(project, old_id)
+    if not chain:
+        raise revisions.unknown_revision(project, old_id)
+    hooks.confirm("down", [moved.revision for moved in chain])
+    config = project.alembic_config()
+    config.attributes["connection"] = conn
+    config.attributes[SCHEMA_ATTRIBUTE] = schema
+    for moved in chain:
+        started = time.monotonic()
+        with conn.begin():
+            _set_version(conn, moved.revision.id, schema)
+            _alembic(config, moved.revision, "down")
+            _set_version(conn, moved.old_parent, schema)
+            history.insert(conn, moved.old_id, checksums.file_checksum(moved.revision.path),
+                           "down", round((time.monotonic() - started) * 1000), schema)
+    return chain[-1].old_parent
+
+
+def _set_version(conn: Connection, revision: str | None, schema: str | None = None) -> None:
+    # Alembic's own table, made as Alembic makes it when a database has none yet.
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE,
+                                                     "version_table_schema": schema})
+    context._ensure_version_table()
+    table = f"{quote_ident(schema)}.{VERSION_TABLE}" if schema else VERSION_TABLE
+    conn.execute(text(f"DELETE FROM {table}"))
+    if revision is not None:
+        conn.execute(text(f"INSERT INTO {table} (version_num) VALUES (:v)"), {"v": revision})
 
 
 def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revision,
@@ -306,3 +346,50 @@ def _locks_held_by_others(conn: Connection) -> list[str]:
         conn.rollback()
         return []
     return [f"{r[1]} on {r[0]} held by pid {r[2]} ({r[3]})" for r in rows]
+
+
+def preview(project: Project, settings: Settings, url: URL, direction: Direction,
+            to: str) -> ApplyResult:
+    """What a run would do (--dry-run): the revisions it would run, read without the lock and
+    without writing anything; the steps have duration 0 and 0 attempts."""
+    verify_files(project)
+    with migration_session(url, settings) as conn:
+        before = current_revision(conn)
+    path = (revisions.upgrade_path(project, before, to) if direction == "up"
+            else revisions.downgrade_path(project, before, to))
+    after = (path[-1].id if direction == "up" else path[-1].down_id) if path else before
+    return ApplyResult(direction, before, after, [StepResult(r, direction, 0, 0) for r in path])
+
+
+def stamp(project: Project, settings: Settings, url: URL, to: str,
+          hooks: Hooks | None = None, lock_wait: float = DEFAULT_LOCK_WAIT) -> ApplyResult:
+    """Mark the database as being at revision `to` without running anything.
+
+    Under the migration lock, in one transaction: the version row, and a history row per
+    revision passed (duration 0) with its file's checksum, so that later runs notice an edit
+    of a stamped revision like of any applied one. The files must match the sum file. From a
+    revision the files do not have (another branch's), only the version row moves."""
+    verify_files(project)
+    hooks = hooks or Hooks()
+    with migration_session(url, settings) as conn, \
+            migration_lock(conn, lock_wait, hooks.on_lock_wait):
+        history.ensure(conn)
+        before = current_revision(conn)
+        target = revisions.resolve(project, to)
+        direction, path = _stamp_path(project, before, target)
+        with conn.begin():
+            _set_version(conn, target)
+            for rev in path:
+                history.insert(conn, rev.id, checksums.file_checksum(rev.path), direction, 0)
+        return ApplyResult(direction, before, target,
+                           [StepResult(rev, direction, 0, 0) for rev in path])
+
+
+def _stamp_path(project: Project, before: str | None,
+                target: str | None) -> tuple[Direction, list[Revision]]:
+    if before is not None and not revisions.is_known(project, before):
+        return "up", []
+    below_before = {rev.id for rev in revisions.chain_to(project, before)}
+    if target is None or target in below_before:
+        return "down", revisions.downgrade_path(project, before, target or "base")
+    return "up", revisions.upgrade_path(project, before, target)

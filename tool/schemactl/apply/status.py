@@ -16,7 +16,8 @@ from schemactl.apply.drift import DriftItem
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
 from schemactl.db.throwaway import create_database, drop_database
-from schemactl.db.urls import display, redact
+from schemactl.db.urls import display, normalize, redact
+from schemactl.db.versions import mismatch
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings, shadow_server_url
@@ -30,6 +31,7 @@ class StatusReport:
     drift: list[DriftItem]
     file_problems: list[ChecksumProblem] = field(default_factory=list)
     edited_after_apply: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # shown, but do not make it unclean
 
     @property
     def clean(self) -> bool:
@@ -47,6 +49,9 @@ def status(project: Project, settings: Settings, url: URL, schema: str | None = 
         pending = revisions.upgrade_path(project, current, "head") if head else []
         edited = runner.edited_after_apply(project, conn, current, schema)
     report = StatusReport(current, head, pending, [], checksums.verify(project), edited)
+    shadow = settings.shadow_database_url
+    warning = mismatch(url, normalize(shadow.get_secret_value())) if shadow else None
+    report.warnings.extend([warning] if warning else [])
     if with_drift:
         report.drift = drift_of(project, settings, url, current, schema)
     return report
@@ -100,8 +105,9 @@ def check(project: Project, settings: Settings) -> CheckReport:
     heads = revisions.heads(project) if project.versions_dir.is_dir() else []
     if len(heads) > 1:
         report.problems.append(CheckProblem(
-            f"the migrations have {len(heads)} heads ({', '.join(heads)}); schemactl needs one",
-            "rebase your branch's schema change: delete your new revision, then `schemactl plan`",
+            f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); "
+            "schemactl needs one line of history",
+            "`schemactl rebase` (it moves this branch's new revisions on top of the other's)",
         ))
     for problem in checksums.verify(project):
         report.problems.append(CheckProblem(

@@ -5,7 +5,8 @@ Each group of commands lives in its own module and registers itself on `main`.
 
 from __future__ import annotations
 
-from schemactl.cli import (  # noqa: F401  (each registers its commands)
+# Each module registers its commands on main.
+from schemactl.cli import (  # noqa: F401
     apply_cmds,
     fleet_cmds,
     history_cmds,
@@ -14,7 +15,10 @@ from schemactl.cli import (  # noqa: F401  (each registers its commands)
     plan_cmds,
     spec_cmds,
     sql_cmds,
+    team_cmds,
 )
 from schemactl.cli.common import main
+from schemactl.cli.output import add_common_options
 
+add_common_options(main)  # -q, -v, --no-color on every command
 __all__ = ["main"]

@@ -16,8 +16,9 @@ from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
 from schemactl.apply.revisions import Revision
+from schemactl.apply.revisions import get as get_revision
 from schemactl.apply.runner import ApplyResult, Direction, Hooks, StepResult
-from schemactl.cli import fleet_cmds
+from schemactl.cli import fleet_cmds, output
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -29,12 +30,12 @@ from schemactl.cli.common import (
 from schemactl.db.urls import display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
 from schemactl.project import Project
-from schemactl.settings import Settings, target_url
+from schemactl.settings import Settings, duration_seconds, target_url
 
 PROGRESS_BAR_FROM = 5  # revisions; fewer than this and a line per revision says enough
 
 
-def _target(settings: Settings, project: Project) -> URL:
+def target_of(settings: Settings, project: Project) -> URL:
     """The target URL; a malformed one is bad input (exit 1), never a traceback."""
     try:
         return target_url(settings, project.root)
@@ -43,15 +44,34 @@ def _target(settings: Settings, project: Project) -> URL:
                              hint="expected e.g. postgresql://app@db.example.com:5432/app") from None
 
 
+class _Duration(click.ParamType):
+    """5s, 500ms, 2min, or a bare number of seconds -> seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return duration_seconds(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+_DURATION = _Duration()
+
+
 def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by apply and downgrade (the runs that take the migration lock)."""
     options = [
         database_url_option,
         click.option("--yes", "-y", is_flag=True,
                      help="Do not ask before revisions that lose data (required without a TTY)."),
-        click.option("--lock-wait", type=click.FloatRange(min=0), default=runner.DEFAULT_LOCK_WAIT,
+        click.option("--lock-wait", type=_DURATION, default=f"{runner.DEFAULT_LOCK_WAIT:g}s",
                      show_default=True,
-                     help="Seconds to wait for another migration run's lock on the database."),
+                     help="How long to wait for another migration run's lock on the database "
+                          "(5s, 500ms, 2min; a bare number is seconds)."),
         click.option("--lock-timeout", default=None,
                      help="PostgreSQL lock_timeout per migration statement (setting LOCK_TIMEOUT, "
                           "default 5s); a lock not had in time is retried."),
@@ -59,10 +79,13 @@ def _session_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Retries after a lock timeout, with backoff (LOCK_RETRIES, default 3)."),
         click.option("--statement-timeout", default=None,
                      help="PostgreSQL statement_timeout (STATEMENT_TIMEOUT, default 0 = none)."),
+        click.option("--dry-run", is_flag=True,
+                     help="Only show the revisions that would run and their SQL; takes no "
+                          "lock and changes nothing."),
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    return output.json_option(fn, expose=False)
 
 
 def _describe(rev: Revision) -> str:
@@ -75,14 +98,19 @@ def _show_plan(direction: Direction, path: list[Revision]) -> None:
     echo(f"Revisions to {verb} ({len(path)}):")
     for rev in path:
         echo(_describe(rev))
-        for hazard in rev.hazards:
-            echo(f"      ! {hazard}")
+        hazards = rev.hazards if direction == "up" else rev.downgrade_hazards
+        if hazards is None:
+            echo("      ? the hazards of undoing it were not recorded (planned by an older "
+                 "schemactl): review its downgrade()")
+        for hazard in hazards or ():
+            echo("      " + output.style(f"! {hazard}", "hazard"))
         if not rev.transactional:
             echo("      ! not atomic: commits part way (autocommit_block); not retried")
 
 
 def _is_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    # Under --json stdout belongs to the document: no prompt may go there.
+    return sys.stdin.isatty() and sys.stdout.isatty() and not output.json_requested()
 
 
 def _needs_consent(direction: Direction, path: list[Revision]) -> list[Revision]:
@@ -115,7 +143,7 @@ class _Progress:
         self.bar: Any = None
 
     def start(self, rev: Revision, index: int, total: int) -> None:
-        if self.bar is None and total >= PROGRESS_BAR_FROM and sys.stdout.isatty():
+        if self.bar is None and total >= PROGRESS_BAR_FROM and _is_terminal():
             self.bar = click.progressbar(length=total, label="Migrating",
                                          item_show_func=lambda x: x)
             self.bar.__enter__()
@@ -155,22 +183,60 @@ def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
 
 
 def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, yes: bool,
-         lock_wait: float, **flags: object) -> None:
+         lock_wait: float, rebased: bool = False, dry_run: bool = False,
+         **flags: object) -> None:
     project = ctx.project()
     settings = ctx.settings(database_url=database_url, **flags)
-    url = _target(settings, project)
+    url = target_of(settings, project)
     echo(f"Target: {display(url)}")
+    output.detail(f"lock_timeout={settings.lock_timeout} statement_timeout="
+                  f"{settings.statement_timeout} lock_retries={settings.lock_retries} "
+                  f"lock_wait={lock_wait:g}s")
+    if dry_run:
+        _dry_run(project, settings, url, direction, to)
+        return
     progress = _Progress()
     result = None
     hooks = _hooks(yes, lock_wait, progress)
     try:
         if direction == "up":
-            result = runner.upgrade(project, settings, url, to, hooks, lock_wait)
+            result = runner.upgrade(project, settings, url, to, hooks, lock_wait,
+                                    rebased=rebased)
         else:
             result = runner.downgrade(project, settings, url, to, hooks, lock_wait)
     finally:
         progress.close(result)
     _summary(result)
+    if output.json_requested():
+        output.emit_json("apply" if direction == "up" else "downgrade",
+                         _result_json(url, result))
+
+
+def _dry_run(project: Project, settings: Settings, url: URL, direction: Direction,
+             to: str) -> None:
+    from schemactl.render.offline_sql import offline_script
+
+    result = runner.preview(project, settings, url, direction, to)
+    if result.steps:
+        _show_plan(direction, [step.revision for step in result.steps])
+        start, end = (result.before, result.after or "base") if direction == "up" \
+            else (result.before or "base", result.after or "base")
+        echo(offline_script(project, start, end, downgrade=direction == "down",
+                            settings=settings))
+        echo(f"Dry run: nothing was run; the database stays at {result.before or 'base (empty)'}.")
+    else:
+        echo(f"Nothing to do: the database is at revision {result.before or 'base (empty)'}.")
+    if output.json_requested():
+        output.emit_json("apply" if direction == "up" else "downgrade",
+                         _result_json(url, result))
+
+
+def _result_json(url: URL, result: ApplyResult) -> dict[str, Any]:
+    return {"target": display(url), "direction": result.direction, "before": result.before,
+            "after": result.after,
+            "steps": [{"revision": output.revision_json(step.revision),
+                       "duration_ms": step.duration_ms, "attempts": step.attempts}
+                      for step in result.steps]}
 
 
 def _summary(result: ApplyResult) -> None:
@@ -189,27 +255,41 @@ def _summary(result: ApplyResult) -> None:
 @_session_options
 @click.option("--to", "to", default="head", show_default=True,
               help="Revision to upgrade to.")
+@click.option("--rebased", is_flag=True,
+              help="The database applied revisions that `schemactl rebase` has since moved: "
+                   "undo them first (with their moved files' downgrade(), confirmed like any "
+                   "downgrade), then apply the history in its new order.")
 @fleet_cmds.fleet_option
 @fleet_cmds.rollout_options
 @pass_context
 @handle_errors
-def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait: float,
-          lock_timeout: str | None, lock_retries: int | None,
-          statement_timeout: str | None, fleet: str | None, concurrency: int | None,
-          canary: str | None, fail_fast: bool) -> None:
-    """Bring the database to head (or --to REV): pending revisions in order, each in its own
-    transaction, under an advisory lock. Revisions that lose data need confirmation (--yes).
-    With --fleet, every target of fleet.yaml: canary first, then the rest."""
+def apply(ctx: Context, to: str, rebased: bool, database_url: str | None, yes: bool,
+          lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
+          statement_timeout: str | None, dry_run: bool, fleet: str | None,
+          concurrency: int | None, canary: str | None, fail_fast: bool) -> None:
+    """Bring the database to head (or --to REV, also relative: --to +1): pending revisions
+    in order, each in its own transaction, under an advisory lock. Revisions that lose data
+    need confirmation (--yes). With --fleet, every target of fleet.yaml: canary first, then
+    the rest."""
     if fleet is not None:
+        _single_database_only(rebased=rebased, dry_run=dry_run)
         fleet_cmds.migrate(ctx, "up", to, fleet, yes, lock_wait, canary, concurrency, fail_fast,
                            lock_timeout=lock_timeout, lock_retries=lock_retries,
                            statement_timeout=statement_timeout)
         return
-    _run(ctx, "up", to, database_url, yes, lock_wait, lock_timeout=lock_timeout,
-         lock_retries=lock_retries, statement_timeout=statement_timeout)
+    _run(ctx, "up", to, database_url, yes, lock_wait, rebased, dry_run,
+         lock_timeout=lock_timeout, lock_retries=lock_retries,
+         statement_timeout=statement_timeout)
 
 
-@main.command()
+def _single_database_only(**flags: bool) -> None:
+    used = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if used:
+        raise click.UsageError(f"{', '.join(used)} works on one database, not with --fleet")
+
+
+# ignore_unknown_options: `downgrade -1` is a revision (one back), not an unknown option.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @_session_options
 @fleet_cmds.fleet_option
@@ -218,24 +298,29 @@ def apply(ctx: Context, to: str, database_url: str | None, yes: bool, lock_wait:
 @handle_errors
 def downgrade(ctx: Context, revision: str, database_url: str | None, yes: bool,
               lock_wait: float, lock_timeout: str | None, lock_retries: int | None,
-              statement_timeout: str | None, fleet: str | None, concurrency: int | None,
-              canary: str | None, fail_fast: bool) -> None:
-    """Take the database down to REVISION ("base" undoes all), one revision per transaction,
-    under the same lock and checks as apply. Always asks (or needs --yes): undoing loses data.
-    With --fleet, every target of fleet.yaml."""
+              statement_timeout: str | None, dry_run: bool, fleet: str | None,
+              concurrency: int | None, canary: str | None, fail_fast: bool) -> None:
+    """Take the database down to REVISION: an id, -1 (one back), -N, or "base" (undo all);
+    one revision per transaction, under the same lock and checks as apply. Shows the hazards
+    of each undo (recorded when it was planned). Always asks (or needs --yes): undoing
+    loses data. With --fleet, every target of fleet.yaml."""
+    if revision.startswith("-") and not revision[1:].isdigit():
+        raise click.UsageError(f"no such option: {revision}")
     if fleet is not None:
+        _single_database_only(dry_run=dry_run)
         fleet_cmds.migrate(ctx, "down", revision, fleet, yes, lock_wait, canary, concurrency,
                            fail_fast, lock_timeout=lock_timeout, lock_retries=lock_retries,
                            statement_timeout=statement_timeout)
         return
-    _run(ctx, "down", revision, database_url, yes, lock_wait, lock_timeout=lock_timeout,
-         lock_retries=lock_retries, statement_timeout=statement_timeout)
+    _run(ctx, "down", revision, database_url, yes, lock_wait, dry_run=dry_run,
+         lock_timeout=lock_timeout, lock_retries=lock_retries,
+         statement_timeout=statement_timeout)
 
 
 @main.command()
 @database_url_option
 @fleet_cmds.fleet_option
-@click.option("--json", "as_json", is_flag=True, help="With --fleet: the table as JSON.")
+@output.json_option
 @click.option("--drift/--no-drift", default=True,
               help="With --fleet: compare each target with its migrations (a shadow each).")
 @pass_context
@@ -250,14 +335,31 @@ def status(ctx: Context, database_url: str | None, fleet: str | None,
         return
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
-    url = _target(settings, project)
+    url = target_of(settings, project)
     report = status_mod.status(project, settings, url)
+    if as_json:
+        output.emit_json("status", _status_json(url, report), ok=report.clean)
+    for warning in report.warnings:
+        output.warn(warning)
     echo(f"Target: {display(url)}")
     echo(f"Revision: {report.current or 'base (empty)'}"
          + ("" if report.current == report.head else f" (head: {report.head or 'none'})"))
     _show_status_details(report)
     if not report.clean:
         sys.exit(EXIT_PENDING)
+
+
+def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
+    return {
+        "target": display(url), "current": report.current, "head": report.head,
+        "clean": report.clean,
+        "pending": [output.revision_json(rev) for rev in report.pending],
+        "drift": [{"object": item.object, "change": item.change, "diff": item.diff}
+                  for item in report.drift],
+        "file_problems": [{"path": p.path, "reason": p.reason} for p in report.file_problems],
+        "edited_after_apply": report.edited_after_apply,
+        "warnings": report.warnings,
+    }
 
 
 def _show_status_details(report: status_mod.StatusReport) -> None:
@@ -275,7 +377,7 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
                 echo(f"      {line}")
         echo("  (+ in the database, - what the migrations create)")
     else:
-        echo("Drift: none")
+        echo("Drift: " + output.style("none", "ok"))
     for problem in report.file_problems:
         echo(f"File changed: {problem}")
     for path in report.edited_after_apply:
@@ -287,19 +389,24 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
               help="Also compare the application's own SQLAlchemy models (a declarative base, "
                    "registry or MetaData, e.g. app.models:Base) with the YAML: every difference "
                    "is a problem, named with the YAML's file:line.")
+@output.json_option
 @pass_context
 @handle_errors
-def check(ctx: Context, models_ref: str | None) -> None:
+def check(ctx: Context, models_ref: str | None, as_json: bool) -> None:
     """For CI, no target database: the YAML matches head, the sum file is valid, there is
     exactly one head, and the generated models named in pyproject.toml are up to date.
     Exit 0, or 3 saying what to run."""
     project = ctx.project()
     report = status_mod.check(project, ctx.settings())
     report.problems += modelgen.check_problems(project, models_ref)
+    if as_json:
+        output.emit_json("check", {
+            "problems": [{"message": p.message, "fix": p.fix} for p in report.problems],
+            "notes": report.notes}, ok=report.ok)
     for note in report.notes:
         echo(f"note: {note}")
     if report.ok:
-        echo("OK: migrations are complete and unchanged.")
+        echo(output.style("OK", "ok") + ": migrations are complete and unchanged.")
         return
     for problem in report.problems:
         echo(str(problem), err=True)
@@ -307,14 +414,22 @@ def check(ctx: Context, models_ref: str | None) -> None:
 
 
 @main.command("hash")
+@click.option("--sql", "sql_of", metavar="REV", multiple=True,
+              help="First render REV's offline SQL again (checked, like at plan time), after "
+                   "editing a hand-written revision (`schemactl new`). Repeatable.")
 @pass_context
 @handle_errors
-def hash_(ctx: Context) -> None:
+def hash_(ctx: Context, sql_of: tuple[str, ...]) -> None:
     """Re-record migrations/schemactl.sum after a deliberate, reviewed edit of a revision."""
+    from schemactl.render.offline_sql import write_revision_sql
+
     project = ctx.project()
     if not project.migrations_dir.is_dir():
         raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
                              hint="run `schemactl init` first")
+    for rev in sql_of:
+        path = write_revision_sql(project, get_revision(project, rev).id, ctx.settings())
+        echo(f"  wrote  {path.relative_to(project.root)}")
     checksums.record(project)
     n = len(checksums.tracked_files(project))
     echo(f"Recorded the checksums of {n} file{'s' if n != 1 else ''} in "

@@ -14,6 +14,7 @@ import psycopg
 import sqlalchemy.exc
 
 from schemactl import __version__
+from schemactl.cli import output
 from schemactl.db.errors import pg_message
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
@@ -65,12 +66,16 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    """All output goes through here, so that no password ever reaches the terminal."""
-    click.echo(redact(text), err=err)
+    """All output goes through here, so that no password ever reaches the terminal, and
+    --json, -q and colour are honoured (cli/output.py)."""
+    output.echo(text, err=err)
 
 
 def fail(exc: BaseException) -> None:
     """Report an error and exit with its code."""
+    if isinstance(exc, (SpecError, SchemactlError)):
+        output.emit_error(exc.message if isinstance(exc, SchemactlError) else str(exc),
+                          exc.hint if isinstance(exc, SchemactlError) else None)
     if isinstance(exc, SpecError):
         for diagnostic in exc.diagnostics:
             echo(str(diagnostic), err=True)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from schemactl.cli import fleet_cmds
-from schemactl.cli.apply_cmds import _target
+from schemactl.cli.apply_cmds import target_of
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -56,7 +56,7 @@ def history(ctx: Context, database_url: str | None, as_json: bool, limit: int | 
         return
     project = ctx.project()
     settings = ctx.settings(database_url=database_url)
-    url = _target(settings, project)
+    url = target_of(settings, project)
     outcome = run(Job(project.root, settings, "history", limit=limit), Target(url))
     runs = outcome.detail.get("runs", [])
     if as_json:

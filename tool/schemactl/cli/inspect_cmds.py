@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from alembic import command
 
+from schemactl.cli import output as cli_output
 from schemactl.cli.common import (
     Context,
     database_url_option,
@@ -79,7 +80,7 @@ def _project_or_here(ctx: Context) -> Project:
 
 
 def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, ...],
-                     out_dir: Path, split: bool, force: bool) -> Inspection:
+                     out_dir: Path, split: bool, force: bool) -> tuple[Inspection, list[Path]]:
     url = target_url(settings, project.root)
     result = inspect_database(url, schemas or None)
     spec = result.spec
@@ -91,7 +92,7 @@ def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, .
         echo(f"  wrote  {_shown(path)}")
     echo(f"Inspected {display(url)}: {_summary(result)} ({result.queries} queries).")
     report_unsupported(result)
-    return result
+    return result, written
 
 
 def _shown(path: Path) -> str:
@@ -111,10 +112,11 @@ def _shown(path: Path) -> str:
               help="One file per group of tables linked by foreign keys, "
               "under a directory per schema, instead of one file per schema.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@cli_output.json_option
 @pass_context
 @handle_errors
 def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
-            output: Path | None, split: bool, force: bool) -> None:
+            output: Path | None, split: bool, force: bool, as_json: bool) -> None:
     """Write the schema of an existing database as YAML (to adopt it).
 
     Reads the catalog in a few queries and writes one file per PostgreSQL schema
@@ -129,7 +131,17 @@ def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
     project = _project_or_here(ctx)
     settings = ctx.settings(database_url=database_url) if _has_project(ctx) else \
         Settings(database_url=database_url)  # type: ignore[arg-type]
-    _inspect_to_yaml(settings, project, schemas, output or project.schema_dir, split, force)
+    result, written = _inspect_to_yaml(settings, project, schemas, output or project.schema_dir,
+                                       split, force)
+    if as_json:
+        spec = result.spec
+        cli_output.emit_json("inspect", {
+            "target": display(target_url(settings, project.root)),
+            "files": [_shown(path) for path in written],
+            "tables": len(spec.tables), "enums": len(spec.enums),
+            "extensions": len(spec.extensions), "queries": result.queries,
+            "unsupported": [{"kind": u.kind, "name": u.name, "reason": u.reason}
+                            for u in result.unsupported]})
 
 
 def _has_project(ctx: Context) -> bool:
@@ -148,19 +160,19 @@ def _has_yaml(directory: Path) -> bool:
 @main.command()
 @database_url_option
 @click.option("-m", "--message", default="baseline", show_default=True,
-              help="Message of revision 0001.")
+              help="Message of the first revision.")
 @click.option("--force", is_flag=True,
               help="Stamp the database even when it differs from the YAML.")
 @pass_context
 @handle_errors
 def baseline(ctx: Context, database_url: str | None, message: str, force: bool) -> None:
-    """Adopt an existing database: revision 0001 = its schema, marked as applied.
+    """Adopt an existing database: the first revision = its schema, marked as applied.
 
     When schema/ holds no YAML yet, the database is inspected first (as `inspect`).
     The YAML is then compared with the database (as `plan --against`): they must match,
     or the stamp would claim a schema the database does not have (--force stamps anyway).
-    Revision 0001 is written to create the schema from empty, and the database is
-    stamped as being at 0001 WITHOUT running it: its data is not touched. Later plans
+    The first revision is written to create the schema from empty, and the database is
+    stamped as being at it WITHOUT running it: its data is not touched. Later plans
     start from there. Needs an empty migration history.
     """
     from schemactl.pipeline import make_plan, write_revision
@@ -208,7 +220,7 @@ def _after_revision_written(project: Project, revision: str) -> None:
 
 def stamp(project: Project, url: object, revision: str) -> None:
     """Set the database's revision without running anything, and record it in the history
-    with the file's checksum (so a later edit of 0001 is noticed like any applied revision)."""
+    with the file's checksum (so a later edit of it is noticed like any applied revision)."""
     from sqlalchemy import create_engine, pool
 
     from schemactl.apply import checksums, history

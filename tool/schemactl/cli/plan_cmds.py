@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from importlib import resources
@@ -10,12 +9,15 @@ from pathlib import Path
 
 import click
 
+from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
-from schemactl.db.urls import normalize
+from schemactl.db.urls import display, normalize
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.pipeline import make_plan, write_revision
 from schemactl.plan.build import Plan
+from schemactl.project import Project
 from schemactl.render.human import NO_CHANGES, render_plan
+from schemactl.settings import Settings, shadow_server_url, version_warning
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -51,7 +53,17 @@ def init(directory: Path) -> None:
         with gitignore.open("a") as handle:
             handle.write(".schemactl/\n.env\n")
         echo(f"  updated  {gitignore}  (.schemactl/ holds the embedded database; .env secrets)")
+    attributes = directory / ".gitattributes"
+    if _SUM_MERGE not in (attributes.read_text() if attributes.exists() else ""):
+        with attributes.open("a") as handle:
+            handle.write(_SUM_MERGE + "\n")
+        echo(f"  updated  {attributes}  (two branches' sum files merge; rebase records it afresh)")
     echo("\nNext: edit schema/app.yaml, then run `schemactl plan -m \"first schema\"`.")
+
+
+# Both branches add lines to the sum file: git's union driver merges them without a conflict,
+# and `schemactl rebase` (or `hash`) records the file afresh.
+_SUM_MERGE = "migrations/schemactl.sum merge=union"
 
 
 def _default_message(plan: Plan) -> str:
@@ -66,7 +78,7 @@ def _default_message(plan: Plan) -> str:
               "Default: a summary of the first step.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 3 when changes are pending, 0 when none (for CI).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@output.json_option
 @click.option("--allow-destructive", is_flag=True,
               help="Write steps that lose data (drop table/column/enum value, narrowing type).")
 @click.option("--against", metavar="URL",
@@ -89,21 +101,37 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     """
     project = ctx.project()
     settings = ctx.settings()
+    output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
+                  f"{display(shadow_server_url(settings, project.root))}")
     result = make_plan(project, settings, normalize(against) if against else None)
+    warning = version_warning(settings) if against is None else None
+    if warning:
+        output.warn(warning)
+    echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
+                                      else "No changes. The schema matches the database.")))
+    exit_code, written = _write_or_refuse(project, settings, result, message, check,
+                                          allow_destructive, against is not None)
     if as_json:
-        echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        echo(render_plan(result, NO_CHANGES if against is None
-                         else "No changes. The schema matches the database."))
+        output.emit_json("plan", {**result.as_dict(), "written": written,
+                                  "warnings": [warning] if warning else []},
+                         ok=exit_code == 0)
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def _write_or_refuse(project: Project, settings: Settings, result: Plan, message: str | None,
+                     check: bool, allow_destructive: bool,
+                     against: bool) -> tuple[int, dict[str, str] | None]:
+    """(exit code, the files written)."""
     if not result.has_changes:
-        return
+        return 0, None
     if check:
         echo("\nChanges pending: run `schemactl plan` to write the revision.", err=True)
-        sys.exit(EXIT_PENDING)
-    if against is not None:
+        return EXIT_PENDING, None
+    if against:
         # A revision planned against one database would not follow from the history.
         echo("\nNothing written: --against only compares.", err=True)
-        return
+        return 0, None
     destructive = result.destructive
     if destructive and not allow_destructive:
         echo("\nRefused: the plan loses data:", err=True)
@@ -111,12 +139,13 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
             echo(f"  {hazard}", err=True)
         echo("Check the steps (a rename needs `renamed_from`), then run again with "
              "--allow-destructive to write them.", err=True)
-        sys.exit(EXIT_HAZARD)
+        return EXIT_HAZARD, None
     path = write_revision(project, result, message or _default_message(result), settings)
     sql = project.sql_dir / (path.stem + ".sql")
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
+    return 0, {"revision": _shown(project.root, path), "sql": _shown(project.root, sql),
+               "id": path.name.split("_", 1)[0]}
 
 
 def _shown(root: Path, path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-

@@ -26,12 +26,10 @@ from alembic.script import Script, ScriptDirectory
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.render.sqlcheck import CheckedStatement, EnumLabels, SqlCheckError, check_sql
-from schemactl.settings import Settings, load_settings
+from schemactl.settings import Settings, load_settings, pg_duration
 
 BASE = "base"
 _RUNNING = re.compile(r"^-- Running (upgrade|downgrade) (.*?) ->(.*)$")
-# PostgreSQL duration: a number with an optional unit (us, ms, s, min, h, d); 0 = no limit.
-_DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
 
 
 @dataclass
@@ -222,11 +220,11 @@ def _on_the_way(scripts: ScriptDirectory, start: str, chain: Sequence[RevisionSq
 
 
 def _check_timeout(name: str, value: str) -> None:
-    if not _DURATION.match(value.strip()):
-        raise SchemactlError(
-            f"{name} {value!r} is not a PostgreSQL duration",
-            hint="use a number with an optional unit: 0, 500ms, 5s, 2min",
-        )
+    """Settings validates durations; this guards what reaches the script's SET lines."""
+    try:
+        pg_duration(value)
+    except ValueError as exc:
+        raise SchemactlError(f"{name}: {exc}") from None
 
 
 # --- layout -------------------------------------------------------------------------------

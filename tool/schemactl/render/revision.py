@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from alembic.autogenerate import render_python_code
 from alembic.migration import MigrationContext
@@ -11,7 +11,7 @@ from alembic.operations import ops
 from sqlalchemy import PrimaryKeyConstraint
 
 from schemactl.diff.autogen import reverse
-from schemactl.plan.build import Plan
+from schemactl.plan.build import Plan, build_plan
 
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
                               re.MULTILINE)
@@ -71,14 +71,18 @@ TYPES_MODULE = "schemactl.sqltypes"
 
 
 def revision_parts(plan: Plan) -> dict[str, str]:
-    """Template arguments for migrations/script.py.mako."""
+    """Template arguments for migrations/script.py.mako. The downgrade's hazards are those
+    of its own steps (undoing an added column drops it), judged like any plan's."""
+    downgrade_ops = reverse(plan.upgrade_ops)
+    undo = build_plan(cast(ops.UpgradeOps, downgrade_ops))
     upgrades = python_body(plan.upgrade_ops)
-    downgrades = python_body(reverse(plan.upgrade_ops))
+    downgrades = python_body(downgrade_ops)
     uses_types = f"{TYPES_MODULE}." in upgrades + downgrades
     return {
         "upgrades": upgrades,
         "downgrades": downgrades,
         "hazards": _hazard_list(plan),
+        "downgrade_hazards": _hazard_list(undo),
         "imports": f"import {TYPES_MODULE}" if uses_types else "",
     }
 

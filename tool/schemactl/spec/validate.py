@@ -39,7 +39,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from schemactl.errors import SpecError
+from schemactl.errors import Diagnostic, SpecError
 from schemactl.spec import naming, routines
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
@@ -164,8 +164,29 @@ def load_schema(path: Path, base: Path | None = None) -> SchemaSpec:
 
 
 def validate(docs: Sequence[SourceDoc]) -> SchemaSpec:
-    """The validated, normalised SchemaSpec for these documents, or SpecError."""
-    return _Validator().run(docs)
+    """The validated, normalised SchemaSpec for these documents, or SpecError.
+
+    The documents are also checked against the shipped JSON Schema (spec/schema_check.py),
+    so that nothing an editor marks wrong passes here. On a line both find a problem, this
+    module's own diagnostic (it explains better) is the one reported."""
+    from schemactl.spec.schema_check import schema_diagnostics
+
+    by_schema = schema_diagnostics(docs)
+    try:
+        spec = _Validator().run(docs)
+    except SpecError as exc:
+        raise SpecError(_merged(exc.diagnostics, by_schema)) from None
+    if by_schema:
+        raise SpecError(by_schema)
+    return spec
+
+
+def _merged(own: list[Diagnostic], by_schema: list[Diagnostic]) -> list[Diagnostic]:
+    lines = {(d.file, d.line) for d in own}
+    extra = [d for d in by_schema if (d.file, d.line) not in lines]
+    if not extra:
+        return own
+    return sorted([*own, *extra], key=lambda d: (d.file or "", d.line or 0, d.column or 0))
 
 
 @dataclass

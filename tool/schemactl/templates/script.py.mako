@@ -16,6 +16,8 @@ depends_on = ${repr(depends_on)}
 
 # Hazards found when this revision was planned (codes in schemactl.plan.hazards).
 schemactl_hazards: list[dict[str, str]] = ${hazards if hazards else "[]"}
+# The hazards of downgrade(), shown by `schemactl downgrade`.
+schemactl_downgrade_hazards: list[dict[str, str]] = ${downgrade_hazards if downgrade_hazards else "[]"}
 
 
 def upgrade() -> None:
