@@ -7,7 +7,6 @@ its own alembic_version, and its own schemactl_history (no revision applied twic
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import secrets
@@ -30,6 +29,7 @@ from schemactl.db.urls import libpq_dsn, with_database
 from schemactl.project import Project
 
 from .apply_helpers import REPO, Run, schemactl
+from .test_json_output import checked_document
 
 HEAD = "0004"
 ALL = ("0001", "0002", "0003", "0004")
@@ -292,13 +292,16 @@ def test_fleet_list_and_status_show_every_target_by_revision(
     status = run(project, "status", "--fleet", "--json")
 
     assert listed.returncode == 1  # one target cannot be reached
-    targets = json.loads(listed.stdout)["targets"]
+    listing = checked_document(listed.stdout, listed.returncode, "fleet list")
+    assert listing["head"] == HEAD and listing["failed"] == 1
+    targets = listing["targets"]
     assert [(t["target"].split("/")[-1], t["revision"], t["at_head"]) for t in targets] == [
         (fleet.databases[0], None, False), (fleet.databases[1], HEAD, True),
         (fleet.databases[2], None, False), (f"{fleet.tenants_db}_missing", None, False)]
     assert 'does not exist' in targets[3]["error"]
     assert status.returncode == 1
-    report = json.loads(status.stdout)
+    report = checked_document(status.stdout, status.returncode, "status", "status --fleet")
+    assert report["counts"] == {"failed": 1, "drift": 1, "pending": 2}
     assert [(t["target"].split("/")[-1], t["state"]) for t in report["targets"]] == [
         (f"{fleet.tenants_db}_missing", "failed"), (fleet.databases[1], "drift"),
         (fleet.databases[0], "pending"), (fleet.databases[2], "pending")]

@@ -8,6 +8,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,8 +19,9 @@ from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
 from schemactl.project import Project
 
-from .apply_helpers import run_on_terminal, schemactl
+from .apply_helpers import Run, run_on_terminal, schemactl
 from .test_fleet import ALL, HEAD, example_project
+from .test_json_output import checked_document
 
 SECRET = "not-a-real-password-4821"
 
@@ -104,7 +106,8 @@ def test_history_of_one_database_and_of_the_fleet(
     assert [line.split()[2:4] for line in lines[1:]] == [["0004", "applied"],
                                                           ["0003", "applied"]]
     assert fleet.returncode == 0
-    report = json.loads(fleet.stdout)
+    report = checked_document(fleet.stdout, fleet.returncode, "history", "history --fleet")
+    assert report["fleet"] is None and report["failed"] == 0
     assert [t["target"].split("/")[-1] for t in report["targets"]] == [
         "tenant_a", "tenant_b", second_db.database]
     for target in report["targets"]:
@@ -149,7 +152,8 @@ def test_sql_fleet_writes_a_script_per_database_that_psql_runs_to_head(
                        capture_output=True)
     assert [_revision(second_db, "public"), _revision(db_url, "tenant_a"),
             _revision(db_url, "tenant_b")] == [HEAD] * 3
-    listed = json.loads(schemactl(project, "fleet", "list", "--json").stdout)["targets"]
+    listing = schemactl(project, "fleet", "list", "--json")
+    listed = checked_document(listing.stdout, listing.returncode, "fleet list")["targets"]
     assert [t["at_head"] for t in listed] == [True] * 3
 
 
@@ -176,10 +180,20 @@ def test_fail_fast_starts_no_target_after_a_failure(
         project: Project, db_url: URL, second_db: URL, db: psycopg.Connection) -> None:
     db.execute("CREATE TABLE tenant_a.users (id int)")  # the first target fails at 0001
 
-    result = schemactl(project, "apply", "--fleet", "--fail-fast", "--concurrency", "1")
+    result = schemactl(project, "apply", "--fleet", "--fail-fast", "--concurrency", "1",
+                       "--json")
 
     assert result.returncode == 1
-    assert "Fleet apply: 3 targets: 1 failed, 2 not run." in result.stdout
+    doc = checked_document(result.stdout, result.returncode, "apply", "apply --fleet")
+    assert doc["stopped"] == "--fail-fast: a target failed" and doc["failed"] == 1
+    assert doc["counts"] == {"failed": 1, "not run": 2}
+    first, *rest = doc["targets"]
+    assert first["target"].endswith("/tenant_a") and first["result"] == "failed"
+    assert (first["before"], first["after"], first["revisions"]) == (None, None, [])
+    assert 'relation "users" already exists' in first["error"]
+    assert [(t["result"], t["error"]) for t in rest] == [("not run", doc["stopped"])] * 2
+    # The human summary is still written, on stderr.
+    assert "Fleet apply: 3 targets: 1 failed, 2 not run." in result.stderr
     assert "Stopped: --fail-fast: a target failed" in result.stderr
     assert [_revision(db_url, "tenant_a"), _revision(second_db, "public")] == [None, None]
     assert db.execute("SELECT to_regnamespace('tenant_b')").fetchone() == (None,)
@@ -247,3 +261,67 @@ def test_a_history_table_from_before_results_were_recorded_gains_them(
 
     rows = db.execute("SELECT revision, result FROM schemactl_history ORDER BY id").fetchall()
     assert rows == [(rev, "ok") for rev in ALL]
+
+
+def test_fleet_json_documents_for_apply_list_status_history_and_downgrade(
+        project: Project, db_url: URL, second_db: URL) -> None:
+    def doc(run: Run, command: str, section: str | None = None) -> dict[str, Any]:
+        return checked_document(run.stdout, run.returncode, command, section)
+
+    one = "--concurrency", "1"  # one connection at a time
+    applied = doc(schemactl(project, "apply", "--fleet", "--json", *one), "apply",
+                  "apply --fleet")
+    again = doc(schemactl(project, "apply", "--fleet", "--json", *one), "apply",
+                "apply --fleet")
+    listed = doc(schemactl(project, "fleet", "list", "--json", *one), "fleet list")
+    status = doc(schemactl(project, "status", "--fleet", "--no-drift", "--json", *one),
+                 "status", "status --fleet")
+    single = doc(schemactl(project, "history", "--json", url=second_db), "history")
+    refused = schemactl(project, "downgrade", "0002", "--fleet", "--json", *one)
+    undone = doc(schemactl(project, "downgrade", "0002", "--fleet", "--yes", "--json", *one),
+                 "downgrade", "apply --fleet")
+
+    names = [t["target"].split("/")[-1] for t in applied["targets"]]
+    assert names == ["tenant_a", "tenant_b", second_db.database]
+    assert applied["ok"] and (applied["direction"], applied["to"]) == ("up", "head")
+    assert applied["counts"] == {"applied": 3} and applied["stopped"] is None
+    for target in applied["targets"]:
+        assert (target["result"], target["before"], target["after"]) == ("applied", None, HEAD)
+        assert target["revisions"] == list(ALL) and target["error"] is None
+        assert isinstance(target["duration_ms"], int) and target["duration_ms"] > 0
+    assert [(t["result"], t["before"], t["after"], t["revisions"]) for t in again["targets"]] \
+        == [("unchanged", HEAD, HEAD, [])] * 3
+    assert [(t["kind"], t["revision"], t["at_head"]) for t in listed["targets"]] == [
+        ("schema", HEAD, True), ("schema", HEAD, True), ("database", HEAD, True)]
+    assert status["ok"] and status["counts"] == {"at head": 3}
+    assert status["drift_checked"] is False and status["head"] == HEAD
+    assert single["revision"] == HEAD and single["target"].endswith(f"/{second_db.database}")
+    assert [r["revision"] for r in single["runs"]] == list(reversed(ALL))
+    # Revisions that lose data: refused without --yes, as a document, never a prompt.
+    assert refused.returncode == 4
+    error = doc(refused, "downgrade", "error")["error"]
+    assert "refusing to run revisions that can lose data" in error["message"]
+    assert "Revisions to undo:" in refused.stderr
+    assert undone["direction"] == "down" and undone["counts"] == {"undone": 3}
+    assert [(t["before"], t["after"], t["revisions"]) for t in undone["targets"]] == [
+        (HEAD, "0002", ["0004", "0003"])] * 3
+    assert [_revision(second_db, "public"), _revision(db_url, "tenant_a")] == ["0002"] * 2
+    for run in (applied, listed, status, single, undone):
+        assert SECRET not in json.dumps(run)
+
+
+def test_json_errors_of_the_fleet_commands_are_documents(
+        project: Project, server_url: URL) -> None:
+    missing = server_url.set(database="schemactl_test_no_such_database")
+    history = schemactl(project, "history", "--json", url=missing)
+    (project.root / "fleet.yaml").write_text("databses: []\n")
+    listed = schemactl(project, "fleet", "list", "--json")
+
+    assert history.returncode == 1
+    error = checked_document(history.stdout, 1, "history", "error")["error"]
+    assert "cannot read the history of" in error["message"]
+    assert "schemactl_test_no_such_database" in error["message"]
+    assert listed.returncode == 1
+    error = checked_document(listed.stdout, 1, "fleet list", "error")["error"]
+    assert error["message"].startswith("fleet.yaml:1:1: error[FL001]: unknown key 'databses'")
+    assert "unknown key 'databses'" in listed.stderr  # the message is on stderr too

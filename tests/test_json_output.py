@@ -41,10 +41,18 @@ def run(root: Path, server: URL, *args: str, database: URL | None = None) -> Res
 
 def document(result: Result, command: str, section: str | None = None) -> dict[str, Any]:
     """The one document on stdout, checked against the envelope and the documented fields."""
-    doc = json.loads(result.stdout)  # the whole of stdout: nothing else may be there
+    return checked_document(result.stdout, result.exit_code, command, section)
+
+
+def checked_document(stdout: str, exit_code: int, command: str,
+                     section: str | None = None) -> dict[str, Any]:
+    """stdout parsed as one document whose envelope and fields are the documented ones
+    (section: the heading in docs/json-output.md, by default the command)."""
+    doc = json.loads(stdout)  # the whole of stdout: nothing else may be there
     assert isinstance(doc, dict)
+    assert list(doc)[:3] == ["schemactl_json", "command", "ok"]
     assert doc["schemactl_json"] == 1 and doc["command"] == command
-    assert doc["ok"] is (result.exit_code == 0)
+    assert doc["ok"] is (exit_code == 0)
     assert set(doc) == ENVELOPE | documented_fields(section or command), set(doc)
     return doc
 

@@ -4,7 +4,6 @@ status, history and sql (those commands call in here when the option is given)."
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import click
 from schemactl.apply import revisions
 from schemactl.apply.revisions import Revision
 from schemactl.apply.runner import Direction
+from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, pass_context
 from schemactl.errors import EXIT_ERROR, EXIT_PENDING, HazardRefused, SchemactlError
 from schemactl.fleet import config, targets
@@ -106,7 +106,8 @@ class _Progress:
 
     def __init__(self, total: int, label: str) -> None:
         self.bar: Any = None
-        if sys.stdout.isatty() and total > 1:
+        # Under --json stdout belongs to the document: no bar there.
+        if sys.stdout.isatty() and total > 1 and not output.json_requested():
             self.bar = click.progressbar(length=total, label=label,
                                          item_show_func=lambda x: x)
             self.bar.__enter__()
@@ -194,7 +195,7 @@ def _confirm(direction: Direction, paths: dict[str | None, list[Revision]],
     risky = [r for r in by_id.values() if direction == "down" or r.destructive]
     if risky and not yes:
         names = ", ".join(sorted(r.name for r in risky))
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if not (sys.stdin.isatty() and sys.stdout.isatty()) or output.json_requested():
             raise HazardRefused(f"refusing to run revisions that can lose data: {names}",
                                 hint="review them, then run again with --yes")
         if not click.confirm(f"{names} can lose data on every target. Run them?",
@@ -228,8 +229,13 @@ def migrate(ctx: Context, direction: Direction, to: str, fleet: str, yes: bool,
             result = fleet_runner.run(job, found, rollout, progress.done, pool)
         finally:
             progress.close()
-    _summary(result, "apply" if direction == "up" else "downgrade")
-    if result.failed or result.stopped:
+    _summary(result, "apply" if direction == "up" else "downgrade")  # on stderr under --json
+    failed = bool(result.failed or result.stopped)
+    if output.json_requested():
+        output.emit_json("apply" if direction == "up" else "downgrade", {
+            "fleet": spec.name or None, "direction": direction, "to": to,
+            **result.as_dict()}, ok=not failed)
+    if failed:
         sys.exit(EXIT_ERROR)
 
 
@@ -261,18 +267,27 @@ def status(ctx: Context, fleet: str, concurrency: int | None, as_json: bool,
         if progress:
             progress.close()
     ranked = sorted(result.outcomes, key=lambda o: _state(o)[0])
+    code = EXIT_ERROR if result.failed else \
+        EXIT_PENDING if any(_state(o)[0] < 3 for o in ranked) else 0
     if as_json:
-        click.echo(json.dumps({"head": revisions.head(project), "targets": [
-            {"target": o.target, "state": _state(o)[1], "revision": o.after,
-             "pending": o.detail.get("pending", []), "drift": o.detail.get("drift", []),
-             "edited_after_apply": o.detail.get("edited_after_apply", []), "error": o.error}
-            for o in ranked]}, indent=2))
+        output.emit_json("status", {
+            "fleet": spec.name or None, "head": revisions.head(project), "drift_checked": with_drift,
+            "counts": _state_counts(ranked), "targets": [
+                {"target": o.target, "state": _state(o)[1], "revision": o.after,
+                 "pending": o.detail.get("pending", []), "drift": o.detail.get("drift", []),
+                 "edited_after_apply": o.detail.get("edited_after_apply", []),
+                 "error": o.error} for o in ranked]}, ok=code == 0)
     else:
         _status_table(ranked, with_drift, revisions.head(project))
-    if result.failed:
-        sys.exit(EXIT_ERROR)
-    if any(_state(o)[0] < 3 for o in ranked):
-        sys.exit(EXIT_PENDING)
+    if code:
+        sys.exit(code)
+
+
+def _state_counts(ranked: list[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in ranked:
+        counts[_state(o)[1]] = counts.get(_state(o)[1], 0) + 1
+    return counts
 
 
 def _status_table(ranked: list[Outcome], with_drift: bool, head: str | None) -> None:
@@ -284,9 +299,7 @@ def _status_table(ranked: list[Outcome], with_drift: bool, head: str | None) -> 
                      (str(len(drift)) if with_drift else "-") if not o.failed else "?",
                      _first_line(o.error)])
     _table(rows, ["TARGET", "STATE", "REVISION", "PENDING", "DRIFT", "ERROR"])
-    counts: dict[str, int] = {}
-    for o in ranked:
-        counts[_state(o)[1]] = counts.get(_state(o)[1], 0) + 1
+    counts = _state_counts(ranked)
     echo(f"\nHead: {_rev(head)}. " + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."
          + ("" if with_drift else " (drift not checked: --no-drift)"))
 
@@ -300,9 +313,10 @@ def history(ctx: Context, fleet: str, concurrency: int | None, as_json: bool,
     job = Job(project.root, ctx.settings(), "history", limit=limit)
     result = fleet_runner.run(job, found, Rollout(concurrency=_concurrency(spec, concurrency)))
     if as_json:
-        click.echo(json.dumps({"targets": [
+        output.emit_json("history", {"fleet": spec.name or None, "failed": len(result.failed),
+                                     "targets": [
             {"target": o.target, "revision": o.after, "runs": o.detail.get("runs", []),
-             "error": o.error} for o in result.outcomes]}, indent=2, default=str))
+             "error": o.error} for o in result.outcomes]}, ok=not result.failed)
     else:
         from schemactl.cli.history_cmds import show_runs
 
@@ -374,7 +388,7 @@ def fleet() -> None:
 
 @fleet.command("list")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
+@output.json_option
 @click.option("--concurrency", type=click.IntRange(1, fleet_runner.MAX_CONCURRENCY),
               default=None, help="Targets read at once (one connection each).")
 @pass_context
@@ -389,10 +403,11 @@ def list_(ctx: Context, name: str | None, as_json: bool, concurrency: int | None
     head = revisions.head(project)
     kinds = {t.name: ("schema" if t.schema else "database") for t in found}
     if as_json:
-        click.echo(json.dumps({"fleet": spec.name or None, "head": head, "targets": [
+        output.emit_json("fleet list", {"fleet": spec.name or None, "head": head,
+                                        "failed": len(result.failed), "targets": [
             {"target": o.target, "kind": kinds[o.target], "revision": o.after,
              "at_head": not o.failed and o.after == head, "error": o.error}
-            for o in result.outcomes]}, indent=2))
+            for o in result.outcomes]}, ok=not result.failed)
     else:
         _table([[o.target, kinds[o.target], "?" if o.failed else _rev(o.after),
                  "error" if o.failed else ("yes" if o.after == head else "no"),

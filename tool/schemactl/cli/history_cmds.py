@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import click
 
-from schemactl.cli import fleet_cmds
+from schemactl.cli import fleet_cmds, output
 from schemactl.cli.apply_cmds import target_of
 from schemactl.cli.common import (
     Context,
@@ -19,7 +17,7 @@ from schemactl.cli.common import (
     pass_context,
 )
 from schemactl.db.urls import display
-from schemactl.errors import EXIT_ERROR
+from schemactl.errors import SchemactlError
 from schemactl.fleet.targets import Target
 from schemactl.fleet.tasks import Job, run
 
@@ -40,7 +38,7 @@ def show_runs(runs: list[dict[str, Any]], indent: str = "") -> None:
 
 @main.command()
 @database_url_option
-@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@output.json_option
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None,
               help="Only the last N runs of each target.")
 @fleet_cmds.fleet_option
@@ -58,14 +56,12 @@ def history(ctx: Context, database_url: str | None, as_json: bool, limit: int | 
     settings = ctx.settings(database_url=database_url)
     url = target_of(settings, project)
     outcome = run(Job(project.root, settings, "history", limit=limit), Target(url))
+    if outcome.failed:  # one target: its failure is the command's error (a document too)
+        raise SchemactlError(f"cannot read the history of {display(url)}: {outcome.error}")
     runs = outcome.detail.get("runs", [])
     if as_json:
-        click.echo(json.dumps({"target": display(url), "revision": outcome.after,
-                               "runs": runs, "error": outcome.error}, indent=2))
+        output.emit_json("history", {"target": display(url), "revision": outcome.after,
+                                     "runs": runs})
     else:
         echo(f"Target: {display(url)} (at {outcome.after or 'base'})")
-        if outcome.error:
-            echo(f"error: {outcome.error}", err=True)
         show_runs(runs)
-    if outcome.failed:
-        sys.exit(EXIT_ERROR)

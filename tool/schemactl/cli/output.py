@@ -129,8 +129,16 @@ def emit_error(message: str, hint: str | None) -> None:
     current = mode()
     ctx = click.get_current_context(silent=True)
     if current.json and not current.emitted and ctx is not None:
-        emit_json(ctx.info_name or "schemactl", {"error": {"message": message, "hint": hint}},
-                  ok=False)
+        emit_json(command_name(ctx), {"error": {"message": message, "hint": hint}}, ok=False)
+
+
+def command_name(ctx: click.Context) -> str:
+    """The command as a user typed it, without the program: `plan`, `fleet list`."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or ctx.info_name or "schemactl"
 
 
 def _set(field_name: str, value: Any) -> None:

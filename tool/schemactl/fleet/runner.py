@@ -58,8 +58,12 @@ class FleetResult:
         return found
 
     def as_dict(self) -> dict[str, Any]:
-        return {"targets": [asdict(o) for o in self.outcomes], "counts": self.counts(),
-                "stopped": self.stopped, "failed": len(self.failed)}
+        """The summary as data: per target its result, revisions before and after, what ran,
+        how long it took and its error. (`detail` is left out: the commands that have
+        detail, status and history, show it in their own shape.)"""
+        return {"targets": [{k: v for k, v in asdict(o).items() if k != "detail"}
+                            for o in self.outcomes],
+                "counts": self.counts(), "stopped": self.stopped, "failed": len(self.failed)}
 
 
 def _die_with(fleet_pid: int) -> None:
