@@ -58,19 +58,22 @@ class User(Base):
         primary_key=True,
         nullable=False,
     )
-    username: Mapped[str] = mapped_column(postgresql.VARCHAR(50), nullable=False)
-    email: Mapped[str] = mapped_column(postgresql.VARCHAR(120), nullable=False)
+    username: Mapped[str] = mapped_column(postgresql.VARCHAR(length=50), nullable=False)
+    email: Mapped[str] = mapped_column(postgresql.VARCHAR(length=120), nullable=False)
     display_name: Mapped[str | None] = mapped_column(
-        postgresql.VARCHAR(100),
+        postgresql.VARCHAR(length=100),
         nullable=True,
     )
     bio: Mapped[str | None] = mapped_column(postgresql.TEXT(), nullable=True)
     image_file: Mapped[str] = mapped_column(
-        postgresql.VARCHAR(200),
+        postgresql.VARCHAR(length=200),
         nullable=False,
         server_default=sa.literal_column("'default.jpg'::character varying"),
     )
-    password_hash: Mapped[str] = mapped_column(postgresql.VARCHAR(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(
+        postgresql.VARCHAR(length=200),
+        nullable=False,
+    )
     is_admin: Mapped[bool] = mapped_column(
         postgresql.BOOLEAN(),
         nullable=False,
@@ -124,8 +127,8 @@ class Post(Base):
         nullable=False,
     )
     user_id: Mapped[int] = mapped_column(postgresql.BIGINT(), nullable=False)
-    title: Mapped[str] = mapped_column(postgresql.VARCHAR(100), nullable=False)
-    slug: Mapped[str] = mapped_column(postgresql.VARCHAR(120), nullable=False)
+    title: Mapped[str] = mapped_column(postgresql.VARCHAR(length=100), nullable=False)
+    slug: Mapped[str] = mapped_column(postgresql.VARCHAR(length=120), nullable=False)
     body: Mapped[str] = mapped_column(postgresql.TEXT(), nullable=False)
     status: Mapped[PostStatus] = mapped_column(
         POST_STATUS_ENUM,

@@ -1,13 +1,23 @@
-"""How long `schemactl plan` takes and how many SQL queries it sends.
+"""How long schemactl's commands take on 100 / 1,000 (/ 5,000) tables, next to pg_dump -s.
 
-Measures, side by side in one run on the same server:
-  - plan of the example blog from an empty history, and again with its history at head;
-  - plan of a generated 200-table schema, from empty and at head;
-  - plain Alembic autogenerate (compare_metadata against the shadow) for the same 200 tables,
-    as the yardstick: the ratio says what our extra comparators and the desired database cost.
+For each size, one project is planned and applied to a target database, then every
+operation runs in turn, repeated --rounds times and interleaved (a, b, c, a, b, c, ...) so
+that the server's load falls on all of them alike. Each figure is the median wall time of
+the whole process, as a user sees it, and its ratio to `pg_dump -s` of the same database:
 
-Usage: python bench/plan_bench.py [--tables 200] [--database-url URL]
-(default server: TEST_DATABASE_URL, DATABASE_URL, else the embedded PostgreSQL)
+  plan (cold cache)      plan --check after `schemactl cache clear`: builds both databases
+  plan (warm cache)      plan --check again: the kept shadow and desired catalog
+  plan, one change       plan --check with one column added to the YAML (not written)
+  plan --against         plan --check against the target database at head
+  check                  schemactl check
+  status                 schemactl status (drift)
+  inspect                schemactl inspect -o <tmp> --force
+  apply, one statement   apply of a one-column revision (downgraded again untimed)
+  alembic compare        plain Alembic compare_metadata in a fresh process, as a yardstick
+
+Usage: python bench/plan_bench.py [--tables 100,1000] [--rounds 3] [--database-url URL]
+(5,000 tables: --tables 5000, which takes a long while; default server: TEST_DATABASE_URL,
+DATABASE_URL, else fails)
 """
 
 from __future__ import annotations
@@ -15,44 +25,48 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import make_project, settings_for  # noqa: E402
+from helpers import make_project  # noqa: E402
 
-from schemactl.compile import compile_spec  # noqa: E402
-from schemactl.db import embedded  # noqa: E402
-from schemactl.db.throwaway import throwaway_database  # noqa: E402
-from schemactl.db.urls import normalize  # noqa: E402
-from schemactl.diff.shadow import connect, create_schema  # noqa: E402
-from schemactl.pipeline import load_spec, make_plan, write_revision  # noqa: E402
+from schemactl.db.throwaway import create_database, drop_database  # noqa: E402
+from schemactl.db.urls import libpq_dsn, normalize  # noqa: E402
+from schemactl.project import Project  # noqa: E402
 
-QUERIES = 0
-
-
-@event.listens_for(Engine, "before_cursor_execute")
-def _count(*_: object) -> None:
-    global QUERIES
-    QUERIES += 1
+COMPARE = """
+import sys
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from schemactl.compile import compile_spec
+from schemactl.spec.load import load
+from schemactl.spec.validate import validate
+from pathlib import Path
+metadata = compile_spec(validate(load(Path(sys.argv[2]) / "schema", base=Path(sys.argv[2]))))
+with create_engine(sys.argv[1]).connect() as conn:
+    context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "include_schemas": True})
+    compare_metadata(context, metadata)
+"""
 
 
 def wide_schema(tables: int) -> str:
-    """tables tables in a chain of foreign keys, each with a check, an index and an enum."""
+    """tables tables in a chain of foreign keys, each with a check, two indexes and an enum."""
     lines = ["enums:", "  state: [new, active, closed]", "tables:"]
     for i in range(tables):
         lines += [
-            f"  t{i:03d}:",
+            f"  t{i:04d}:",
             "    columns:",
             "      id: {type: bigint, identity: true, primary_key: true}",
             "      name: {type: varchar(100), comment: a name}",
@@ -61,69 +75,143 @@ def wide_schema(tables: int) -> str:
             "      created_at: {type: timestamptz, default_sql: now()}",
         ]
         if i:
-            lines.append(f"      parent_id: {{type: bigint, nullable: true, references: t{i - 1:03d}.id}}")
+            lines.append(f"      parent_id: {{type: bigint, nullable: true, "
+                         f"references: t{i - 1:04d}.id}}")
         lines += ["    indexes:", "      - {columns: [created_at], where: \"state = 'active'\"}",
-                  "    checks:", f"      t{i:03d}_amount_ok: amount >= 0"]
+                  "      - {columns: [name]}",
+                  "    checks:", f"      t{i:04d}_amount_ok: amount >= 0"]
     return "\n".join(lines) + "\n"
 
 
-def measure(label: str, fn: Callable[[], object]) -> float:
-    global QUERIES
-    QUERIES = 0
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    print(f"{label:<48} {seconds:7.2f} s {QUERIES:6d} queries")
-    return seconds
+class Bench:
+    def __init__(self, project: Project, server: URL, target: URL) -> None:
+        self.project, self.server, self.target = project, server, target
+        self.env = {**os.environ, "SHADOW_DATABASE_URL": server.render_as_string(False),
+                    "DATABASE_URL": target.render_as_string(False)}
+
+    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> None:
+        done = subprocess.run([sys.executable, "-m", "schemactl", "-C", str(self.project.root),
+                               *args], env=self.env, capture_output=True, text=True)
+        if done.returncode not in ok:
+            raise SystemExit(f"schemactl {' '.join(args)} exited {done.returncode}:\n"
+                             f"{done.stdout}\n{done.stderr}")
+
+    def pg_dump(self) -> None:
+        subprocess.run(["pg_dump", "-s", "-d", libpq_dsn(self.target)], check=True,
+                       capture_output=True)
+
+    def plan_cold(self) -> Callable[[], None]:
+        self.run("cache", "clear")
+        return lambda: self.run("plan", "--check")
+
+    def plan_one_change(self) -> Callable[[], None]:
+        yaml = self.project.schema_dir / "app.yaml"
+        original = yaml.read_text()
+        yaml.write_text(original.replace("  t0000:\n    columns:\n",
+                                         "  t0000:\n    columns:\n      extra: {type: text, "
+                                         "nullable: true}\n", 1))
+
+        def plan() -> None:
+            try:
+                self.run("plan", "--check", ok=(3,))
+            finally:
+                yaml.write_text(original)
+        return plan
+
+    def apply_one(self) -> Callable[[], None]:
+        self.plan_one_change_written()
+        return lambda: self.run("apply", "--yes")
+
+    def plan_one_change_written(self) -> None:
+        yaml = self.project.schema_dir / "app.yaml"
+        self.original = yaml.read_text()
+        yaml.write_text(self.original.replace("  t0000:\n    columns:\n",
+                                              "  t0000:\n    columns:\n      extra: {type: "
+                                              "text, nullable: true}\n", 1))
+        before = set(self.project.versions_dir.glob("*.py"))
+        self.first = next(iter(before)).name.split("_", 1)[0]
+        self.run("plan", "-m", "one column")
+        self.added = [p.stem for p in set(self.project.versions_dir.glob("*.py")) - before]
+
+    def undo_one(self) -> None:
+        self.run("downgrade", self.first, "--yes")
+        for stem in self.added:
+            (self.project.versions_dir / f"{stem}.py").unlink()
+            (self.project.sql_dir / f"{stem}.sql").unlink(missing_ok=True)
+        (self.project.schema_dir / "app.yaml").write_text(self.original)
+        self.run("hash")
+
+    def compare(self) -> None:
+        subprocess.run([sys.executable, "-c", COMPARE, self.target.render_as_string(False),
+                        str(self.project.root)], check=True, env=self.env)
 
 
-def bench_project(name: str, schema_yaml: str, server: URL, work: Path) -> tuple[float, float]:
-    project = make_project(work / name, schema_yaml)
-    settings = settings_for(server)
-    holder: dict[str, object] = {}
-    empty = measure(f"plan {name}, empty history",
-                    lambda: holder.update(plan=make_plan(project, settings)))
-    write_revision(project, holder["plan"], "all")  # type: ignore[arg-type]
-    at_head = measure(f"plan {name}, history at head (no changes)",
-                      lambda: make_plan(project, settings))
-    return empty, at_head
-
-
-def alembic_only(schema_yaml: str, server: URL, work: Path) -> float:
-    project = make_project(work / "alembic_only", schema_yaml)
-    spec = load_spec(project)
-    metadata = compile_spec(spec)
-    with throwaway_database(server, "bench") as url, connect(url) as conn:
-        create_schema(conn, metadata, spec)
-
-        def compare() -> None:
-            context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                             "include_schemas": True})
-            compare_metadata(context, metadata)
-
-        return measure("Alembic compare_metadata alone, same schema", compare)
+def bench_size(tables: int, server: URL, work: Path, rounds: int) -> dict[str, float]:
+    project = make_project(work / f"t{tables}", wide_schema(tables))
+    target = create_database(server, "schemactl_bench")
+    bench = Bench(project, server, target)
+    times: dict[str, list[float]] = {}
+    try:
+        bench.run("plan", "-m", "all")
+        bench.run("apply", "--yes")
+        inspected = work / f"inspected{tables}"
+        operations: dict[str, Callable[[], Callable[[], None] | None]] = {
+            "pg_dump -s": lambda: bench.pg_dump,
+            "plan (cold cache)": bench.plan_cold,
+            "plan (warm cache)": lambda: lambda: bench.run("plan", "--check"),
+            "plan, one change": bench.plan_one_change,
+            "plan --against": lambda: lambda: bench.run(
+                "plan", "--check", "--against", target.render_as_string(False)),
+            "check": lambda: lambda: bench.run("check"),
+            "status": lambda: lambda: bench.run("status", ok=(0, 3)),
+            "inspect": lambda: lambda: bench.run("inspect", "-o", str(inspected), "--force"),
+            "alembic compare": lambda: bench.compare,
+            "apply, one statement": bench.apply_one,
+        }
+        for _ in range(rounds):
+            for label, prepare in operations.items():
+                action = prepare()
+                assert action is not None
+                start = time.perf_counter()
+                action()
+                times.setdefault(label, []).append(time.perf_counter() - start)
+                if label == "apply, one statement":
+                    bench.undo_one()
+    finally:
+        bench.run("cache", "clear")
+        drop_database(target)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tables", type=int, default=200)
+    parser.add_argument("--tables", default="100,1000",
+                        help="comma-separated sizes (5000 takes a long while)")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url")
     args = parser.parse_args()
     configured = args.database_url or os.environ.get("TEST_DATABASE_URL") or os.environ.get(
         "DATABASE_URL")
+    if not configured:
+        raise SystemExit("give --database-url (a server where databases can be created)")
+    server = normalize(configured)
+    sizes = [int(size) for size in args.tables.split(",")]
     work = Path(tempfile.mkdtemp(prefix="schemactl-bench-"))
+    results = {}
     try:
-        server = normalize(configured) if configured else embedded.server_url(work / "pgdata")
-        print(f"server: PostgreSQL at {server.render_as_string(hide_password=True)}")
-        blog = (REPO / "schema" / "blog.yaml").read_text()
-        bench_project("blog", blog, server, work)
-        wide = wide_schema(args.tables)
-        empty, at_head = bench_project(f"{args.tables} tables", wide, server, work)
-        yardstick = alembic_only(wide, server, work)
-        print(f"ratio plan-at-head / Alembic compare alone ({args.tables} tables): "
-              f"{at_head / yardstick:.1f}x")
+        for size in sizes:
+            results[size] = bench_size(size, server, work, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    header = f"{'operation':<24}" + "".join(f"{f'{s} tables':>22}" for s in sizes)
+    print(header)
+    for label in results[sizes[0]]:
+        row = f"{label:<24}"
+        for size in sizes:
+            seconds, base = results[size][label], results[size]["pg_dump -s"]
+            row += f"{seconds:>10.2f} s {seconds / base:>6.1f}x  "
+        print(row)
+    print("(median wall time of the whole process; ratio to pg_dump -s of the same database)")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ embedded PostgreSQL 18 started once per test session in a temporary directory.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -20,6 +22,7 @@ from sqlalchemy.engine import URL
 from schemactl.db import embedded
 from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn, normalize
+from schemactl.diff import shadow_cache
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,16 +32,30 @@ def server_url() -> Iterator[URL]:
     """The PostgreSQL server the tests run against (its maintenance database)."""
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
-        yield normalize(configured)
+        with _own_shadow_caches(normalize(configured)) as url:
+            yield url
         return
     # Not under pytest's basetemp: pytest prunes old basetemps, which would delete the data
     # directory of a server still in use by a concurrent test run.
     home = Path(tempfile.mkdtemp(prefix="schemactl-test-pg-"))
     try:
-        yield embedded.server_url(home / "pgdata")
+        with _own_shadow_caches(embedded.server_url(home / "pgdata")) as url:
+            yield url
     finally:
         embedded.stop(home / "pgdata")
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def _own_shadow_caches(url: URL) -> Iterator[URL]:
+    """Shadows that plans keep (one per history: hundreds in a test run) go under a prefix
+    of this test session's own, and are dropped at its end."""
+    prefix = f"schemactl_t{secrets.token_hex(4)}"
+    os.environ["SHADOW_DATABASE_PREFIX"] = prefix
+    try:
+        yield url
+    finally:
+        shadow_cache.clear(url, prefix)
 
 
 @pytest.fixture

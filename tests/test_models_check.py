@@ -84,3 +84,53 @@ def test_generated_models_have_no_difference(source: str, tmp_path: Path) -> Non
     schema = load_schema(REPO / source, base=REPO)
     with imported(render_models(schema), tmp_path) as module:
         assert compare_models(module.Base.metadata, schema) == []
+
+
+OPTIONS_YAML = """\
+extensions: [btree_gist]
+tables:
+  rooms:
+    unlogged: true
+    with: {fillfactor: 70}
+    columns:
+      id: {type: integer, primary_key: true}
+      code: {type: varchar(20), collation: C}
+      during: tstzrange
+      slot: {type: integer, nullable: true}
+    unique:
+      - {columns: [slot], nulls_not_distinct: true, deferrable: true}
+    indexes:
+      - columns: [{column: code, order: desc}]
+        using: btree
+        with: {fillfactor: 80}
+    exclude:
+      - elements: [{column: id, operator: "="}, {column: during, operator: "&&"}]
+"""
+
+
+def test_the_widened_options_are_compared_too() -> None:
+    """Collation (through the type), index key options and storage parameters, unique keys'
+    NULLS NOT DISTINCT and deferrability, exclusion constraints, UNLOGGED and a table's WITH."""
+    metadata = sa.MetaData()
+    sa.Table("rooms", metadata,
+             sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+             sa.Column("code", sa.String(20), nullable=False),  # no collation
+             sa.Column("during", postgresql.TSTZRANGE, nullable=False),
+             sa.Column("slot", sa.Integer),
+             sa.UniqueConstraint("slot"),  # NULLs distinct, not deferrable
+             sa.Index("rooms_code_idx", "code"))  # ascending, no fillfactor; and no exclusion
+    found = [str(d) for d in compare_models(metadata, validate([load_text(OPTIONS_YAML, "s.yaml")]))]
+    assert found == [
+        's.yaml:8:7: table public.rooms, column code: type is VARCHAR(20) in the models, '
+        'VARCHAR(20) COLLATE "C" in the YAML',
+        "s.yaml:12:9: table public.rooms: unique (slot) nulls not distinct deferrable is missing "
+        "from the models",
+        "s.yaml:3:3: table public.rooms: unique (slot) is in the models but not in the YAML",
+        "s.yaml:18:9: table public.rooms: exclude using gist (id with =, during with &&) is "
+        "missing from the models",
+        "s.yaml:3:3: table public.rooms: logged in the models, unlogged with (fillfactor=70) in "
+        "the YAML",
+        "s.yaml:14:9: table public.rooms: index (code desc) with (fillfactor=80) is missing from "
+        "the models",
+        "s.yaml:3:3: table public.rooms: index (code) is in the models but not in the YAML",
+    ]

@@ -192,6 +192,14 @@ def column_type(ref: TypeRef, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeE
     return scalar
 
 
+def column_sa_type(column: ColumnSpec, enums: Mapping[EnumKey, postgresql.ENUM]) -> TypeEngine[Any]:
+    """A column's type with its collation (COLLATE "C" in CREATE TABLE and ADD COLUMN)."""
+    type_ = column_type(column.type, enums)
+    if column.collation is not None and isinstance(type_, sa.String):
+        type_.collation = column.collation
+    return type_
+
+
 # --- literal defaults ---------------------------------------------------------------------------
 # PostgreSQL keeps a default as the expression it parsed and prints it back with pg_get_expr,
 # labelling constants with their type except bare non-negative integers, numerics that look
@@ -359,9 +367,7 @@ def _enum(spec: EnumSpec, metadata: sa.MetaData) -> postgresql.ENUM:
 
 def _column(spec: ColumnSpec, enums: Mapping[EnumKey, postgresql.ENUM]) -> sa.Column[Any]:
     info = {INFO_RENAMED_FROM: spec.renamed_from} if spec.renamed_from else {}
-    type_ = column_type(spec.type, enums)
-    if spec.collation is not None and isinstance(type_, sa.String):
-        type_.collation = spec.collation  # COLLATE "C" in CREATE TABLE and ADD COLUMN
+    type_ = column_sa_type(spec, enums)
     args: list[Any] = [spec.name, type_]
     default = _server_default(spec)
     if isinstance(default, (sa.Identity, sa.Computed)):
@@ -426,10 +432,15 @@ def _unique(unique: UniqueSpec) -> sa.UniqueConstraint:
 
 
 def _index_key(element: IndexElement) -> str | sa.ColumnElement[Any]:
-    """A plain column by name; otherwise the key as PostgreSQL's grammar writes it:
-    `expr COLLATE "C" text_pattern_ops DESC NULLS LAST`."""
+    """A plain column by name; otherwise the key as SQL (index_key_sql)."""
     if element.column is not None and not element.has_options:
         return element.column
+    return sql_fragment(index_key_sql(element))
+
+
+def index_key_sql(element: IndexElement) -> str:
+    """An index key as PostgreSQL's grammar writes it: `expr COLLATE "C" text_pattern_ops DESC
+    NULLS LAST`. The generated models (render/models.py) spell their keys with it too."""
     parts = [quote_ident(element.column) if element.column is not None
              else element.expression or ""]
     if element.collation:
@@ -440,7 +451,7 @@ def _index_key(element: IndexElement) -> str | sa.ColumnElement[Any]:
         parts.append(element.order.upper())
     if element.nulls:
         parts.append(f"NULLS {element.nulls.upper()}")
-    return sql_fragment(" ".join(parts))
+    return " ".join(parts)
 
 
 def _qualified_name(name: str) -> str:

@@ -28,6 +28,7 @@ import schemactl.sqltypes
 from schemactl.apply import checksums, revisions
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
+from schemactl.db.throwaway import check_prefix, drop_leftovers
 from schemactl.diff.autogen import reverse
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
@@ -48,23 +49,29 @@ def load_spec(project: Project) -> SchemaSpec:
     return validate(load(project.schema_dir, base=project.root))
 
 
-def make_plan(project: Project, settings: Settings, against: URL | None = None) -> Plan:
+def make_plan(project: Project, settings: Settings, against: URL | None = None,
+              cache: bool = True) -> Plan:
     """Plan the change from the baseline to the YAML.
 
     The baseline is a shadow database built from the migration history. With `against`, it
     is a scratch copy of what `inspect` reads from that live database instead: the live
     database only answers catalog queries (no lock, no DDL, not even rolled back), and the
-    diff runs on the copy like on any shadow."""
+    diff runs on the copy like on any shadow. Without cache, the shadow is replayed from the
+    history even when a kept copy of it exists (the result is the same)."""
     spec = load_spec(project)
     metadata = compile_spec(spec)
     _one_head(project)
     server = shadow_server_url(settings, project.root)
+    prefix = check_prefix(settings.shadow_database_prefix)
+    drop_leftovers(server, prefix)
     # The two databases are independent and mostly DDL the server executes: build the
     # desired one in a thread while the baseline is built (about halves the time).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        desired_future = pool.submit(desired_catalog, metadata, spec, server)
+        desired_future = pool.submit(desired_catalog, metadata, spec, server, prefix,
+                                     project if cache else None)
         baseline: AbstractContextManager[Connection] = (
-            copy_of(against, server) if against is not None else shadow(project, server))
+            copy_of(against, server, prefix) if against is not None
+            else shadow(project, server, prefix=prefix, cache=cache))
         with baseline as conn:
             desired = desired_future.result()
             return build_plan(_diff(metadata, spec, conn, desired))
@@ -73,8 +80,9 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None) 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
     """Diff, then rehearse the revision on the baseline: upgrade() must leave nothing to do,
     and downgrade() must give the baseline's catalog back. All in one transaction that is
-    rolled back."""
-    transaction = conn.begin()
+    rolled back (a revision in transaction groups commits each group, on a baseline that is
+    thrown away afterwards)."""
+    conn.begin()
     try:
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
@@ -95,7 +103,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
                     hint="please report this with your schema files")
         return upgrade_ops
     finally:
-        transaction.rollback()
+        conn.rollback()
 
 
 def _catalog_difference(expected: Catalog, got: Catalog) -> str:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     shadow_database_url: SecretStr | None = None
+    # Names of throwaway and kept shadow databases start with it (db/throwaway.py).
+    shadow_database_prefix: str = "schemactl"
     # Migration sessions: how long to wait for a lock, how long one statement may run.
     lock_timeout: Duration = "5s"
     statement_timeout: Duration = "0"

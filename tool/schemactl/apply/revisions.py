@@ -58,8 +58,10 @@ class Revision:
     @property
     def transactional(self) -> bool:
         """False when the file commits part way itself (autocommit_block, for statements
-        such as CREATE INDEX CONCURRENTLY that cannot run in a transaction)."""
-        return "autocommit_block" not in self.path.read_text()
+        such as CREATE INDEX CONCURRENTLY that cannot run in a transaction, or commit_group()
+        between the transaction groups of a revision too large for one transaction)."""
+        text = self.path.read_text()
+        return "autocommit_block" not in text and "op.commit_group()" not in text
 
 
 TWO_HEADS_FIX = ("run `schemactl rebase`: it moves this branch's new revisions on top of the "

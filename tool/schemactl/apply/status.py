@@ -63,7 +63,7 @@ def drift_of(project: Project, settings: Settings, url: URL,
     tenant schema is compared with a schema of the same name in the shadow)."""
     server = shadow_server_url(settings, project.root)
     try:
-        shadow = create_database(server, prefix="schemactl_shadow")
+        shadow = create_database(server, prefix=f"{settings.shadow_database_prefix}_shadow")
     except psycopg.Error as exc:
         raise SchemactlError(
             f"cannot create a shadow database on {display(server)}: "

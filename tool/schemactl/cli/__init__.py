@@ -8,6 +8,7 @@ from __future__ import annotations
 # Each module registers its commands on main.
 from schemactl.cli import (  # noqa: F401
     apply_cmds,
+    cache_cmds,
     fleet_cmds,
     history_cmds,
     inspect_cmds,

@@ -85,10 +85,13 @@ def _default_message(plan: Plan) -> str:
               help="Compare with this live database instead of the migration history, and "
               "only print the plan (drift, adoption). The database answers catalog queries "
               "only; nothing is written. To adopt it, use `schemactl baseline`.")
+@click.option("--no-cache", is_flag=True,
+              help="Build the shadow and desired databases from scratch, ignoring what earlier "
+              "plans kept (see `schemactl cache`). The plan is the same.")
 @pass_context
 @handle_errors
 def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
-         allow_destructive: bool, against: str | None) -> None:
+         allow_destructive: bool, against: str | None, no_cache: bool) -> None:
     """Compare schema/*.yaml with the migrations and write the next revision.
 
     The baseline is a throwaway shadow database upgraded through every existing
@@ -103,7 +106,8 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     settings = ctx.settings()
     output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
                   f"{display(shadow_server_url(settings, project.root))}")
-    result = make_plan(project, settings, normalize(against) if against else None)
+    result = make_plan(project, settings, normalize(against) if against else None,
+                       cache=not no_cache)
     warning = version_warning(settings) if against is None else None
     if warning:
         output.warn(warning)

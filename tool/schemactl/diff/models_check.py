@@ -1,12 +1,16 @@
 """Compare an application's own SQLAlchemy MetaData (hand-written models) with the YAML:
 (MetaData, SchemaSpec) -> list[ModelDifference], each with the file:line of the YAML side.
 
-What is compared, per table: that it exists on both sides; each column's type (as PostgreSQL
-spells it), nullability and server default (identity and generated columns included); the
-primary key, unique constraints and foreign keys (by columns, target and ON DELETE/UPDATE);
-indexes (by keys, uniqueness and predicate). Names of constraints and indexes, CHECK
-constraints and comments are not compared: hand-written models rarely spell them, and a
-difference there changes no query the application makes.
+What is compared, per table: that it exists on both sides; UNLOGGED and its WITH (...)
+storage parameters; each column's type (as PostgreSQL spells it, collation included),
+nullability and server default (identity and generated columns included); the primary key;
+unique constraints (columns, NULLS NOT DISTINCT, deferrability); foreign keys (by columns,
+target and ON DELETE/UPDATE); exclusion constraints (keys, operators, method, predicate);
+indexes (keys with their options, uniqueness, method, INCLUDE, WITH, NULLS NOT DISTINCT,
+predicate). Not compared: names of constraints and indexes, CHECK constraints, comments,
+the deferrability of primary and foreign keys, and column compression and storage (MetaData
+has no place for them). Hand-written models rarely spell these, and a difference there
+changes no query the application makes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import CompileError
 
@@ -192,11 +197,39 @@ def _fk_shape(fk: sa.ForeignKeyConstraint) -> tuple[Any, ...]:
             _action(fk.ondelete), _action(fk.onupdate))
 
 
+def _key_sql(element: Any) -> str | None:
+    return element.name if isinstance(element, sa.Column) else _normal_sql(_sql_of(element))
+
+
+def _storage(options: Any) -> tuple[tuple[str, str], ...]:
+    """WITH (...) parameters, values as text (PostgreSQL keeps them as text)."""
+    return tuple(sorted((str(k), str(v).lower()) for k, v in (options.get("with") or {}).items()))
+
+
 def _index_shape(index: sa.Index) -> tuple[Any, ...]:
-    keys = tuple(e.name if isinstance(e, sa.Column) else _normal_sql(_sql_of(e))
-                 for e in index.expressions)
-    where = index.dialect_options["postgresql"].get("where")
-    return (keys, bool(index.unique), _normal_sql(_sql_of(where)) if where is not None else None)
+    keys = tuple(_key_sql(e) for e in index.expressions)
+    pg = index.dialect_options["postgresql"]
+    where = pg.get("where")
+    return (keys, bool(index.unique), _normal_sql(_sql_of(where)) if where is not None else None,
+            (pg.get("using") or "btree").lower(), tuple(str(getattr(c, "name", c))
+                                                        for c in pg.get("include") or ()),
+            _storage(pg), bool(pg.get("nulls_not_distinct")))
+
+
+def _unique_shape(unique: sa.UniqueConstraint) -> tuple[Any, ...]:
+    initially = (unique.initially or "").upper() == "DEFERRED"
+    return (frozenset(_columns(unique)),
+            bool(unique.dialect_options["postgresql"].get("nulls_not_distinct")),
+            bool(unique.deferrable) or initially, initially)
+
+
+def _exclusion_shape(constraint: Any) -> tuple[Any, ...]:
+    # (key, column name, operator) per element; SQLAlchemy keeps no public list of them.
+    elements = tuple((expr if isinstance(expr, str) else _key_sql(expr), str(op))
+                     for expr, _, op in constraint._render_exprs)
+    where = constraint.where
+    return (elements, str(constraint.using).lower(),
+            _normal_sql(_sql_of(where)) if where is not None else None)
 
 
 def _describe_fk(shape: tuple[Any, ...]) -> str:
@@ -207,9 +240,32 @@ def _describe_fk(shape: tuple[Any, ...]) -> str:
 
 
 def _describe_index(shape: tuple[Any, ...]) -> str:
-    keys, unique, where = shape
-    return (f"{'unique ' if unique else ''}index ({', '.join(keys)})"
+    keys, unique, where, using, include, storage, nulls_not_distinct = shape
+    return (f"{'unique ' if unique else ''}index ({', '.join(str(k) for k in keys)})"
+            + (f" using {using}" if using != "btree" else "")
+            + (f" include ({', '.join(include)})" if include else "")
+            + (" nulls not distinct" if nulls_not_distinct else "")
+            + (f" with ({', '.join(f'{k}={v}' for k, v in storage)})" if storage else "")
             + (f" where {where}" if where else ""))
+
+
+def _describe_unique(shape: tuple[Any, ...]) -> str:
+    columns, nulls_not_distinct, deferrable, initially_deferred = shape
+    return (f"unique ({', '.join(sorted(columns))})"
+            + (" nulls not distinct" if nulls_not_distinct else "")
+            + (" deferrable" if deferrable else "")
+            + (" initially deferred" if initially_deferred else ""))
+
+
+def _describe_exclusion(shape: tuple[Any, ...]) -> str:
+    elements, using, where = shape
+    keys = ", ".join(f"{key} with {op}" for key, op in elements)
+    return f"exclude using {using} ({keys})" + (f" where {where}" if where else "")
+
+
+def _table_options(table: sa.Table) -> tuple[Any, ...]:
+    unlogged = any(str(p).upper() == "UNLOGGED" for p in table._prefixes)
+    return (unlogged, _storage(table.dialect_options["postgresql"]))
 
 
 def _compare_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[ModelDifference]:
@@ -220,13 +276,25 @@ def _compare_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[Model
         mark = table.primary_key.mark if table.primary_key else table.mark
         found.append(ModelDifference(mark, obj, f"primary key is ({', '.join(have_pk)}) in the "
                                                 f"models, ({', '.join(want_pk)}) in the YAML"))
-    marks = {u.columns: u.mark for u in table.uniques}
+    marks = {frozenset(u.columns): u.mark for u in table.uniques}
     found += _compare_sets(
         obj, table.mark,
-        {frozenset(_columns(c)): marks.get(_columns(c), table.mark)
+        {_unique_shape(c): marks.get(frozenset(_columns(c)), table.mark)
          for c in yaml.constraints if isinstance(c, sa.UniqueConstraint)},
-        {frozenset(_columns(c)) for c in app.constraints if isinstance(c, sa.UniqueConstraint)},
-        lambda cols: f"unique ({', '.join(sorted(cols))})")
+        {_unique_shape(c) for c in app.constraints if isinstance(c, sa.UniqueConstraint)},
+        _describe_unique)
+    exclusion_marks = {x.name: x.mark for x in table.exclusions}
+    found += _compare_sets(
+        obj, table.mark,
+        {_exclusion_shape(c): exclusion_marks.get(str(c.name), table.mark)
+         for c in yaml.constraints if isinstance(c, ExcludeConstraint)},
+        {_exclusion_shape(c) for c in app.constraints if isinstance(c, ExcludeConstraint)},
+        _describe_exclusion)
+    want_options, have_options = _table_options(yaml), _table_options(app)
+    if want_options != have_options:
+        found.append(ModelDifference(table.mark, obj, f"{_describe_options(have_options)} in the "
+                                                      f"models, {_describe_options(want_options)} "
+                                                      "in the YAML"))
     found += _compare_foreign_keys(table, app, yaml)
     index_marks = {i.name: i.mark for i in table.indexes}
     found += _compare_sets(
@@ -234,6 +302,12 @@ def _compare_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[Model
         {_index_shape(i): index_marks.get(str(i.name), table.mark) for i in yaml.indexes},
         {_index_shape(i) for i in app.indexes}, _describe_index)
     return found
+
+
+def _describe_options(options: tuple[Any, ...]) -> str:
+    unlogged, storage = options
+    with_ = f" with ({', '.join(f'{k}={v}' for k, v in storage)})" if storage else ""
+    return ("unlogged" if unlogged else "logged") + with_
 
 
 def _compare_foreign_keys(table: TableSpec, app: sa.Table, yaml: sa.Table) -> list[ModelDifference]:

@@ -75,3 +75,42 @@ def _render_sql(autogen_context: Any, operation: SqlStepOp) -> str:
     if len(operation.statements) <= 1:  # none: a step with nothing to undo
         return f"op.run_sql({args})"
     return f"op.run_sql(\n    {args},\n)"
+
+
+@Operations.register_operation("commit_group")
+class CommitGroupOp(MigrateOperation):
+    """The end of one transaction group of a revision too large for one transaction.
+
+    Every table a transaction creates, alters or drops holds several locks (the table, its
+    TOAST table, indexes, sequences) until the commit, and the server's lock table is shared
+    and sized for max_locks_per_transaction (64 by default) per connection: a revision that
+    touches thousands of tables in one transaction fails with `out of shared memory`."""
+
+    @classmethod
+    def commit_group(cls, operations: Operations) -> None:
+        operations.invoke(cls())
+
+    def reverse(self) -> CommitGroupOp:
+        return CommitGroupOp()
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("commit_group",)
+
+
+@Operations.implementation_for(CommitGroupOp)
+def _commit_group(operations: Operations, operation: CommitGroupOp) -> None:
+    context = operations.migration_context
+    if context.as_sql or context._transaction is not None:
+        # Under Alembic's per-revision transaction (apply, offline SQL): commit it and begin
+        # the next group's, the way Alembic's own autocommit blocks do.
+        with context.autocommit_block():
+            pass
+    else:  # a connection whose transaction the caller manages (the plan's rehearsal)
+        assert context.connection is not None
+        context.connection.commit()
+        context.connection.begin()
+
+
+@renderers.dispatch_for(CommitGroupOp)
+def _render_commit_group(autogen_context: Any, operation: CommitGroupOp) -> str:
+    return "op.commit_group()"

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from alembic import command
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.dialects import postgresql
@@ -24,7 +25,14 @@ from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 from schemactl.compile import INFO_AFTER_CREATE
 from schemactl.compile_routines import Definition, definitions
 from schemactl.db.errors import pg_message
-from schemactl.db.throwaway import throwaway_database
+from schemactl.db.throwaway import (
+    DEFAULT_PREFIX,
+    create_database,
+    drop_database,
+    server_version,
+    throwaway_database,
+)
+from schemactl.diff import desired_cache, shadow_cache
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
 from schemactl.diff.comparators.namespaces import create_extension_sql
@@ -36,8 +44,13 @@ from schemactl.sqltext import qualified, quote_ident
 
 
 @contextmanager
-def connect(url: URL) -> Iterator[Connection]:
-    engine = create_engine(url, poolclass=pool.NullPool)
+def connect(url: URL, autocommit: bool = False) -> Iterator[Connection]:
+    """A connection to url; with autocommit, every statement is its own transaction. The
+    throwaway databases are built that way: a build holds no lock past its statement, so
+    its lock count does not grow with the schema (the server's lock table is shared and
+    holds about max_locks_per_transaction x max_connections locks)."""
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, poolclass=pool.NullPool, execution_options=options)
     try:
         with engine.connect() as conn:
             yield conn
@@ -56,24 +69,47 @@ def upgrade(project: Project, conn: Connection, revision: str = "heads") -> None
 
 
 @contextmanager
-def shadow(project: Project, server_url: URL, revision: str = "heads") -> Iterator[Connection]:
-    """A connection to a fresh database at `revision` of the migration history."""
-    with throwaway_database(server_url, "schemactl_shadow") as url, connect(url) as conn:
-        upgrade(project, conn, revision)
-        yield conn
+def shadow(project: Project, server_url: URL, revision: str = "heads",
+           prefix: str = DEFAULT_PREFIX, cache: bool = True) -> Iterator[Connection]:
+    """A connection to a fresh database at `revision` of the migration history. At head and
+    with cache, a copy of the history's kept shadow (diff/shadow_cache.py), kept first when
+    there is none yet."""
+    key = shadow_cache.history_key(project) if cache and revision == "heads" else None
+    kept = shadow_cache.entry_name(prefix, key) if key else None
+    if kept is not None and shadow_cache.exists(server_url, kept):
+        try:
+            copy = create_database(server_url, f"{prefix}_shadow", template=kept)
+        except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+            copy = None  # evicted or cleared meanwhile: build it as if it had never been kept
+        if copy is not None:
+            try:
+                with connect(copy) as conn:
+                    yield conn
+            finally:
+                drop_database(copy)
+            return
+    with throwaway_database(server_url, f"{prefix}_shadow") as url:
+        with connect(url, autocommit=True) as build:
+            upgrade(project, build, revision)
+        if kept is not None:
+            shadow_cache.keep(url, kept, prefix)
+        with connect(url) as conn:  # the rehearsal's transactions are the real ones
+            yield conn
 
 
 @contextmanager
-def copy_of(live: URL, server_url: URL) -> Iterator[Connection]:
+def copy_of(live: URL, server_url: URL, prefix: str = DEFAULT_PREFIX) -> Iterator[Connection]:
     """A connection to a fresh database holding what inspect reads from `live` (catalog
     queries only). Objects the YAML language cannot express are not copied."""
     from schemactl.compile import compile_spec
     from schemactl.inspect.catalog import inspect_database
 
     spec = inspect_database(live).spec
-    with throwaway_database(server_url, "schemactl_copy") as url, connect(url) as conn:
-        create_schema(conn, compile_spec(spec), spec)
-        yield conn
+    with throwaway_database(server_url, f"{prefix}_copy") as url:
+        with connect(url, autocommit=True) as build:
+            create_schema(build, compile_spec(spec), spec)
+        with connect(url) as conn:
+            yield conn
 
 
 def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> None:
@@ -167,10 +203,19 @@ def _nextval_sequences(conn: Connection, spec: SchemaSpec) -> dict[str, tuple[st
     return found
 
 
-def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL) -> Catalog:
-    with throwaway_database(server_url, "schemactl_desired") as url, connect(url) as conn:
-        create_schema(conn, metadata, spec)
-        catalog = read_catalog(conn)
+def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL,
+                    prefix: str = DEFAULT_PREFIX, project: Project | None = None) -> Catalog:
+    """The YAML's schema as PostgreSQL prints it. With project, kept per YAML content
+    (diff/desired_cache.py): an unchanged schema/ needs no desired database."""
+    key = desired_cache.key(project, server_version(server_url)) if project else None
+    catalog = desired_cache.load(project, key) if project and key else None
+    if catalog is None:
+        with throwaway_database(server_url, f"{prefix}_desired") as url, \
+                connect(url, autocommit=True) as conn:
+            create_schema(conn, metadata, spec)
+            catalog = read_catalog(conn)
+        if project and key:
+            desired_cache.store(project, key, catalog)
     _source_ddl(metadata, catalog)
     return catalog
 

@@ -16,21 +16,30 @@ from dataclasses import dataclass, field
 from schemactl.errors import SchemactlError
 from schemactl.spec.types import DEFAULT_SCHEMA, EnumSpec, ForeignKeySpec, SchemaSpec, TableSpec, TypeRef
 
-# Python types of the built-in column types (arrays wrap them in list[...]).
+# The Python type of each column type's values, as psycopg 3 and SQLAlchemy's postgresql types
+# return them (arrays wrap them in list[...]). Which SQLAlchemy type each column gets is
+# compile.py's business (column_type); this table is the Python side only, and it has an entry
+# for every type of spec/typenames.py (a test holds it to that).
+_STR_TYPES = (
+    "text", "varchar", "char", "citext", "bit", "varbit", "money", "xml", "tsvector", "tsquery",
+    "macaddr", "macaddr8", "point", "line", "lseg", "box", "path", "polygon", "circle", "pg_lsn",
+    "txid_snapshot", "pg_snapshot", "name", "regclass", "regtype", "regproc", "regprocedure",
+    "regconfig", "regnamespace", "regrole", "xid", "xid8", "ltree", "lquery", "ltxtquery", "cube",
+    "seg", "isbn", "ean13", "vector", "halfvec", "sparsevec",
+)
+_RANGE_VALUES = {"int4": "int", "int8": "int", "num": "decimal.Decimal", "ts": "datetime.datetime",
+                 "tstz": "datetime.datetime", "date": "datetime.date"}
 PYTHON_TYPES: dict[str, str] = {
-    "smallint": "int",
-    "integer": "int",
-    "bigint": "int",
+    **dict.fromkeys(("smallint", "integer", "bigint", "oid"), "int"),
     "numeric": "decimal.Decimal",
     "real": "float",
     "double precision": "float",
     "boolean": "bool",
-    "text": "str",
-    "varchar": "str",
-    "char": "str",
-    "citext": "str",
+    # money comes back as text in the server's locale ('$12.34'); bit strings as '0101'.
+    **dict.fromkeys(_STR_TYPES, "str"),
     "date": "datetime.date",
     "time": "datetime.time",
+    "timetz": "datetime.time",
     "timestamp": "datetime.datetime",
     "timestamptz": "datetime.datetime",
     "interval": "datetime.timedelta",
@@ -42,6 +51,10 @@ PYTHON_TYPES: dict[str, str] = {
     # psycopg returns ipaddress objects; see NETWORK_ALIASES.
     "inet": "IPAddress",
     "cidr": "IPNetwork",
+    "hstore": "dict[str, str | None]",
+    **{f"{k}range": f"postgresql.Range[{v}]" for k, v in _RANGE_VALUES.items()},
+    # A multirange reads back as a MultiRange, a list of its ranges.
+    **{f"{k}multirange": f"list[postgresql.Range[{v}]]" for k, v in _RANGE_VALUES.items()},
 }
 
 # Type aliases a module defines when a column uses them (what psycopg returns for each type).
@@ -53,9 +66,10 @@ NETWORK_ALIASES: dict[str, str] = {
 
 # Names the generated modules define or import at the top level; a class must not shadow them.
 MODULE_NAMES = frozenset({
-    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "Field", "IPAddress", "IPNetwork",
-    "Literal", "Mapped", "annotations", "datetime", "decimal", "ipaddress", "mapped_column",
-    "postgresql", "relationship", "sa", "uuid",
+    "Any", "Base", "BaseModel", "ConfigDict", "DeclarativeBase", "ExtensionArray", "Field",
+    "IPAddress", "IPNetwork",
+    "Literal", "Mapped", "PgType", "annotations", "datetime", "decimal", "ipaddress",
+    "mapped_column", "postgresql", "relationship", "sa", "uuid",
 })
 # Attributes a declarative class already has.
 RESERVED_ATTRIBUTES = frozenset({"metadata", "registry", "model_config", "model_fields"})
@@ -93,16 +107,55 @@ class ModelNames:
 
 # --- spelling ---------------------------------------------------------------------------------
 
+# Plurals no suffix rule gets right (last word of a table name, lower case).
+IRREGULAR_PLURALS: dict[str, str] = {
+    "people": "person", "children": "child", "men": "man", "women": "woman", "mice": "mouse",
+    "geese": "goose", "feet": "foot", "teeth": "tooth", "oxen": "ox", "criteria": "criterion",
+    "phenomena": "phenomenon", "indices": "index", "matrices": "matrix", "vertices": "vertex",
+    "analyses": "analysis", "crises": "crisis", "theses": "thesis", "hypotheses": "hypothesis",
+    "diagnoses": "diagnosis", "synopses": "synopsis", "parentheses": "parenthesis",
+    "heroes": "hero", "potatoes": "potato", "tomatoes": "tomato", "echoes": "echo",
+    "caches": "cache", "niches": "niche", "movies": "movie", "cookies": "cookie",
+    "zombies": "zombie", "calories": "calorie", "excuses": "excuse", "fuses": "fuse",
+    "refuses": "refuse", "abuses": "abuse", "uses": "use", "muses": "muse",
+}
+# Words that are their own plural, or not plurals at all.
+UNCHANGED = frozenset({"data", "media", "news", "series", "species", "metadata", "info",
+                       "equipment", "sheep", "fish", "deer", "aircraft", "software"})
+
+
 def singular(word: str) -> str:
-    """A plain English singular, good enough for table names: users -> user, categories ->
-    category, addresses -> address, status -> status."""
-    lower = word.lower()
-    if lower.endswith("ies") and len(word) > 3:
-        return word[:-3] + ("Y" if word[-3].isupper() else "y")
-    if lower.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    if lower.endswith(("ss", "us", "is")) or not lower.endswith("s") or len(word) < 3:
+    """The English singular of a table name's last word: users -> user, categories ->
+    category, addresses -> address, statuses -> status, boxes -> box, branches -> branch,
+    blog_people -> blog_person. Deterministic: a fixed list of irregulars, then suffix rules."""
+    humps = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
+    split = max(word.rfind("_"), max(humps, default=-1))
+    head, last = (word[:split], word[split:]) if split > 0 else ("", word)
+    prefix = last[0] if last[0] == "_" else ""
+    last = last[len(prefix):]
+    one = _singular_word(last.lower())
+    if last.isupper() and len(last) > 1:
+        one = one.upper()
+    elif last[:1].isupper():
+        one = one[:1].upper() + one[1:]
+    return head + prefix + one
+
+
+def _singular_word(word: str) -> str:
+    if word in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[word]
+    if word in UNCHANGED or len(word) < 3 or not word.endswith("s"):
         return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"  # categories, companies
+    if word.endswith("zzes"):
+        return word[:-3]  # quizzes
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]  # addresses, wishes, branches, boxes
+    if re.search(r"[^aeiou]uses$", word):
+        return word[:-2]  # statuses, buses, bonuses (but causes, houses below)
+    if word.endswith(("ss", "us", "is")):
+        return word  # status, class, analysis: already singular
     return word[:-1]
 
 
@@ -153,44 +206,7 @@ def optional(annotation: str, nullable: bool) -> str:
 
 # --- the names of one schema ----------------------------------------------------------------
 
-class NotInModels(SchemactlError):
-    """The spec uses what the generated models cannot say yet: refused, never dropped."""
-
-
-def not_in_models(spec: SchemaSpec) -> list[str]:
-    """What of the spec the generated models cannot express yet (object: what), in order."""
-    found = []
-    for t in spec.tables:
-        where = t.qualified_name
-        found += [f"table {where}: {what}" for what, used in (
-            ("unlogged", t.unlogged), ("storage parameters (with:)", bool(t.storage)),
-            ("exclusion constraints", bool(t.exclusions)),
-            ("a deferrable primary key", bool(t.primary_key and t.primary_key.deferrable)),
-            ("unique keys with nulls_not_distinct or deferrable",
-             any(u.nulls_not_distinct or u.deferrable for u in t.uniques)),
-            ("index options (order, nulls, opclass, collation, with:, nulls_not_distinct)",
-             any(i.storage or i.nulls_not_distinct or any(e.has_options for e in i.elements)
-                 for i in t.indexes))) if used]
-        for c in t.columns:
-            ref = c.type
-            if not ref.is_enum and (ref.name not in PYTHON_TYPES or ref.type_schema
-                                    or ref.fields or (ref.args and ref.name in _TIME_TYPES)):
-                found.append(f"table {where}, column {c.name}: type {ref.sql()}")
-            if c.collation or c.compression or c.storage:
-                found.append(f"table {where}, column {c.name}: collation, compression or storage")
-    return found
-
-
-_TIME_TYPES = ("time", "timestamp", "timestamptz", "interval")
-
-
 def model_names(spec: SchemaSpec) -> ModelNames:
-    missing = not_in_models(spec)
-    if missing:
-        raise NotInModels(
-            "the generated models cannot express yet: " + "; ".join(missing[:5])
-            + (f"; and {len(missing) - 5} more" if len(missing) > 5 else ""),
-            hint="keep the models by hand for these tables, or leave them out of [tool.schemactl]")
     names = ModelNames()
     taken = set(MODULE_NAMES)
     _class_names(spec, names, taken)

@@ -8,7 +8,13 @@ Text lengths and numeric precision become field constraints. Deterministic, like
 
 from __future__ import annotations
 
-from schemactl.render.model_names import ModelNames, model_names, optional, python_type
+from schemactl.render.model_names import (
+    MODULE_NAMES,
+    ModelNames,
+    model_names,
+    optional,
+    python_type,
+)
 from schemactl.render.models import (
     INDENT,
     call,
@@ -35,14 +41,22 @@ def _constraints(column: ColumnSpec) -> list[str]:
 
 
 def _field(table: TableSpec, column: ColumnSpec, names: ModelNames, create: bool) -> str:
-    attribute = names.attr(table, column.name)
+    orm_attribute = names.attr(table, column.name)
+    # A field named `uuid` would hide the module in its own annotation (`uuid.UUID`).
+    attribute = orm_attribute + "_" if orm_attribute in MODULE_NAMES else orm_attribute
     has_default = (column.default is not None or column.default_sql is not None)
     # Leaving out a column with a database default (or a nullable one) is fine on create.
     may_omit = create and (has_default or column.nullable)
     annotation = optional(python_type(column.type, names), column.nullable or may_omit)
     args = _constraints(column)
-    if attribute != column.name:
+    if create and attribute != column.name:
         args.append(f"alias={py(column.name)}")
+    elif not create:
+        # Read from the ORM object's attribute; written out under the column's name.
+        if attribute != orm_attribute:
+            args.append(f"validation_alias={py(orm_attribute)}")
+        if attribute != column.name:
+            args.append(f"serialization_alias={py(column.name)}")
     if column.comment is not None:
         args.append(f"description={py(column.comment)}")
     if may_omit and args:
@@ -52,12 +66,18 @@ def _field(table: TableSpec, column: ColumnSpec, names: ModelNames, create: bool
     return call("Field", args, INDENT, f"{attribute}: {annotation} = ")
 
 
+def _uses_ranges(spec: SchemaSpec, names: ModelNames) -> bool:
+    return any("postgresql.Range" in python_type(c.type, names) for t in spec.tables for c in t.columns)
+
+
 def _class(table: TableSpec, names: ModelNames, create: bool) -> list[str]:
     name = names.cls(table) + ("Create" if create else "Read")
     what = "sent to create a row in" if create else "of a row of"
     lines = [f"class {name}(BaseModel):",
              INDENT + docstring(f"The columns {what} {table.qualified_name}."), ""]
     config = "populate_by_name=True" if create else "from_attributes=True"
+    if any("postgresql.Range" in python_type(c.type, names) for c in table.columns):
+        config += ", arbitrary_types_allowed=True"  # SQLAlchemy's Range is no pydantic type
     lines.append(f"{INDENT}model_config = ConfigDict({config})")
     lines.append("")
     columns = [c for c in table.columns if not (create and (c.identity or c.generated))]
@@ -72,6 +92,8 @@ def render_pydantic(spec: SchemaSpec) -> str:
     uses_field = any("Field(" in line for c in classes for line in c)
     imports = typing_imports(spec, names) + [
         f"from pydantic import BaseModel, ConfigDict{', Field' if uses_field else ''}"]
+    if _uses_ranges(spec, names):
+        imports.append("from sqlalchemy.dialects import postgresql")
     aliases = type_aliases(spec, names)
     if aliases:  # isort wants one blank line between the imports and an assignment
         imports += ["", *aliases]

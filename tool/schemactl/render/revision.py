@@ -11,6 +11,7 @@ from alembic.operations import ops
 from sqlalchemy import PrimaryKeyConstraint
 
 from schemactl.diff.autogen import reverse
+from schemactl.diff.groups import in_groups
 from schemactl.plan.build import Plan, build_plan
 
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
@@ -51,6 +52,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
 
 
 def python_body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
+    """The body of upgrade() or downgrade(), in transaction groups when it is large."""
+    container = in_groups(container)
     # paramstyle named: the default (pyformat) would write every % of the SQL doubled.
     context = MigrationContext.configure(dialect_name="postgresql",
                                          dialect_opts={"paramstyle": "named"})
