@@ -145,15 +145,26 @@ def _create_once(conn: Connection, pending: list[Definition]) -> list[Definition
 
 def _try_each(conn: Connection,
               pending: list[Definition]) -> list[tuple[Definition, DBAPIError]]:
+    """Each definition whole or not at all: a savepoint in a transaction; on an autocommit
+    connection (the cached builds), a transaction of its own."""
     failed: list[tuple[Definition, DBAPIError]] = []
+    autocommit = bool(getattr(conn.connection.driver_connection, "autocommit", False))
     for definition in pending:
-        savepoint = conn.begin_nested()
+        savepoint = None if autocommit else conn.begin_nested()
         try:
+            if autocommit:
+                conn.exec_driver_sql("BEGIN")
             for statement in definition.statements:
                 conn.exec_driver_sql(statement.replace("%", "%%"))
-            savepoint.commit()
+            if autocommit:
+                conn.exec_driver_sql("COMMIT")
+            elif savepoint is not None:
+                savepoint.commit()
         except DBAPIError as exc:
-            savepoint.rollback()
+            if autocommit:
+                conn.exec_driver_sql("ROLLBACK")
+            elif savepoint is not None:
+                savepoint.rollback()
             failed.append((definition, exc))
     return failed
 
