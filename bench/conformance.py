@@ -209,7 +209,11 @@ def _fresh(url: URL) -> bool:
             " + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
             "    WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN "
             "    ('pg_catalog', 'information_schema'))"
-            " + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')").fetchone()
+            " + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')"
+            " + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            "    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS"
+            "    (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))"
+            ).fetchone()
     return row is not None and row[0] == 0
 
 
@@ -285,6 +289,8 @@ def spec_kinds(spec: SchemaSpec) -> set[str]:
                 ("partial index", i.where), ("expression index",
                  any(e.expression for e in i.elements)), ("index include", i.include),
                 (f"index using {i.using}", i.using != "btree")) if used}
+    kinds |= {f.kind for f in spec.functions} | {v.kind for v in spec.views}
+    kinds |= {"trigger"} if spec.triggers else set()
     return kinds
 
 

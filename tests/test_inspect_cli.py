@@ -38,13 +38,15 @@ def url_text(url: URL) -> str:
 
 def test_inspect_writes_yaml_and_never_overwrites(db: psycopg.Connection, db_url: URL,
                                                   tmp_path: Path) -> None:
-    db.execute((DATA / "keys.sql").read_text() + "CREATE VIEW v AS SELECT 1 AS one;")
+    db.execute((DATA / "keys.sql").read_text() + "CREATE VIEW v AS SELECT 1 AS one;"
+               "CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';"
+               "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION on_ddl();")
     out = tmp_path / "schema"
     result = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["billing.yaml", "public.yaml"]
-    assert "3 tables, 0 enums, 0 extensions" in result.output
-    assert "view" in result.output and "public.v" in result.output  # the warning
+    assert "3 tables, 0 enums, 0 extensions, 1 function, 1 view" in result.output
+    assert "event trigger" in result.output and "on_ddl" in result.output  # the warning
 
     again = run("inspect", "--database-url", url_text(db_url), "-o", str(out))
     assert again.exit_code == 1

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from schemactl.cli import main
+from schemactl.spec import routines
 from schemactl.spec import validate as v
 from schemactl.spec.validate import load_schema
 
@@ -74,6 +75,13 @@ def test_json_schema_refuses_wrong_shapes(name: str) -> None:
         ("references", v.REFERENCES_KEYS),
         ("index", v.INDEX_KEYS),
         ("indexElement", v.INDEX_ELEMENT_KEYS),
+        ("function", routines.FUNCTION_KEYS),
+        ("procedure", routines.PROCEDURE_KEYS),
+        ("argument", routines.ARGUMENT_KEYS),
+        ("view", routines.VIEW_KEYS),
+        ("materializedView", routines.MATERIALIZED_VIEW_KEYS),
+        ("viewIndex", routines.MV_INDEX_KEYS),
+        ("trigger", routines.TRIGGER_KEYS),
         ("exclusion", v.EXCLUSION_KEYS),
         ("exclusionElement", v.EXCLUSION_ELEMENT_KEYS),
     ],

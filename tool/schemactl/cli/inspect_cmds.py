@@ -84,10 +84,15 @@ def _summary(result: Inspection) -> str:
     spec = result.spec
     n_tables, n_enums = len(spec.tables), len(spec.enums)
     empty = len(spec.declared_schemas)
-    return (f"{n_tables} table{'s' if n_tables != 1 else ''}, "
+    text = (f"{n_tables} table{'s' if n_tables != 1 else ''}, "
             f"{n_enums} enum{'s' if n_enums != 1 else ''}, "
-            f"{len(spec.extensions)} extension{'s' if len(spec.extensions) != 1 else ''}"
-            + (f", {empty} schema{'s' if empty != 1 else ''} with none of those" if empty else ""))
+            f"{len(spec.extensions)} extension{'s' if len(spec.extensions) != 1 else ''}")
+    more = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in (
+        ("function", len(spec.functions)), ("view", len(spec.views)),
+        ("trigger", len(spec.triggers))) if n]
+    if empty:
+        more.append(f"{empty} schema{'s' if empty != 1 else ''} with none of those")
+    return ", ".join([text, *more])
 
 
 def _project_or_here(ctx: Context) -> Project:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from schemactl.diff.objects import DbObject, ObjectKey, read_objects
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified
 
@@ -84,12 +85,14 @@ class Catalog:
     sequences: dict[tuple[str, str], tuple[str, str, str] | None] = field(default_factory=dict)
     # The data type of each of those sequences (smallint, integer or bigint).
     sequence_types: dict[tuple[str, str], str] = field(default_factory=dict)
-    # Schemas holding something schemactl does not manage (a view, a function, a domain, an
+    # Schemas holding something schemactl does not manage (a domain, an aggregate, an
     # extension's objects, a sequence no column owns, ...): never dropped by a plan.
     busy_schemas: set[str] = field(default_factory=set)
     columns: dict[tuple[str, str, str], ColumnInfo] = field(default_factory=dict)
     constraints: dict[tuple[str, str, str], Constraint] = field(default_factory=dict)
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
+    # Functions, procedures, views, materialized views and their indexes, triggers.
+    objects: dict[ObjectKey, DbObject] = field(default_factory=dict)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
@@ -123,6 +126,7 @@ def read_catalog(conn: Connection) -> Catalog:
         catalog.enums[(schema, name)] = tuple(labels)
     _read_tables(conn, catalog)
     _read_sequences(conn, catalog)
+    catalog.objects = read_objects(conn)
     catalog.busy_schemas = {name for (name,) in conn.execute(text(_BUSY_SCHEMAS))}
     catalog.busy_schemas |= {schema for (schema, _), owner in catalog.sequences.items()
                              if owner is None}
@@ -130,14 +134,19 @@ def read_catalog(conn: Connection) -> Catalog:
 
 
 # Objects of the kinds a plan creates and drops (tables, their indexes and sequences, enum
-# types and the array and row types that come with them) are not counted.
+# types and the array and row types that come with them, views and materialized views,
+# functions and procedures: diff/objects.py reads those) are not counted. Aggregates and
+# what an extension brings are not managed: they keep their schema.
 _BUSY_SCHEMAS = f"""
     SELECT n.nspname FROM pg_namespace n WHERE {_USER_NAMESPACES} AND (
         EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
-                AND c.relkind NOT IN ('r', 'p', 'S', 'i', 'I'))
+                AND (c.relkind NOT IN ('r', 'p', 'S', 'i', 'I', 'v', 'm')
+                     OR NOT {_NOT_FROM_EXTENSION.format(oid='c.oid')}))
         OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid
                    AND t.typtype NOT IN ('e', 'c') AND t.typcategory <> 'A')
-        OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid)
+        OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid
+                   AND (p.prokind NOT IN ('f', 'p')
+                        OR NOT {_NOT_FROM_EXTENSION.format(oid='p.oid')}))
         OR EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid)
         OR EXISTS (SELECT 1 FROM pg_collation co WHERE co.collnamespace = n.oid)
         OR EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprnamespace = n.oid)

@@ -2,10 +2,12 @@
 
 Alembic autogenerate compares tables and columns (add, drop, type, nullability, comment);
 our comparators cover what it cannot see (diff/comparators/). The order of the result is
-what makes it run: renames; then schemas, extensions, enum changes and the drops of
-changed constraints; then Alembic's table and column steps; then constraints, indexes and
-column properties that need those tables; then drops of types nothing uses any more; last,
-drops of schemas the YAML no longer names and the plan leaves empty.
+what makes it run: renames; then drops of the views, functions and triggers that must go;
+then schemas, extensions, enum changes and the drops of changed constraints; then Alembic's
+table and column steps; then constraints, indexes and column properties that need those
+tables; then views, functions and triggers, created or replaced; then drops of types
+nothing uses any more; last, drops of schemas the YAML no longer names and the plan leaves
+empty.
 downgrade is the exact reverse.
 """
 
@@ -30,6 +32,7 @@ from schemactl.diff.comparators.namespaces import (
     drop_schemas,
 )
 from schemactl.diff.comparators.renames import rename_steps
+from schemactl.diff.comparators.routines import compare_routines
 from schemactl.diff.comparators.sequences import compare_sequences
 from schemactl.diff.comparators.tables import compare_tables
 from schemactl.diff.ops import SqlStepOp
@@ -47,17 +50,23 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     current = read_catalog(baseline)
     constraints = compare_constraints(current, desired,
                                       settle=lambda obj: settled_definition(baseline, obj))
+    # Views, functions and triggers that must go are dropped before anything else (they
+    # may use what changes); made again at the very end, once everything they use is there.
+    routines = compare_routines(current, desired)
     # Drops of changed constraints and indexes first (an enum's type swap must not meet
     # them); their adds last (they may need the columns the other steps make).
-    steps = Steps(before=list(constraints.before))
+    steps = Steps(before=[*routines.drops, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
                     compare_columns, compare_tables):
         steps.extend(compare(current, desired))
-    steps.after += constraints.after
+        if compare is compare_enums:  # functions may use the types; tables may use them
+            steps.before += routines.functions
+    steps.after += constraints.after + routines.creates
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     without_foreign_keys(alembic_ops, early_foreign_key_drops(current, desired))
-    # Schemas left empty go after everything else, their types included.
-    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after, *steps.last,
+    # Schemas left empty go after everything else, their types and routines included.
+    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after,
+                               *routines.retired, *steps.last,
                                *drop_schemas(current, desired)])
 
 

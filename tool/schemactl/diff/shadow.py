@@ -19,9 +19,12 @@ from alembic import command
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
 from schemactl.compile import INFO_AFTER_CREATE
+from schemactl.compile_routines import Definition, definitions
+from schemactl.db.errors import pg_message
 from schemactl.db.throwaway import (
     DEFAULT_PREFIX,
     create_database,
@@ -34,6 +37,7 @@ from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.comparators.enums import create_type_sql
 from schemactl.diff.comparators.namespaces import create_extension_sql
 from schemactl.diff.comparators.sequences import sequence_as
+from schemactl.errors import Diagnostic, SpecError
 from schemactl.project import Project
 from schemactl.spec.types import DEFAULT_SCHEMA, SchemaSpec
 from schemactl.sqltext import qualified, quote_ident
@@ -118,6 +122,8 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for enum in spec.enums:
         conn.exec_driver_sql(create_type_sql(enum.schema, enum.name, enum.labels)
                              .replace("%", "%%"))
+    routines = definitions(spec)
+    late = _create_once(conn, [d for d in routines if d.early])
     owners = _nextval_sequences(conn, spec)
     for sequence, owner in owners.items():
         conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"
@@ -128,7 +134,56 @@ def create_schema(conn: Connection, metadata: MetaData, spec: SchemaSpec) -> Non
     for sequence, (schema, table, column) in owners.items():
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY "
                              f"{qualified(schema, table)}.{quote_ident(column)}")
+    create_definitions(conn, late + [d for d in routines if not d.early])
     conn.commit()
+
+
+def _create_once(conn: Connection, pending: list[Definition]) -> list[Definition]:
+    """Create what can be created now; return the rest."""
+    return [definition for definition, _ in _try_each(conn, pending)]
+
+
+def _try_each(conn: Connection,
+              pending: list[Definition]) -> list[tuple[Definition, DBAPIError]]:
+    """Each definition whole or not at all: a savepoint in a transaction; on an autocommit
+    connection (the cached builds), a transaction of its own."""
+    failed: list[tuple[Definition, DBAPIError]] = []
+    autocommit = bool(getattr(conn.connection.driver_connection, "autocommit", False))
+    for definition in pending:
+        savepoint = None if autocommit else conn.begin_nested()
+        try:
+            if autocommit:
+                conn.exec_driver_sql("BEGIN")
+            for statement in definition.statements:
+                conn.exec_driver_sql(statement.replace("%", "%%"))
+            if autocommit:
+                conn.exec_driver_sql("COMMIT")
+            elif savepoint is not None:
+                savepoint.commit()
+        except DBAPIError as exc:
+            if autocommit:
+                conn.exec_driver_sql("ROLLBACK")
+            elif savepoint is not None:
+                savepoint.rollback()
+            failed.append((definition, exc))
+    return failed
+
+
+def create_definitions(conn: Connection, pending: list[Definition]) -> None:
+    """Create functions, views and triggers in an order that works: what PostgreSQL refuses
+    (a view on a view not made yet) is tried again after the rest, until nothing is left or
+    nothing more succeeds; then the error names the YAML object and where it is written."""
+    while pending:
+        failed = _try_each(conn, pending)
+        if len(failed) == len(pending):
+            first, error = failed[0]
+            mark = first.mark
+            raise SpecError([Diagnostic(
+                "E803", f"PostgreSQL refuses this {first.label.split(' ')[0]}: "
+                f"{pg_message(error)}", mark.file, mark.line, mark.column,
+                "the SQL parses, but names something that does not exist or does not fit",
+                first.label)])
+        pending = [definition for definition, _ in failed]
 
 
 def _integer_type(spec: SchemaSpec, schema: str, table: str, column: str) -> str | None:

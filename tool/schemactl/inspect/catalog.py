@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 from schemactl.db.urls import libpq_dsn
 from schemactl.inspect import queries
 from schemactl.inspect.defaults import literal_default
+from schemactl.inspect.routines import RoutineInspector
 from schemactl.spec.typenames import TypeSpellingError, parse_type
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
@@ -62,7 +63,7 @@ _FK_ACTIONS: dict[str, FkAction | None] = {
     "a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default",
 }
 _INDEX_METHODS = ("btree", "gin", "gist", "brin", "hash")
-_RELKIND_NAMES = {"v": "view", "m": "materialized view", "f": "foreign table"}
+_RELKIND_NAMES = {"f": "foreign table"}  # views: inspect/routines.py
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class _Reader:
     schemas: list[str] | None
     unsupported: list[Unsupported] = field(default_factory=list)
     queries: int = 0
+    kept_tables: set[int] = field(default_factory=set)
 
     def fetch(self, sql: str) -> list[Row]:
         global QUERY_COUNT
@@ -131,10 +133,16 @@ class _Reader:
         extensions = self.read_extensions(self.fetch(queries.EXTENSIONS))
         enums = self.read_enums(self.fetch(queries.ENUMS))
         tables = self.read_tables()
+        more = RoutineInspector(self.fetch, self.skip)
+        functions, views = more.functions(), more.views(tables)
+        triggers = more.triggers(tables, views)
+        functions, views, triggers = more.usable(functions, views, triggers, self.kept_tables,
+                                                 {(e.schema, e.name) for e in enums})
         for row in self.fetch(queries.OTHER_OBJECTS):
             self.skip(row["kind"], row["?column?"])
         names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
-        spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions)
+        spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions,
+                          functions=functions, views=views, triggers=triggers)
         # Schemas nothing in the YAML is in (empty, or holding only what it cannot express)
         # are declared, so that they exist where the YAML is created.
         spec = replace(spec, declared_schemas=tuple(n for n in names if n not in spec.schemas))
@@ -172,6 +180,7 @@ class _Reader:
     def read_tables(self) -> tuple[TableSpec, ...]:
         relations = self.fetch(queries.RELATIONS)
         kept = {r["oid"]: r for r in relations if self.keep_relation(r)}
+        self.kept_tables = set(kept)
         columns: dict[int, list[Row]] = defaultdict(list)
         for row in self.fetch(queries.COLUMNS):
             columns[row["table_oid"]].append(row)
@@ -272,6 +281,8 @@ class _Reader:
         if kind == "S":
             return False  # sequences: reported by report_sequences
         if r["name"] in INTERNAL_TABLES:
+            return False
+        if kind in ("v", "m"):
             return False
         if kind in _RELKIND_NAMES:
             self.skip(_RELKIND_NAMES[kind], name)

@@ -21,6 +21,9 @@ def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
                             key=lambda t: (t.schema, t.name))),
         enums=tuple(sorted(spec.enums, key=lambda e: (e.schema, e.name))),
         extensions=tuple(sorted(spec.extensions, key=lambda e: e.name)),
+        functions=tuple(sorted(spec.functions, key=lambda f: (f.schema, f.name, repr(f)))),
+        views=tuple(sorted(spec.views, key=lambda v: (v.schema, v.name))),
+        triggers=tuple(sorted(spec.triggers, key=lambda t: (t.schema, t.table, t.name))),
         declared_schemas=tuple(sorted(spec.declared_schemas)),
     )
 
@@ -49,6 +52,10 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
     _compare_named("enum", _by_key(expected.enums), _by_key(actual.enums), out)
     _compare_named("extension", {e.name: e for e in expected.extensions},
                    {e.name: e for e in actual.extensions}, out)
+    _compare_named("function", _routines(expected.functions), _routines(actual.functions), out)
+    _compare_named("view", _by_key(expected.views), _by_key(actual.views), out)
+    _compare_named("trigger", {f"{t.schema}.{t.table}.{t.name}": t for t in expected.triggers},
+                   {f"{t.schema}.{t.table}.{t.name}": t for t in actual.triggers}, out)
     if expected.schemas != actual.schemas:
         out.append(f"schemas: {list(expected.schemas)} != {list(actual.schemas)}")
     want, got = _by_key(expected.tables), _by_key(actual.tables)
@@ -60,6 +67,10 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
         elif want[key] != got[key]:
             out.extend(_table_differences(key, want[key], got[key]))
     return out
+
+
+def _routines(items: Any) -> dict[str, Any]:
+    return {f"{f.schema}.{f.name}({', '.join(a.type for a in f.arguments)})": f for f in items}
 
 
 def _by_key(items: Any) -> dict[str, Any]:

@@ -204,16 +204,10 @@ ORDER BY 1, 2
 
 # Everything else the YAML language cannot express yet, as (kind, name) rows.
 OTHER_OBJECTS = f"""
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
-            WHEN 'w' THEN 'window function' ELSE 'function' END AS kind,
+SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'window function' END AS kind,
        n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE {ns('n')} AND {not_from_extension('pg_proc', 'p.oid')}
-UNION ALL
-SELECT 'trigger', n.nspname || '.' || c.relname || '.' || tg.tgname
-FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {ns('n')}
+WHERE p.prokind IN ('a', 'w') AND {ns('n')} AND {not_from_extension('pg_proc', 'p.oid')}
 UNION ALL
 SELECT 'policy', n.nspname || '.' || c.relname || '.' || pol.polname
 FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid
@@ -249,6 +243,10 @@ UNION ALL
 SELECT 'operator', n.nspname || '.' || o.oprname
 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
 WHERE {ns('n')} AND {not_from_extension('pg_operator', 'o.oid')}
+UNION ALL
+SELECT 'event trigger', e.evtname
+FROM pg_event_trigger e
+WHERE %(schemas)s::text[] IS NULL AND {not_from_extension('pg_event_trigger', 'e.oid')}
 UNION ALL
 SELECT 'extended statistics', n.nspname || '.' || s.stxname
 FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import pglast
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -54,6 +55,8 @@ _KNOWN_PARSER_GAPS = (
     ("CREATE", "OR", "REPLACE", "FUNCTION"),
     ("CREATE", "OPERATOR"),
     ("DROP", "OPERATOR"),
+    ("DROP", "PROCEDURE"),
+    ("COMMENT", "ON", "TRIGGER"),
 )
 
 _DATA_CHANGE = {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE"}
@@ -183,10 +186,16 @@ def _parse(check_text: str, tokens: Sequence[Token], notes: list[str]) -> exp.Ex
     try:
         parsed = [e for e in sqlglot.parse(check_text, read="postgres") if e is not None]
     except ParseError as exc:
-        if _is_known_gap(tokens):
-            notes.append("sqlglot rejects this valid PostgreSQL form; checked as opaque command")
+        if _is_known_gap(tokens) and _one_postgresql_statement(check_text):
+            notes.append("sqlglot rejects this valid PostgreSQL form; checked as opaque command "
+                         "with PostgreSQL's own grammar")
             return exp.Command(this=tokens[0].text.upper(), expression=exp.Literal.string(""))
         raise _Rejected(f"sqlglot rejects it: {_first_line(str(exc))}") from None
+    if len(parsed) != 1 and _is_known_gap(tokens) and _one_postgresql_statement(check_text):
+        # A SQL-standard function body (BEGIN ATOMIC ... END) holds statements of its own.
+        notes.append("sqlglot reads this valid PostgreSQL form as several statements; "
+                     "checked as one with PostgreSQL's own grammar")
+        return exp.Command(this=tokens[0].text.upper(), expression=exp.Literal.string(""))
     if len(parsed) != 1:
         raise _Rejected(
             f"one operation rendered as {len(parsed)} statements "
@@ -194,6 +203,14 @@ def _parse(check_text: str, tokens: Sequence[Token], notes: list[str]) -> exp.Ex
             "split it into separate operations"
         )
     return parsed[0]
+
+
+def _one_postgresql_statement(sql: str) -> bool:
+    """PostgreSQL's own grammar (pglast) reads sql as exactly one statement."""
+    try:
+        return len(pglast.parse_sql(sql)) == 1
+    except pglast.parser.ParseError:
+        return False
 
 
 def _is_known_gap(tokens: Sequence[Token]) -> bool:

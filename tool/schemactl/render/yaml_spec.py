@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from schemactl.render.yaml_routines import routine_sections, trigger_lines
 from schemactl.spec import naming
 from schemactl.spec.types import (
     DEFAULT_SCHEMA,
@@ -33,6 +34,7 @@ from schemactl.spec.types import (
     PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
+    TriggerSpec,
     UniqueSpec,
 )
 
@@ -72,22 +74,30 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
             name, n = f"{stem}_{n}.yaml", n + 1
         files[name] = text
 
-    used = {t.schema for t in spec.tables} | {e.schema for e in spec.enums}
+    used = ({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
+            | {f.schema for f in spec.functions} | {v.schema for v in spec.views})
     # Schemas that hold nothing the YAML describes are listed in public's file.
     empty = sorted(set(spec.schemas) - used - {x.schema for x in spec.extensions if x.schema})
     schemas = sorted(used | ({DEFAULT_SCHEMA} if spec.extensions or empty else set()))
+    triggers = list(spec.triggers)
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
         enums = [e for e in spec.enums if e.schema == schema]
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
+        routines = routine_sections([f for f in spec.functions if f.schema == schema],
+                                    [v for v in spec.views if v.schema == schema], triggers)
         namespaces = empty if schema == DEFAULT_SCHEMA else []
         if not split:
-            add((schema,), render_file(schema, tables, enums, extensions, namespaces))
+            add((schema,), render_file(schema, tables, enums, extensions, triggers, routines,
+                                       namespaces))
             continue
         if enums or extensions or namespaces:
-            add((schema, "types"), render_file(schema, [], enums, extensions, namespaces))
+            add((schema, "types"),
+                render_file(schema, [], enums, extensions, namespaces=namespaces))
+        if routines:
+            add((schema, "routines"), render_file(schema, [], [], [], triggers, routines))
         for group_name, group in table_groups(tables):
-            add((schema, group_name), render_file(schema, group, [], []))
+            add((schema, group_name), render_file(schema, group, [], [], triggers))
     return files
 
 
@@ -120,6 +130,7 @@ def table_groups(tables: list[TableSpec]) -> list[tuple[str, list[TableSpec]]]:
 
 def render_file(
     schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec],
+    triggers: list[TriggerSpec] | None = None, routines: list[str] | None = None,
     namespaces: list[str] | None = None,
 ) -> str:
     lines = [HEADER.rstrip("\n")]
@@ -136,6 +147,8 @@ def render_file(
         lines.append("tables:")
         for table in tables:
             lines.extend(_table(table))
+            lines.extend(trigger_lines(table.schema, table.name, triggers or []))
+    lines.extend(routines or [])
     return "\n".join(lines) + "\n"
 
 

@@ -113,11 +113,21 @@ def _diagnostic(doc: SourceDoc, error: ValidationError) -> Diagnostic:
     node, key_node = _node_at(doc.root, list(error.absolute_path))
     if error.validator in ("required", "minProperties") and key_node is not None:
         node = key_node  # "table posts needs ...": at the name, as validate points
+    elif error.validator == "additionalProperties":
+        node = _unexpected_key(node, error) or node  # at the key, as validate points
     where = ".".join(str(p) for p in error.absolute_path) or "the file"
     return Diagnostic(_CODES.get(str(error.validator), "E104"), _message(error, node),
                       file=doc.file, line=node.start_mark.line + 1,
                       column=node.start_mark.column + 1, obj=where,
                       hint="the JSON Schema editors use (`schemactl schema-json`) says so too")
+
+
+def _unexpected_key(node: yaml.Node, error: ValidationError) -> yaml.Node | None:
+    """The node of the first key the schema does not allow in this mapping."""
+    allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    if not isinstance(node, yaml.MappingNode) or not allowed:
+        return None
+    return next((k for k, _ in merged_pairs(node) if str(k.value) not in allowed), None)
 
 
 def _message(error: ValidationError, node: yaml.Node) -> str:

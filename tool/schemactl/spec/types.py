@@ -242,12 +242,16 @@ class SchemaSpec:
     tables: tuple[TableSpec, ...] = ()
     enums: tuple[EnumSpec, ...] = ()
     extensions: tuple[ExtensionSpec, ...] = ()
+    functions: tuple[FunctionSpec, ...] = ()  # and procedures
+    views: tuple[ViewSpec, ...] = ()  # and materialized views
+    triggers: tuple[TriggerSpec, ...] = ()
     declared_schemas: tuple[str, ...] = ()  # `schemas:` in the YAML: they exist, maybe empty
 
     @property
     def schemas(self) -> tuple[str, ...]:
         """PostgreSQL namespaces used or declared, other than public, sorted."""
         names = {t.schema for t in self.tables} | {e.schema for e in self.enums}
+        names |= {f.schema for f in self.functions} | {v.schema for v in self.views}
         names |= {x.schema for x in self.extensions if x.schema} | set(self.declared_schemas)
         return tuple(sorted(names - {DEFAULT_SCHEMA}))
 
@@ -256,3 +260,101 @@ class SchemaSpec:
 
     def enum(self, schema: str, name: str) -> EnumSpec | None:
         return next((e for e in self.enums if e.schema == schema and e.name == name), None)
+
+
+# ---- routines, views and triggers (spec/routines.py reads them; compile_routines.py makes
+# their DDL). Bodies and queries are SQL text as the user wrote it: PostgreSQL's own printed
+# form is what the diff compares, so formatting is never a change.
+
+ArgMode = Literal["in", "out", "inout", "variadic"]
+Volatility = Literal["volatile", "stable", "immutable"]
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    type: str  # as PostgreSQL spells it: integer, text[], film, character varying
+    name: str | None = None
+    mode: ArgMode = "in"
+    default: str | None = None  # one SQL expression
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function (returns is set) or a procedure (returns is None)."""
+
+    schema: str
+    name: str
+    arguments: tuple[ArgumentSpec, ...]
+    returns: str | None  # integer, SETOF film, TABLE(a integer, b text), trigger, void
+    body: str
+    language: str = "sql"
+    volatility: Volatility = "volatile"
+    strict: bool = False
+    security_definer: bool = False
+    search_path: tuple[str, ...] | None = None  # SET search_path TO ...
+    parallel: Literal["unsafe", "restricted", "safe"] = "unsafe"
+    leakproof: bool = False
+    cost: float | None = None  # None: PostgreSQL's default for the language
+    rows: float | None = None  # None: PostgreSQL's default (1000 for a set)
+    library: str | None = None  # LANGUAGE c: the object file; body is then the link symbol
+    comment: str | None = None
+    # False: the body is kept as it is, unchecked (PostgreSQL's check_function_bodies off),
+    # for a database that holds a body PostgreSQL's grammar refuses.
+    check_body: bool = True
+    mark: Mark = _mark()
+
+    @property
+    def is_procedure(self) -> bool:
+        return self.returns is None
+
+    @property
+    def kind(self) -> str:
+        return "procedure" if self.is_procedure else "function"
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """A view, or a materialized view (with its indexes and WITH [NO] DATA)."""
+
+    schema: str
+    name: str
+    query: str  # one SELECT (or VALUES) statement
+    materialized: bool = False
+    columns: tuple[str, ...] = ()  # names for the query's columns; () = the query's own
+    check_option: Literal["local", "cascaded"] | None = None
+    security_barrier: bool = False
+    security_invoker: bool = False
+    with_data: bool = True  # materialized only
+    indexes: tuple[IndexSpec, ...] = ()  # materialized only
+    comment: str | None = None
+    mark: Mark = _mark()
+
+    @property
+    def kind(self) -> str:
+        return "materialized view" if self.materialized else "view"
+
+
+TriggerTiming = Literal["before", "after", "instead of"]
+TriggerEvent = Literal["insert", "update", "delete", "truncate"]
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    schema: str  # the table's (or view's) schema: a trigger lives on it
+    table: str
+    name: str
+    timing: TriggerTiming
+    events: tuple[TriggerEvent, ...]
+    function: str  # the function's name, schema-qualified where the YAML qualifies it
+    for_each: Literal["row", "statement"] = "statement"
+    columns: tuple[str, ...] = ()  # UPDATE OF these columns
+    when: str | None = None  # one SQL boolean expression (OLD/NEW for row triggers)
+    arguments: tuple[str, ...] = ()  # passed to the function as text (TG_ARGV)
+    enabled: Literal["origin", "disabled", "replica", "always"] = "origin"
+    comment: str | None = None
+    constraint: bool = False  # CREATE CONSTRAINT TRIGGER (AFTER ... FOR EACH ROW)
+    deferrable: bool = False  # constraint triggers only
+    initially_deferred: bool = False
+    old_table: str | None = None  # REFERENCING OLD TABLE AS (transition tables)
+    new_table: str | None = None
+    mark: Mark = _mark()

@@ -27,8 +27,9 @@ Diagnostic codes (stable; tests and docs refer to them):
   E703 enum (value) renamed_from collides
   E106 more than PostgreSQL allows (columns per table, keys per index; spec/limits.py)
   E801 SQL fragment is not exactly one expression
-  E802 SQL fragment uses what PostgreSQL does not allow there (a column in a DEFAULT)
+  E804 SQL fragment uses what PostgreSQL does not allow there (a column in a DEFAULT)
   E901 PostgreSQL refused, at plan, the SQL made from this object (plan/locate.py)
+  E309, E802, E803: functions, procedures, views, materialized views, triggers (spec/routines.py)
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from schemactl.errors import Diagnostic, SpecError
-from schemactl.spec import limits, naming
+from schemactl.spec import limits, naming, routines
 from schemactl.spec.literals import literal_problem
 from schemactl.spec.load import SourceDoc, load
 from schemactl.spec.sqlfrag import column_names, parse_fragment
@@ -90,7 +91,7 @@ from schemactl.spec.yamlnodes import (
 )
 
 # The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
-TOP_KEYS = ("schema", "schemas", "extensions", "enums", "tables")
+TOP_KEYS = ("schema", "schemas", "extensions", "enums", "tables", *routines.SECTIONS)
 EXTENSION_KEYS = ("name", "schema", "version")
 ENUM_KEYS = ("values", "renamed_from", "schema")
 ENUM_VALUE_KEYS = ("name", "renamed_from")
@@ -104,6 +105,7 @@ TABLE_KEYS = (
     "foreign_keys",
     "indexes",
     "checks",
+    "triggers",
     "unlogged",
     "with",
     "exclude",
@@ -132,8 +134,8 @@ COMPRESSIONS = ("pglz", "lz4")
 COLUMN_STORAGES = ("plain", "external", "extended", "main")
 COLLATABLE_TYPES = ("text", "varchar", "char")
 # Sections that may be left empty (`indexes:` with nothing under it).
-SECTIONS = ("schemas", "extensions", "enums", "tables")
-TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "exclude")
+SECTIONS = ("schemas", "extensions", "enums", "tables", *routines.SECTIONS)
+TABLE_SECTIONS = ("unique", "foreign_keys", "indexes", "checks", "exclude", "triggers")
 PRIMARY_KEY_KEYS = ("columns", "name", "deferrable")
 UNIQUE_KEYS = ("columns", "name", "nulls_not_distinct", "deferrable")
 FOREIGN_KEY_KEYS = (
@@ -275,12 +277,18 @@ class _Validator(NodeReader):
         self._check_postgresql_limits()
         self._check_foreign_keys()
         self._check_renames()
+        tables = tuple(t.spec() for t in self.tables)
+        more = routines.RoutineReader(self, tables)
+        more.read(files)
         if self.diagnostics:
             raise SpecError(sorted(self.diagnostics, key=_position))
         return SchemaSpec(
-            tables=tuple(t.spec() for t in self.tables),
+            tables=tables,
             enums=tuple(self.enums),
             extensions=tuple(self.extensions),
+            functions=tuple(more.functions),
+            views=tuple(more.views),
+            triggers=tuple(more.triggers),
             declared_schemas=tuple(sorted(set(self.declared_schemas))),
         )
 
@@ -678,7 +686,7 @@ class _Validator(NodeReader):
             column = replace(column, default_sql=parsed[0] if parsed else None)
             used = [n for n in column_names(parsed[1]) if n.lower() not in _SQL_NAMES] if parsed else []
             if used:
-                self.error("E802", keys["default_sql"].value,
+                self.error("E804", keys["default_sql"].value,
                            f"default_sql uses column {used[0]!r}; PostgreSQL allows no column "
                            "in a DEFAULT", obj, "for a value computed from other columns use "
                            "generated:")
