@@ -112,9 +112,16 @@ SETUPS: dict[str, Callable[[Path], None]] = {
         b"tables:\n  t\xff:\n    columns: {a: int}\n"),
     "no_schema_dir": lambda root: shutil.rmtree(root / "schema"),
     "garbage_embedded_data": lambda root: _garbage_pgdata(root),
-    "blocked_embedded_data": lambda root: (root / ".schemactl").write_text("not a directory"),
+    "blocked_embedded_data": lambda root: _blocked_embedded_data(root),
     "no_revisions": lambda root: _no_revisions(root),
 }
+
+
+def _blocked_embedded_data(root: Path) -> None:
+    """A file where the embedded server's directory belongs (the template project may hold a
+    .schemactl/ of its own already: the plan cache of the plans that made it)."""
+    shutil.rmtree(root / ".schemactl", ignore_errors=True)
+    (root / ".schemactl").write_text("not a directory")
 
 
 def _truncate(path: Path, after: bytes) -> None:
