@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import URL
@@ -75,6 +76,9 @@ def test_verbose_adds_detail_on_stderr(root: Path, server_url: URL) -> None:
 
 
 def test_every_command_takes_q_v_and_no_color() -> None:
-    for name, command in main.commands.items():
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        assert command is not None, name
         opts = {o for p in command.params for o in p.opts}
         assert {"-q", "-v", "--no-color"} <= opts, name

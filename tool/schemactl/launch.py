@@ -1,8 +1,8 @@
 """The `schemactl` program's entry point: loads the command line, then runs it.
 
-Importing the command line loads SQLAlchemy, Alembic and sqlglot, which takes a noticeable
-moment; Ctrl-C in that moment must end the program quietly like Ctrl-C anywhere else,
-so the import happens here, inside a handler, and nothing heavy is imported above it.
+A command loads SQLAlchemy, Alembic and sqlglot when it runs (cli/registry.py), which takes
+a noticeable moment; Ctrl-C in that moment must end the program quietly like Ctrl-C anywhere
+else, so the command line is imported here, inside a handler, and nothing heavy above it.
 """
 
 from __future__ import annotations

@@ -14,11 +14,12 @@ import configparser
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
 
 from schemactl.errors import SchemactlError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Project states (file names, sizes, mtimes) already checked in this process.
 _sound: set[tuple[object, ...]] = set()
@@ -61,6 +62,8 @@ class Project:
         return self._config()
 
     def _config(self) -> Config:
+        from alembic.config import Config  # here: finding a project must not load Alembic
+
         cfg = Config(str(self.alembic_ini)) if self.alembic_ini.exists() else Config()
         cfg.set_main_option("script_location", str(self.migrations_dir))
         cfg.attributes["schemactl_project"] = self
@@ -89,6 +92,8 @@ class Project:
 
     def _check_history(self) -> None:
         """Load every revision as Alembic does; name the file that breaks it."""
+        from alembic.script import ScriptDirectory
+
         _check_links(self.versions_dir)
         try:
             scripts = ScriptDirectory.from_config(self._config())

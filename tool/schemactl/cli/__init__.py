@@ -1,24 +1,12 @@
 """The command line: the only place that imports click, prints, and turns errors into exit codes.
 
-Each group of commands lives in its own module and registers itself on `main`.
+Each group of commands lives in its own module and registers itself on `main`; the group
+imports a module only when one of its commands runs (cli/registry.py), so that --help and
+the light commands start quickly.
 """
 
 from __future__ import annotations
 
-# Each module registers its commands on main.
-from schemactl.cli import (  # noqa: F401
-    apply_cmds,
-    cache_cmds,
-    fleet_cmds,
-    history_cmds,
-    inspect_cmds,
-    lint_cmds,
-    models_cmds,
-    plan_cmds,
-    spec_cmds,
-    sql_cmds,
-    team_cmds,
-)
 from schemactl.cli.common import main
 from schemactl.cli.output import add_common_options
 

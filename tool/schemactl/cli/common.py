@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import psycopg
-import pydantic
-import sqlalchemy.exc
 
 from schemactl import __version__
-from schemactl.cli import output
-from schemactl.db.errors import pg_message
+from schemactl.cli import output, registry
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
 from schemactl.project import Project, find_project
-from schemactl.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from schemactl.settings import Settings
+
+# Nothing heavy is imported here: --help and validate start without SQLAlchemy, Alembic,
+# psycopg or pydantic (cli/registry.py). An error of one of those libraries can only exist
+# once the library is loaded, so the checks below look for it in sys.modules.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +39,8 @@ class Context:
         return find_project()
 
     def settings(self, **flags: object) -> Settings:
+        from schemactl.settings import load_settings
+
         return load_settings(self.project().root, **flags)
 
 
@@ -57,7 +62,39 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 
 class _Main(click.Group):
-    """The command group; no exception leaves it as a traceback unless --debug asks."""
+    """The command group; no exception leaves it as a traceback unless --debug asks.
+
+    A command's module is imported when the command is looked up (cli/registry.py), so
+    `--help` lists every command without importing any of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(registry.COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            entry = registry.COMMANDS.get(cmd_name)
+            modules = [entry[0]] if entry else registry.command_modules()
+            for module in modules:  # a command missing from the table is still found
+                importlib.import_module(f"schemactl.cli.{module}")
+            output.add_common_options(self)  # -q, -v, --no-color on what just registered
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Like click's, but a command not loaded yet shows its summary from the registry."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                summary = click.Command(name, help=registry.COMMANDS[name][1])
+                rows.append((name, summary.get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -130,11 +167,11 @@ def fail(exc: BaseException) -> None:
     if isinstance(exc, SchemactlError):
         echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    if isinstance(exc, (sqlalchemy.exc.DBAPIError, psycopg.Error)):
-        fail(SchemactlError(f"database: {pg_message(exc)}"))
-    if isinstance(exc, pydantic.ValidationError):  # a setting from a flag, the environment or .env
+    if is_database_error(exc):
+        fail(database_error(exc))
+    if _is(exc, "pydantic", "ValidationError"):  # a setting from a flag, the environment or .env
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-                             for e in exc.errors())
+                             for e in exc.errors())  # type: ignore[attr-defined]
         fail(SchemactlError(f"invalid setting: {redact(problems)}",
                             hint="check the flag, the environment variable or .env"))
     if isinstance(exc, OSError) and not debugging():
@@ -149,6 +186,23 @@ def fail(exc: BaseException) -> None:
     echo(f"error: {message}", err=True)
     echo(f"  hint: {hint}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _is(exc: BaseException, module: str, name: str) -> bool:
+    """exc is an instance of module.name, without importing the module (not loaded: it is not)."""
+    loaded = sys.modules.get(module)
+    kind = getattr(loaded, name, None) if loaded is not None else None
+    return isinstance(kind, type) and isinstance(exc, kind)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    return _is(exc, "sqlalchemy.exc", "DBAPIError") or _is(exc, "psycopg", "Error")
+
+
+def database_error(exc: BaseException) -> SchemactlError:
+    from schemactl.db.errors import pg_message
+
+    return SchemactlError(f"database: {pg_message(exc)}")  # type: ignore[arg-type]
 
 
 def _safe(exc: BaseException) -> str:
@@ -167,10 +221,12 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (SchemactlError, SpecError) as exc:
             fail(exc)
-        except (sqlalchemy.exc.DBAPIError, psycopg.Error) as exc:
-            fail(SchemactlError(f"database: {pg_message(exc)}"))
-        except sqlalchemy.exc.ArgumentError as exc:  # an unparseable URL
-            fail(SchemactlError(f"invalid database URL: {redact(str(exc))}"))
+        except Exception as exc:
+            if is_database_error(exc):
+                fail(database_error(exc))
+            if _is(exc, "sqlalchemy.exc", "ArgumentError"):  # an unparseable URL
+                fail(SchemactlError(f"invalid database URL: {redact(str(exc))}"))
+            raise
 
     return wrapper  # type: ignore[return-value]
 

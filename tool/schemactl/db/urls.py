@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from schemactl.errors import SchemactlError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DRIVER = "postgresql+psycopg"
 URL_HINT = "expected e.g. postgresql://app@db.example.com:5432/app"
@@ -19,6 +20,10 @@ class InvalidURL(SchemactlError, ValueError):
 
 def normalize(url: str | URL) -> URL:
     """Accept postgres://, postgresql:// or postgresql+psycopg:// and return a psycopg 3 URL."""
+    # Here, not at the top: redact() is used by every command's output, SQLAlchemy is not.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if isinstance(url, str) and url.startswith("postgres://"):  # Heroku's and others' spelling
         url = "postgresql://" + url.removeprefix("postgres://")
     try:
