@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
 
 import schemactl.sqltypes
+from schemactl import progress
 from schemactl.apply import checksums, revisions
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
@@ -84,7 +85,8 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
                 # The YAML's own DDL, run on an empty database: what only PostgreSQL can
                 # judge (a function's existence, an expression's type) is refused here.
                 raise located_error(spec, exc) from None
-            plan = build_plan(_diff(metadata, spec, conn, desired))
+            with progress.step("comparing, and rehearsing the plan on the shadow"):
+                plan = build_plan(_diff(metadata, spec, conn, desired))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
     return plan

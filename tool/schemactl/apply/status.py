@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import psycopg
 from sqlalchemy.engine import URL
 
+from schemactl import progress
 from schemactl.apply import checksums, drift, revisions, runner
 from schemactl.apply.checksums import ChecksumProblem
 from schemactl.apply.drift import DriftItem
@@ -71,13 +72,17 @@ def drift_of(project: Project, settings: Settings, url: URL,
             hint="set SHADOW_DATABASE_URL to a server where you may create databases",
         ) from None
     try:
-        if revision is not None:
-            # Unverified: status reports changed files itself, and must still show drift.
-            runner.upgrade(project, settings, shadow, to=revision, verify=False, schema=schema)
-        expected = drift.dump_schema(shadow, schema)
+        with progress.step("building the shadow database from the migrations"):
+            if revision is not None:
+                # Unverified: status reports changed files itself, and must still show drift.
+                runner.upgrade(project, settings, shadow, to=revision, verify=False,
+                               schema=schema)
+            expected = drift.dump_schema(shadow, schema)
     finally:
         drop_database(shadow)
-    return drift.compare(drift.dump_schema(url, schema), expected)
+    with progress.step("reading the database's schema"):
+        actual = drift.dump_schema(url, schema)
+    return drift.compare(actual, expected)
 
 
 @dataclass(frozen=True)

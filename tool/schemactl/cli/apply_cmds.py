@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import click
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
-from schemactl import modelgen
+from schemactl import modelgen, progress
 from schemactl.apply import checksums, runner
 from schemactl.apply import status as status_mod
 from schemactl.apply.lock import LockHolder
@@ -144,8 +145,11 @@ class _Progress:
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.running = ExitStack()  # the revision running now, as a step shown on a terminal
 
     def start(self, rev: Revision, index: int, total: int) -> None:
+        self.running.close()
+        self.running.enter_context(progress.step(f"running {rev.name}"))
         if self.bar is None and total >= PROGRESS_BAR_FROM and _is_terminal():
             self.bar = click.progressbar(length=total, label="Migrating",
                                          item_show_func=lambda x: x)
@@ -157,6 +161,7 @@ class _Progress:
             self.bar.render_progress()
 
     def done(self, step: StepResult) -> None:
+        self.running.close()
         if self.bar is None:
             retried = f" (after {step.attempts - 1} lock retries)" if step.attempts > 1 else ""
             echo(f"      done in {step.duration_ms} ms{retried}")
@@ -164,6 +169,7 @@ class _Progress:
             self.bar.update(1)
 
     def close(self, result: ApplyResult | None) -> None:
+        self.running.close()
         if self.bar is None:
             return
         self.bar.__exit__(None, None, None)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from schemactl import __version__
+from schemactl import __version__, progress
 from schemactl.cli import output, registry
+from schemactl.cli.progress import TerminalProgress
 from schemactl.db.urls import redact
 from schemactl.errors import EXIT_ERROR, SchemactlError, SpecError
 from schemactl.project import Project, find_project
@@ -98,7 +99,8 @@ class _Main(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with progress.listening(TerminalProgress(ctx)):  # long steps shown on a terminal
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

@@ -58,8 +58,9 @@ class Mode:
         return False if self.no_color or os.environ.get("NO_COLOR") else None
 
 
-def mode() -> Mode:
-    ctx = click.get_current_context(silent=True)
+def mode(ctx: click.Context | None = None) -> Mode:
+    """The mode of this run (of ctx's run, from another thread, which has no current context)."""
+    ctx = ctx or click.get_current_context(silent=True)
     if ctx is None:
         return Mode()
     found = ctx.meta.get(_META_KEY)

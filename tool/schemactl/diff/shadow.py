@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex
 
+from schemactl import progress
 from schemactl.compile import INFO_AFTER_CREATE
 from schemactl.compile_routines import Definition, definitions
 from schemactl.db.errors import pg_message
@@ -89,7 +90,8 @@ def shadow(project: Project, server_url: URL, revision: str = "heads",
                 drop_database(copy)
             return
     with throwaway_database(server_url, f"{prefix}_shadow") as url:
-        with connect(url, autocommit=True) as build:
+        with connect(url, autocommit=True) as build, \
+                progress.step("building the shadow database from the migrations"):
             upgrade(project, build, revision)
         if kept is not None:
             shadow_cache.keep(url, kept, prefix)
@@ -222,7 +224,8 @@ def desired_catalog(metadata: MetaData, spec: SchemaSpec, server_url: URL,
     catalog = desired_cache.load(project, key) if project and key else None
     if catalog is None:
         with throwaway_database(server_url, f"{prefix}_desired") as url, \
-                connect(url, autocommit=True) as conn:
+                connect(url, autocommit=True) as conn, \
+                progress.step("building the desired database from the YAML"):
             create_schema(conn, metadata, spec)
             catalog = read_catalog(conn)
         if project and key:

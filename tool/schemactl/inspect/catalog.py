@@ -27,6 +27,7 @@ import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy.engine import URL
 
+from schemactl import progress
 from schemactl.db.urls import libpq_dsn
 from schemactl.inspect import queries
 from schemactl.inspect.defaults import literal_default
@@ -104,7 +105,8 @@ def spellable_type_name(name: str) -> bool:
 
 def inspect_database(url: URL, schemas: Sequence[str] | None = None) -> Inspection:
     """Read the catalog of the database at url (only the given schemas, if any)."""
-    with psycopg.connect(libpq_dsn(url), autocommit=True, row_factory=dict_row) as conn:
+    with progress.step("reading the database's catalog"), \
+            psycopg.connect(libpq_dsn(url), autocommit=True, row_factory=dict_row) as conn:
         return _Reader(conn, list(schemas) if schemas else None).read()
 
 
