@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import URL
 
+from schemactl.apply import checksums
 from schemactl.cli import main
 from schemactl.db.urls import libpq_dsn
 from schemactl.pipeline import make_plan, write_revision
+from schemactl.project import Project
 
 from .helpers import REPO, make_project, migrate, settings_for
 
@@ -274,6 +276,31 @@ def test_two_heads_are_reported_before_anything_runs(tmp_path: Path, server_url:
     result = run(tmp_path, server_url, "plan")
     assert result.exit_code == 1
     assert "2 heads" in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_check_trusts_sql_that_schemactl_rendered_and_the_sum_file_marks(
+        tmp_path: Path, server_url: URL) -> None:
+    """check renders a revision's SQL again only when the sum file cannot vouch for it: a
+    file plan wrote carries a `rendered` mark, which a later edit (even re-hashed) breaks."""
+    make_project(tmp_path, BLOG)
+    run(tmp_path, server_url, "plan", "-m", "first")
+    stem = revision_file(tmp_path, "first").stem
+    sum_file = tmp_path / "migrations" / "schemactl.sum"
+    assert f"rendered sql/{stem}.sql sha256:" in sum_file.read_text()
+    sql = tmp_path / "migrations" / "sql" / f"{stem}.sql"
+    # A change that rendering would not give, marked as rendered: check does not re-render.
+    sql.write_text(sql.read_text().replace("COMMIT;", "-- reviewed\nCOMMIT;"))
+    project = Project(tmp_path)
+    checksums.record(project, [sql])
+    assert run(tmp_path, server_url, "check").exit_code == 0
+    # The same change re-hashed without the mark: rendered again, and refused.
+    checksums.record(project)
+    assert run(tmp_path, server_url, "check").exit_code == 0  # the old mark is kept ...
+    sql.write_text(sql.read_text().replace("-- reviewed\n", "-- reviewed twice\n"))
+    assert run(tmp_path, server_url, "hash").exit_code == 0  # ... but no longer matches
+    result = run(tmp_path, server_url, "check")
+    assert result.exit_code == 3
+    assert f"migrations/sql/{stem}.sql does not match its revision" in result.output
 
 
 def test_check_refuses_an_offline_sql_file_edited_by_hand(tmp_path: Path, server_url: URL) -> None:

@@ -81,6 +81,5 @@ def new_revision(project: Project, message: str, upgrade_sql: list[str],
         text = path.read_text(encoding="utf-8")
         files.write_text(path, re.sub(r"^(depends_on = .*)$", rf"\1\n{KIND_LINE}", text,
                                       count=1, flags=re.M))
-        write_revision_sql(project, rev_id, settings)
-        checksums.record(project)
+        checksums.record(project, [write_revision_sql(project, rev_id, settings)])
     return path

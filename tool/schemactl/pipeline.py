@@ -30,7 +30,8 @@ from schemactl import progress
 from schemactl.apply import checksums, revisions
 from schemactl.compile import compile_spec
 from schemactl.db.errors import pg_message
-from schemactl.db.throwaway import check_prefix, drop_leftovers
+from schemactl.db.throwaway import check_prefix, drop_leftovers, server_version
+from schemactl.diff import noop_cache
 from schemactl.diff.autogen import reverse
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
@@ -43,7 +44,7 @@ from schemactl.plan.lint import Finding, lint
 from schemactl.plan.locate import located_error
 from schemactl.project import Project
 from schemactl.render.human import render_plan
-from schemactl.render.offline_sql import revision_sql, revisions_sql, write_revision_sql
+from schemactl.render.offline_sql import revision_sql, write_revision_sql
 from schemactl.render.revision import python_body, revision_parts
 from schemactl.settings import Settings, shadow_server_url
 from schemactl.spec.load import load
@@ -63,13 +64,19 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     is a scratch copy of what `inspect` reads from that live database instead: the live
     database only answers catalog queries (no lock, no DDL, not even rolled back), and the
     diff runs on the copy like on any shadow. Without cache, the shadow is replayed from the
-    history even when a kept copy of it exists (the result is the same)."""
-    spec = load_spec(project)
-    metadata = compile_spec(spec)
+    history even when a kept copy of it exists (the result is the same). With cache, a
+    project whose YAML and history an earlier plan found equal is not compared again
+    (diff/noop_cache.py)."""
     _one_head(project)
     server = shadow_server_url(settings, project.root)
     prefix = check_prefix(settings.shadow_database_prefix)
     drop_leftovers(server, prefix)
+    noop = noop_cache.key(project, server_version(server)) if cache and against is None \
+        else None
+    if noop is not None and noop_cache.known_empty(project, noop):
+        return build_plan(UpgradeOps(ops=[]))
+    spec = load_spec(project)
+    metadata = compile_spec(spec)
     # The two databases are independent and mostly DDL the server executes: build the
     # desired one in a thread while the baseline is built (about halves the time).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -89,6 +96,8 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
                 plan = build_plan(_diff(metadata, spec, conn, desired))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
+    if noop is not None and not plan.has_changes:
+        noop_cache.remember_empty(project, noop)
     return plan
 
 
@@ -183,8 +192,8 @@ def write_revision(project: Project, plan: Plan, message: str,
         files.track(project.sum_file)
         path = files.created(_write_revision_file(project, plan, message))
         files.track(project.sql_dir / (path.stem + ".sql"))
-        write_revision_sql(project, path.name.split("_", 1)[0], settings)
-        checksums.record(project)
+        checksums.record(project, [write_revision_sql(project, path.name.split("_", 1)[0],
+                                                      settings)])
     return path
 
 
@@ -206,7 +215,10 @@ def safe_message(message: str) -> str:
 def _write_revision_file(project: Project, plan: Plan, message: str) -> Path:
     if not plan.has_changes:
         raise SchemactlError("nothing to write: the plan has no changes")
-    script = _one_head(project)
+    _one_head(project)
+    # A ScriptDirectory of its own: generate_revision adds to its map, and the shared one
+    # (Project.scripts) must not keep a revision whose file a failed write removes again.
+    script = ScriptDirectory.from_config(project.alembic_config())
     rev_id = next_revision_id(project)
     project.versions_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -229,19 +241,21 @@ def lint_revisions(project: Project, settings: Settings,
     in migrations/sql/ when there is one (a DBA may have edited it), else the SQL rendered
     from the revision file (a hand-written revision has no .sql yet)."""
     findings: list[Finding] = []
-    known = {r.revision: r for r in revisions_sql(project, None, "heads")}
-    scripts = ScriptDirectory.from_config(project.alembic_config())
+    scripts = project.scripts()
     for rev in wanted:
         if _script_or_none(scripts, rev) is None:
             raise SchemactlError(f"no revision {rev} in {project.versions_dir}",
                                  hint=f"the revisions are the files in {project.versions_dir}")
-    chosen = [scripts.get_revision(rev) for rev in (wanted or list(known))]
+    # Oldest first. Only a revision without its SQL file is rendered (not the whole history).
+    chosen = [scripts.get_revision(rev) for rev in wanted] if wanted else list(
+        reversed(list(scripts.walk_revisions())))
     for script in chosen:
-        assert script is not None and script.revision in known
+        assert script is not None
         path = project.sql_dir / (Path(script.path).stem + ".sql")
         text = path.read_text(encoding="utf-8") if path.is_file() else revision_sql(
             project, script.revision, settings)[1]
-        findings += lint(script.revision, text, known[script.revision].hazards)
+        findings += lint(script.revision, text,
+                         list(getattr(script.module, "schemactl_hazards", None) or []))
     return findings
 
 

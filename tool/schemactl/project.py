@@ -20,9 +20,14 @@ from schemactl.errors import SchemactlError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # Project states (file names, sizes, mtimes) already checked in this process.
 _sound: set[tuple[object, ...]] = set()
+# Alembic's view of the revision files, per project state: its revision map (every revision
+# module loaded) is built once per command, not once per question asked of it.
+_scripts: dict[tuple[object, ...], ScriptDirectory] = {}
+_SCRIPTS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,21 @@ class Project:
             self._check_files()
             _sound.add(state)
         return self._config()
+
+    def scripts(self) -> ScriptDirectory:
+        """Alembic's ScriptDirectory of the (checked) revision files, shared while they are
+        unchanged."""
+        config = self.alembic_config()
+        state = self._state()
+        found = _scripts.get(state)
+        if found is None:
+            from alembic.script import ScriptDirectory
+
+            found = ScriptDirectory.from_config(config)
+            if len(_scripts) >= _SCRIPTS_KEPT:
+                _scripts.pop(next(iter(_scripts)))
+            _scripts[state] = found
+        return found
 
     def _config(self) -> Config:
         from alembic.config import Config  # here: finding a project must not load Alembic
@@ -99,6 +119,7 @@ class Project:
             scripts = ScriptDirectory.from_config(self._config())
             loaded = list(scripts.walk_revisions())
             scripts.get_heads()
+            _scripts[self._state()] = scripts  # checked: the one the commands then use
         except SchemactlError:
             raise
         except Exception as exc:  # noqa: BLE001  (whatever a revision file does when run)

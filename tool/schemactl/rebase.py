@@ -102,9 +102,9 @@ def _move(project: Project, settings: Settings, files: list[Path], onto: str) ->
         new_path = _rewrite(project, path, new_id, down)
         result.moved.append((path.stem, new_path.stem))
         down = new_id
-    for _, new_name in result.moved:
-        write_revision_sql(project, new_name.split("_", 1)[0], settings)
-    checksums.record(project)
+    rendered = [write_revision_sql(project, new_name.split("_", 1)[0], settings)
+                for _, new_name in result.moved]
+    checksums.record(project, rendered)
     # The whole history on a shadow, then the YAML against it: the moved code must still run
     # after the other branch's, and together they must reach the YAML.
     try:

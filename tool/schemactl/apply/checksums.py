@@ -8,13 +8,21 @@ all the other lines, so a hand-edited sum file is caught as well.
 Format (sorted by path, paths relative to migrations/):
 
     total sha256:<hex of the lines below>
+    rendered sql/0001_create_users.sql sha256:<hex>
     sql/0001_create_users.sql sha256:<hex>
     versions/0001_create_users.py sha256:<hex>
+
+A `rendered` line says that schemactl itself wrote that SQL file from its revision file (at
+plan, `hash --sql`, rebase): it holds the hash of the two files' checksums at that moment.
+While both files still have those checksums, `check` trusts the SQL to say what the revision
+does instead of rendering it again; a file edited since (and re-hashed) has no valid mark, so
+its SQL is rendered and compared.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +30,7 @@ from schemactl.errors import SchemactlError
 from schemactl.project import Project
 
 _TOTAL = "total"
+_RENDERED = "rendered "
 
 
 @dataclass(frozen=True)
@@ -66,13 +75,49 @@ def render(entries: dict[str, str]) -> str:
     return "\n".join([f"{_TOTAL} {_total(body)}", *body]) + "\n"
 
 
-def record(project: Project) -> None:
-    """(Re-)write the sum file from the files as they are now."""
-    project.sum_file.write_text(render(_entries(project)))
+def record(project: Project, rendered: Iterable[Path] = ()) -> None:
+    """(Re-)write the sum file from the files as they are now. rendered: SQL files schemactl
+    has just written from their revisions (marked as such; earlier marks are kept)."""
+    entries = _entries(project)
+    marks = {name: digest for name, digest in rendered_marks(project).items()
+             if name.removeprefix(_RENDERED) in entries}
+    for path in rendered:
+        sql = _relative(project, path)
+        revision = f"versions/{path.stem}.py"
+        if sql in entries and revision in entries:
+            marks[_RENDERED + sql] = pair_digest(entries[revision], entries[sql])
+    project.sum_file.write_text(render({**entries, **marks}))
+
+
+def pair_digest(revision_digest: str, sql_digest: str) -> str:
+    return "sha256:" + hashlib.sha256(f"{revision_digest} {sql_digest}".encode()).hexdigest()
+
+
+def rendered_marks(project: Project) -> dict[str, str]:
+    """The `rendered sql/...` lines of the sum file, by their name."""
+    return {name: digest for name, digest in _read_lines(project)[1].items()
+            if name.startswith(_RENDERED)}
+
+
+def trusted_sql(project: Project, revision_file: Path) -> bool:
+    """The revision's SQL file is as schemactl rendered it from the revision file as it is
+    now (both unchanged since), so it need not be rendered again to be compared."""
+    sql = project.sql_dir / (revision_file.stem + ".sql")
+    if not sql.is_file():
+        return False
+    mark = rendered_marks(project).get(_RENDERED + _relative(project, sql))
+    return mark == pair_digest(file_checksum(revision_file), file_checksum(sql))
 
 
 def read(project: Project) -> tuple[str | None, dict[str, str]]:
     """The recorded total and the per-file checksums; (None, {}) when there is no sum file."""
+    total, lines = _read_lines(project)
+    return total, {name: digest for name, digest in lines.items()
+                   if not name.startswith(_RENDERED)}
+
+
+def _read_lines(project: Project) -> tuple[str | None, dict[str, str]]:
+    """The recorded total and every other line (checksums and marks), by name."""
     if not project.sum_file.exists():
         return None, {}
     total: str | None = None
@@ -106,7 +151,7 @@ def verify(project: Project) -> list[ChecksumProblem]:
             return []
         return [ChecksumProblem(sum_name, "missing (run `schemactl hash` to record it)")]
     problems: list[ChecksumProblem] = []
-    if total != _total(_body(recorded)):
+    if total != _total(_body(_read_lines(project)[1])):
         problems.append(ChecksumProblem(sum_name, "edited by hand: its total does not match"))
     for path in sorted(set(actual) | set(recorded)):
         if path not in recorded:

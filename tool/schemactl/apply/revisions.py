@@ -73,7 +73,7 @@ def script_directory(project: Project) -> ScriptDirectory:
         raise SchemactlError(f"no migrations directory at {project.versions_dir}",
                              hint="run `schemactl init`, then `schemactl plan`")
     _refuse_duplicate_ids(project)
-    return ScriptDirectory.from_config(project.alembic_config())
+    return project.scripts()
 
 
 def _refuse_duplicate_ids(project: Project) -> None:

@@ -452,10 +452,12 @@ def hash_(ctx: Context, sql_of: tuple[str, ...]) -> None:
         raise SchemactlError(f"no migrations directory at {project.migrations_dir}",
                              hint="run `schemactl init` first")
     project.alembic_config()  # never record the checksums of files that do not even load
+    rendered = []
     for rev in sql_of:
-        path = write_revision_sql(project, get_revision(project, rev).id, ctx.settings())
-        echo(f"  wrote  {path.relative_to(project.root)}")
-    checksums.record(project)
+        rendered.append(write_revision_sql(project, get_revision(project, rev).id,
+                                           ctx.settings()))
+        echo(f"  wrote  {rendered[-1].relative_to(project.root)}")
+    checksums.record(project, rendered)
     n = len(checksums.tracked_files(project))
     echo(f"Recorded the checksums of {n} file{'s' if n != 1 else ''} in "
          f"{project.sum_file.relative_to(project.root)}.")

@@ -10,9 +10,10 @@ def cache() -> None:
     """What plan keeps between runs, to rebuild nothing it already knows.
 
     The shadow at head of each migration history, as a database on the shadow server
-    named <SHADOW_DATABASE_PREFIX>_cache_<hash>, and the desired catalog of each version
-    of schema/, in .schemactl/cache/. Entries are keyed by content hashes: a changed file
-    is never served from the cache. `plan --no-cache` uses none of it.
+    named <SHADOW_DATABASE_PREFIX>_cache_<hash>, the desired catalog of each version
+    of schema/, and which pairs of schema/ and history a plan found equal ("No changes."),
+    in .schemactl/cache/. Entries are keyed by content hashes: a changed file is never
+    served from the cache. `plan --no-cache` uses none of it.
     """
 
 
@@ -42,11 +43,12 @@ def list_(ctx: Context) -> None:
 def clear(ctx: Context) -> None:
     """Drop the kept shadows of the prefix and remove this project's desired catalogs."""
     from schemactl.db.throwaway import check_prefix
-    from schemactl.diff import desired_cache, shadow_cache
+    from schemactl.diff import desired_cache, noop_cache, shadow_cache
     from schemactl.settings import shadow_server_url
 
     project, settings = ctx.project(), ctx.settings()
     prefix = check_prefix(settings.shadow_database_prefix)
     shadows = shadow_cache.clear(shadow_server_url(settings, project.root), prefix)
     desired = desired_cache.clear(project)
+    noop_cache.clear(project)  # what they proved: also forgotten
     echo(f"Removed {len(shadows)} kept shadows and {len(desired)} desired catalogs.")

@@ -263,8 +263,7 @@ def _after_revision_written(project: Project, revision: str) -> None:
     from schemactl.apply import checksums
     from schemactl.render.offline_sql import write_revision_sql
 
-    write_revision_sql(project, revision)
-    checksums.record(project)
+    checksums.record(project, [write_revision_sql(project, revision)])
 
 
 def stamp(project: Project, url: object, revision: str) -> None:

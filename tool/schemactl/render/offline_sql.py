@@ -186,7 +186,7 @@ def _check_groups(
 
 
 def _scripts(project: Project) -> ScriptDirectory:
-    return ScriptDirectory.from_config(project.alembic_config())
+    return project.scripts()
 
 
 def _parent(script: Script) -> str | None:
