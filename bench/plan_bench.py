@@ -14,10 +14,16 @@ the whole process, as a user sees it, and its ratio to `pg_dump -s` of the same 
   inspect                schemactl inspect -o <tmp> --force
   apply, one statement   apply of a one-column revision (downgraded again untimed)
   alembic compare        plain Alembic compare_metadata in a fresh process, as a yardstick
+  migra                  migra comparing the target with itself, as an anchor only: from its
+                         own virtual environment, bench/.venv-migra (gitignored; never a
+                         dependency of schemactl): python3 -m venv bench/.venv-migra &&
+                         bench/.venv-migra/bin/pip install migra psycopg2-binary
+                         (the row is left out, with a message, when it is absent)
+  --help, validate       start-up: `schemactl --help` and `schemactl validate`
 
 Usage: python bench/plan_bench.py [--tables 100,1000] [--rounds 3] [--database-url URL]
-(5,000 tables: --tables 5000, which takes a long while; default server: TEST_DATABASE_URL,
-DATABASE_URL, else fails)
+(5,000 tables: --tables 100,1000,5000, which takes a long while; default server:
+TEST_DATABASE_URL, DATABASE_URL, else fails)
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 REPO = Path(__file__).resolve().parent.parent
+MIGRA = REPO / "bench" / ".venv-migra" / "bin" / "migra"
 sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import make_project  # noqa: E402
@@ -141,6 +148,12 @@ class Bench:
         (self.project.schema_dir / "app.yaml").write_text(self.original)
         self.run("hash")
 
+    def migra(self) -> None:
+        dsn = libpq_dsn(self.target)
+        done = subprocess.run([str(MIGRA), "--unsafe", dsn, dsn], capture_output=True, text=True)
+        if done.returncode not in (0, 2):
+            raise SystemExit(f"migra exited {done.returncode}:\n{done.stderr}")
+
     def compare(self) -> None:
         subprocess.run([sys.executable, "-c", COMPARE, self.target.render_as_string(False),
                         str(self.project.root)], check=True, env=self.env)
@@ -166,6 +179,9 @@ def bench_size(tables: int, server: URL, work: Path, rounds: int) -> dict[str, f
             "status": lambda: lambda: bench.run("status", ok=(0, 3)),
             "inspect": lambda: lambda: bench.run("inspect", "-o", str(inspected), "--force"),
             "alembic compare": lambda: bench.compare,
+            **({"migra": lambda: bench.migra} if MIGRA.exists() else {}),
+            "schemactl --help": lambda: lambda: bench.run("--help"),
+            "validate": lambda: lambda: bench.run("validate"),
             "apply, one statement": bench.apply_one,
         }
         for _ in range(rounds):
@@ -196,6 +212,8 @@ def main() -> None:
         raise SystemExit("give --database-url (a server where databases can be created)")
     server = normalize(configured)
     sizes = [int(size) for size in args.tables.split(",")]
+    if not MIGRA.exists():
+        print(f"(migra left out: no {MIGRA.relative_to(REPO)}; see the module docstring)")
     work = Path(tempfile.mkdtemp(prefix="schemactl-bench-"))
     results = {}
     try:

@@ -66,6 +66,34 @@ def test_an_edited_revision_is_never_served_from_the_cache(tmp_path: Path,
     assert {step.name for step in plan.steps} == {"id", "ident"}, plan.steps
 
 
+def test_a_plan_of_files_found_equal_before_reads_no_database(tmp_path: Path,
+                                                             server_url: URL) -> None:
+    """The same YAML and history that planned to "No changes." plan so again without a
+    shadow: none is kept again after the kept one is dropped. Any change to either is
+    compared afresh."""
+    project = make_project(tmp_path, "tables:\n  t:\n    columns:\n      id: bigint\n")
+    settings = settings_for(server_url)
+    write_revision(project, make_plan(project, settings), "t")
+    assert not make_plan(project, settings).has_changes  # remembered from here on
+    key = shadow_cache.history_key(project)
+    assert key is not None
+    kept = shadow_cache.entry_name(settings.shadow_database_prefix, key)
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(kept)))
+
+    assert not make_plan(project, settings).has_changes
+    assert not _databases(server_url, kept), "the remembered plan built a shadow"
+    assert not make_plan(project, settings, cache=False).has_changes  # --no-cache compares
+    assert _databases(server_url, kept) == []  # (and keeps nothing)
+
+    set_schema(project, "tables:\n  t:\n    columns:\n      id: bigint\n      n: text\n")
+    assert [step.name for step in make_plan(project, settings).steps] == ["n"]
+    set_schema(project, "tables:\n  t:\n    columns:\n      id: bigint\n")
+    revision = next(project.versions_dir.glob("*.py"))
+    revision.write_text(revision.read_text().replace("'id'", "'ident'"))
+    assert {step.name for step in make_plan(project, settings).steps} == {"id", "ident"}
+
+
 def test_cache_list_and_clear(tmp_path: Path, server_url: URL,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Its own entries: a prefix of this process, so that another run on the same server
