@@ -130,7 +130,7 @@ def test_baseline_adopts_a_database_without_touching_it(
     assert (project.schema_dir / "public.yaml").exists()  # inspected first: schema/ was empty
     [revision] = [p.stem for p in project.versions_dir.glob("*.py")]
     rev_id, _, slug = revision.partition("_")
-    assert slug == "baseline" and len(rev_id) == 14  # a timestamp id, like every revision
+    assert slug == "baseline" and re.fullmatch(r"\d{14}[a-z]{4}", rev_id)  # like every revision
     assert [p.stem for p in project.sql_dir.glob("*.sql")] == [revision]
     assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(rev_id,)]
     assert db.execute("SELECT username FROM users").fetchall() == [("ann",)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_plain_revision_gets_a_schemactl_id(tmp_path: Path, server_url: URL) -> 
     assert done.returncode == 0, done.stderr
     [made] = [p for p in (root / "migrations" / "versions").glob("*.py") if p != first]
     new_id = made.name.split("_")[0]
-    assert new_id.isdigit() and len(new_id) == 14 and new_id > first.name.split("_")[0]
+    assert re.fullmatch(r"\d{14}[a-z]{4}", new_id) and new_id > first.name.split("_")[0]
     assert f"down_revision = '{first.name.split('_')[0]}'" in made.read_text()
 
 

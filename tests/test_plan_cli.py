@@ -46,8 +46,8 @@ def run(project_dir: Path, server_url: URL, *args: str, database: URL | None = N
 def revisions(project_dir: Path) -> list[str]:
     """The revision files, oldest first, with their timestamp ids shown as ID."""
     names = sorted(p.name for p in (project_dir / "migrations" / "versions").glob("*.py"))
-    assert all(re.match(r"^\d{14}_", name) for name in names), names
-    return [re.sub(r"^\d{14}_", "ID_", name) for name in names]
+    assert all(re.match(r"^\d{14}[a-z]{4}_", name) for name in names), names
+    return [re.sub(r"^\d{14}[a-z]{4}_", "ID_", name) for name in names]
 
 
 def revision_file(project_dir: Path, slug: str) -> Path:

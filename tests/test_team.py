@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from schemactl.cli import main
 from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn
+from schemactl.pipeline import next_revision_id
 
 from .conftest import pg_dump_schema
 from .helpers import make_project
@@ -61,6 +62,19 @@ def schema_file(root: Path) -> Path:
     return root / "schema" / "app.yaml"
 
 
+def test_revisions_planned_in_the_same_second_get_different_ids_that_still_sort(
+        tmp_path: Path) -> None:
+    project = make_project(tmp_path / "app", BASE)
+    now = datetime(2026, 12, 1, 9, 30, 12, tzinfo=UTC)
+    ids = [next_revision_id(project, now) for _ in range(5)]  # five branches, one second
+    assert len(set(ids)) == 5, ids
+    assert all(i.startswith("20261201093012") and len(i) == 18 for i in ids), ids
+    # A clock behind the newest revision still gives an id that sorts after it.
+    (project.versions_dir / "20991231235959abcd_later.py").write_text("")
+    assert next_revision_id(project, now) > "20991231235959abcd"
+    assert next_revision_id(project, now).startswith("20991231235960")
+
+
 def test_two_branches_plan_one_merges_the_other_rebases(tmp_path: Path, server_url: URL) -> None:
     root = tmp_path / "app"
     make_project(root, BASE)
@@ -77,11 +91,7 @@ def test_two_branches_plan_one_merges_the_other_rebases(tmp_path: Path, server_u
     git(root, "commit", "-qm", "email")
     git(root, "checkout", "-q", "main")
     git(root, "checkout", "-qb", "bob")
-    time.sleep(1)  # ids are timestamps to the second: two people, two different seconds
-    schema_file(root).write_text(WITH_POSTS)
-    # Ids are timestamps to the second: two branches planning in the same second get the same
-    # id (a known gap, reported as two files with one id). Plan in the next second.
-    time.sleep(1.1)
+    schema_file(root).write_text(WITH_POSTS)  # very likely in the same second as Alice's plan
     assert cli(root, server_url, "plan", "-m", "add posts").exit_code == 0
     git(root, "add", "-A")
     git(root, "commit", "-qm", "posts")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import secrets
+import string
 import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -164,22 +166,29 @@ def _rehearse(conn: Connection, ops_: UpgradeOps | DowngradeOps, which: str,
 
 
 def next_revision_id(project: Project, now: datetime | None = None) -> str:
-    """A new revision id: the UTC time to the second, e.g. 20261201093012.
+    """A new revision id: the UTC time to the second and four random letters, e.g.
+    20261201093012kqzx.
 
     Two branches that each plan a revision get different ids (unlike a sequence number,
-    which both would take as 0005), ids still sort in the order they were made, and they
-    stay readable. Should the clock give an id not above the newest existing one (two
-    revisions in one second, or a clock behind), the next number after it is taken, so
-    ids only ever grow."""
+    which both would take as 0005), even when they plan in the same second: the letters tell
+    them apart (one chance in 457,000 of a tie, and a tie is caught as two files with one id).
+    Ids still sort in the order they were made, and they stay readable. Should the clock give
+    a time not above the newest existing id's (a clock behind), the next second after it is
+    taken, so ids only ever grow."""
     stamp = int((now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S"))
     newest = max(existing_revision_ids(project), default=0)
-    return str(max(stamp, newest + 1)).zfill(4)
+    tag = "".join(secrets.choice(string.ascii_lowercase) for _ in range(_TAG_LETTERS))
+    return str(max(stamp, newest + 1)).zfill(4) + tag
+
+
+_TAG_LETTERS = 4
 
 
 def existing_revision_ids(project: Project) -> list[int]:
-    """The numeric ids that start the revision files' names (0001_..., 20261201093012_...)."""
+    """The numbers that start the revision files' names, without a tag's letters
+    (0001_..., 20261201093012_..., 20261201093012kqzx_...)."""
     return [int(m.group(1)) for p in project.versions_dir.glob("*.py")
-            if (m := re.match(r"^(\d+)_", p.name))]
+            if (m := re.match(r"^(\d+)[a-z]*_", p.name))]
 
 
 def write_revision(project: Project, plan: Plan, message: str,
