@@ -17,7 +17,7 @@ the whole process, as a user sees it, and its ratio to `pg_dump -s` of the same 
   migra                  migra comparing the target with itself, as an anchor only: from its
                          own virtual environment, bench/.venv-migra (gitignored; never a
                          dependency of schemactl): python3 -m venv bench/.venv-migra &&
-                         bench/.venv-migra/bin/pip install migra psycopg2-binary
+                         bench/.venv-migra/bin/pip install migra psycopg2-binary 'sqlalchemy<2'
                          (the row is left out, with a message, when it is absent)
   --help, validate       start-up: `schemactl --help` and `schemactl validate`
 
@@ -149,7 +149,8 @@ class Bench:
         self.run("hash")
 
     def migra(self) -> None:
-        dsn = libpq_dsn(self.target)
+        # migra (SQLAlchemy 1.4, psycopg2 in its own environment) names its driver.
+        dsn = self.target.set(drivername="postgresql+psycopg2").render_as_string(False)
         done = subprocess.run([str(MIGRA), "--unsafe", dsn, dsn], capture_output=True, text=True)
         if done.returncode not in (0, 2):
             raise SystemExit(f"migra exited {done.returncode}:\n{done.stderr}")
