@@ -69,16 +69,15 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     history even when a kept copy of it exists (the result is the same). With cache, a
     project whose YAML and history an earlier plan found equal is not compared again
     (diff/noop_cache.py)."""
+    noop = noop_cache.key(project) if cache and against is None else None
+    if noop is not None and _known_empty(project, settings, noop):
+        return build_plan(UpgradeOps(ops=[]))
+    spec = load_spec(project)
+    metadata = compile_spec(spec)
     _one_head(project)
     server = shadow_server_url(settings, project.root)
     prefix = check_prefix(settings.shadow_database_prefix)
     drop_leftovers(server, prefix)
-    noop = noop_cache.key(project, server_version(server)) if cache and against is None \
-        else None
-    if noop is not None and noop_cache.known_empty(project, noop):
-        return build_plan(UpgradeOps(ops=[]))
-    spec = load_spec(project)
-    metadata = compile_spec(spec)
     # The two databases are independent and mostly DDL the server executes: build the
     # desired one in a thread while the baseline is built (about halves the time).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -99,8 +98,18 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
     if noop is not None and not plan.has_changes:
-        noop_cache.remember_empty(project, noop)
+        noop_cache.remember_empty(project, noop, server_version(server))
     return plan
+
+
+def _known_empty(project: Project, settings: Settings, key: str) -> bool:
+    """An earlier plan of these very files found no changes, on a server of this version
+    (the YAML was valid then: it is the same YAML)."""
+    version = noop_cache.recorded_version(project, key)
+    if version is None:
+        return False
+    _one_head(project)
+    return version == server_version(shadow_server_url(settings, project.root))
 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:

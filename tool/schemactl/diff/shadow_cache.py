@@ -13,6 +13,7 @@ once, whole, by CREATE DATABASE from a finished shadow.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ KEEP = 8
 _PACKAGE = Path(schemactl.__file__).parent
 
 
+@functools.cache  # the code does not change while it runs
 def code_fingerprint() -> str:
     """A hash of schemactl's own code: what it builds and reads depends on it (a few ms)."""
     digest = hashlib.sha256(schemactl.__version__.encode())
