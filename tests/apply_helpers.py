@@ -124,15 +124,21 @@ def run_on_terminal(project: Project, *args: str, url: URL | None, answer: str,
                     prompt: str, timeout: float = 60) -> tuple[int, str]:
     """Run the CLI on a pseudo-terminal; type `answer` when `prompt` appears (url=None:
     no --database-url, e.g. for --fleet)."""
+    argv = [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
+            *(["--database-url", url.render_as_string(hide_password=False)] if url else [])]
+    return on_a_terminal(argv, _env(), timeout, answer=answer, prompt=prompt)
+
+
+def on_a_terminal(argv: list[str], env: dict[str, str], timeout: float,
+                  answer: str | None = None, prompt: str | None = None) -> tuple[int, str]:
+    """Run argv with stdin, stdout and stderr on a pseudo-terminal, typing `answer` when
+    `prompt` appears; its exit code and everything it showed."""
     import pty
     import select
 
     controller, terminal = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "schemactl", "-C", str(project.root), *args,
-         *(["--database-url", url.render_as_string(hide_password=False)] if url else [])],
-        stdin=terminal, stdout=terminal, stderr=terminal, env=_env(), close_fds=True,
-    )
+    proc = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env,
+                            close_fds=True)
     os.close(terminal)
     output, answered = b"", False
     deadline = time.monotonic() + timeout
@@ -147,7 +153,7 @@ def run_on_terminal(project: Project, *args: str, url: URL | None, answer: str,
                 if not chunk:
                     break
                 output += chunk
-            if not answered and prompt.encode() in output:
+            if prompt and answer is not None and not answered and prompt.encode() in output:
                 os.write(controller, answer.encode() + b"\n")
                 answered = True
             if proc.poll() is not None and not ready:

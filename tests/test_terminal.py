@@ -5,7 +5,6 @@ no throwaway database left behind."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import secrets
 import signal
@@ -20,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from schemactl.db.urls import libpq_dsn
 
+from .apply_helpers import on_a_terminal
 from .helpers import make_project
 from .test_scale import wide_schema
 
@@ -54,27 +54,9 @@ def _databases(server_url: URL, prefix: str) -> list[str]:
             (prefix.replace("_", r"\_") + r"\_%",))]
 
 
-def _on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run with stdin, stdout and stderr on a pseudo-terminal; its exit code and output."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return proc.wait(timeout=600), b"".join(chunks).decode(errors="replace")
-
-
 def test_a_long_plan_shows_its_steps_on_a_terminal(planned: Path, server_url: URL) -> None:
-    code, shown = _on_a_terminal(_command(planned, "plan", "--check", "--no-cache"),
-                                 _env(server_url, f"t{secrets.token_hex(4)}"))
+    code, shown = on_a_terminal(_command(planned, "plan", "--check", "--no-cache"),
+                                _env(server_url, f"t{secrets.token_hex(4)}"), timeout=600)
     assert code == 0, shown
     # The live line (redrawn in place), and each long step's time once it ends.
     assert "\r\x1b[K" in shown
