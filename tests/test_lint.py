@@ -77,7 +77,8 @@ def test_lint_and_check_on_planned_edited_and_hand_written_revisions(
     project = make_project(tmp_path, BEFORE)
     assert _run(project.root, server_url, "plan", "-m", "users").exit_code == 0
     set_schema(project, BEFORE + "    indexes:\n      - columns: [email]\n")
-    assert _run(project.root, server_url, "plan", "-m", "email index").exit_code == 0
+    # --atomic: the blocking form (CREATE INDEX in the revision's one transaction).
+    assert _run(project.root, server_url, "plan", "--atomic", "-m", "email index").exit_code == 0
     # Planned revisions record their hazards: reviewed, acknowledged.
     clean = _run(project.root, server_url, "lint")
     assert clean.exit_code == 0, clean.output

@@ -102,7 +102,8 @@ def test_each_row_of_the_lock_model_on_the_server(db, db_url, kind: StatementKin
     for statement in filter(None, (s.strip() for s in kind.setup.split(";"))):
         db.execute(statement)
     oid = db.execute("SELECT 't'::regclass::oid").fetchone()[0]  # type: ignore[index]
-    assert locks.classify(kind.example) is kind, "the example is classified as its own row"
+    assert locks.classify(kind.example, kind.setup.split(";")) is kind, \
+        "the example is classified as its own row (after its setup)"
     run = _in_transaction if kind.transaction else _outside_transaction
     held, cost = run(db, libpq_dsn(db_url), kind, oid)
     assert (held, cost) == (kind.lock, kind.cost), kind.key

@@ -158,10 +158,13 @@ def test_script_layout(blog: Project) -> None:
     assert "IDENTITY (START WITH 10 INCREMENT BY 5 MINVALUE 10 CACHE 2)" in script
     # The concurrent index sits between transactions, with the reason.
     before, _, after = script.partition("CREATE INDEX CONCURRENTLY users_image_file_idx")
-    assert before.rstrip().splitlines()[-2:] == [
+    assert before.rstrip().splitlines()[-4:] == [
+        "-- Transaction group 4 of 5: outside a transaction",
         "-- Outside a transaction: CREATE INDEX CONCURRENTLY cannot run inside a transaction "
         "block.",
         "-- If the script stops after this point, this revision is partly applied.",
+        "-- If it fails, it leaves an INVALID index: drop it (DROP INDEX CONCURRENTLY) before "
+        "running it again.",
     ]
     assert before.rstrip().rsplit("BEGIN;", 1)[1].count("COMMIT;") == 1
     # The version update of every revision is inside a transaction.

@@ -98,8 +98,9 @@ def _planned(tmp_path: Path, server_url: URL):  # type: ignore[no-untyped-def]
 
 def test_each_step_on_an_existing_table_shows_its_lock_and_cost(
         tmp_path: Path, server_url: URL) -> None:
+    """In the blocking forms of an atomic plan, each step's lock and cost and LK hazard."""
     project, settings = _planned(tmp_path, server_url)
-    plan = make_plan(project, settings)
+    plan = make_plan(project, settings.model_copy(update={"atomic": True}))
     steps = _lines(render_plan(plan))
     assert "[ACCESS EXCLUSIVE, rewrite]" in steps["column n"]  # integer -> bigint
     assert "LK101" in steps["column n"]
@@ -122,9 +123,30 @@ def test_each_step_on_an_existing_table_shows_its_lock_and_cost(
     assert not plan.destructive
 
 
+def test_steps_take_their_lock_safe_forms_by_default(tmp_path: Path, server_url: URL) -> None:
+    """The same change, planned by default: indexes built and dropped concurrently, checks
+    and NOT NULL proven by a VALIDATE that lets reads and writes go on; what has no safe
+    form yet (a rewrite) keeps its hazard."""
+    project, settings = _planned(tmp_path, server_url)
+    plan = make_plan(project, settings)
+    steps = _lines(render_plan(plan))
+    assert "[SHARE UPDATE EXCLUSIVE, index build]" in steps["index a_n_idx"]
+    assert "[SHARE UPDATE EXCLUSIVE, catalog only]" in steps["index a_note_idx"]
+    for validated in ("column qty", "check n_positive"):
+        assert "[SHARE UPDATE EXCLUSIVE, scan]" in steps[validated], steps[validated]
+    for step in ("index a_n_idx", "index a_note_idx", "column qty", "check n_positive"):
+        assert "LK" not in steps[step], steps[step]
+    assert "MF101" in steps["column qty"] and "MF103" in steps["check n_positive"]
+    assert "[ACCESS EXCLUSIVE, rewrite]" in steps["column n"] and "LK101" in steps["column n"]
+    sql = {s.name: s.sql for s in plan.steps}
+    assert sql["a_n_idx"] == ("CREATE INDEX CONCURRENTLY a_n_idx ON a (n)",)
+    assert sql["qty"][-2:] == ("ALTER TABLE a ALTER COLUMN qty SET NOT NULL",
+                               "ALTER TABLE a DROP CONSTRAINT a_qty_not_null")
+
+
 def test_plan_json_carries_lock_and_cost(tmp_path: Path, server_url: URL) -> None:
     project, _ = _planned(tmp_path, server_url)
-    result = _run(project.root, server_url, "plan", "--json", "--check")
+    result = _run(project.root, server_url, "plan", "--json", "--check", "--atomic")
     assert result.exit_code == 3, result.output
     document = result.output[result.output.index('{\n  "schemactl_json"'):]
     steps = json.loads(document[:document.rindex("}") + 1])["steps"]
@@ -182,7 +204,8 @@ tables:
 
 def test_max_lock_refuses_steps_over_the_budget(tmp_path: Path, server_url: URL) -> None:
     project, _ = _planned(tmp_path, server_url)
-    result = _run(project.root, server_url, "plan", "--max-lock", "share update exclusive")
+    result = _run(project.root, server_url, "plan", "--atomic", "--max-lock",
+                  "share update exclusive")
     assert result.exit_code == 4, result.output
     refused = result.output[result.output.index("Refused"):]
     assert "table a: + index a_n_idx holds SHARE during a index build" in refused
@@ -191,6 +214,11 @@ def test_max_lock_refuses_steps_over_the_budget(tmp_path: Path, server_url: URL)
     # Catalog-only steps (the dropped index, the widened varchar) do not count.
     assert "a_note_idx" not in refused and "column code" not in refused
     assert len(list((project.root / "migrations" / "versions").glob("*.py"))) == 1
+    # By default only the three rewrites, which have no safe form yet, are over that budget.
+    safe = _run(project.root, server_url, "plan", "--max-lock", "share update exclusive")
+    assert safe.exit_code == 4, safe.output
+    refused = safe.output[safe.output.index("Refused"):]
+    assert "Refused: 3 step(s)" in refused and refused.count("during a rewrite") == 3, refused
 
 
 def test_catalog_only_plans_pass_the_budget_from_the_setting(

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import MetaData
 
-from schemactl.diff import ops as _ops  # noqa: F401  registers op.run_sql for revision files
+from schemactl.diff import ops as _ops  # registers op.run_sql for revision files
 from schemactl.project import Project
 
 VERSION_TABLE = "alembic_version"
@@ -63,6 +63,9 @@ def _options(config: Any, project: Project) -> dict[str, Any]:
         "compare_server_default": True,
         "version_table": VERSION_TABLE,
         "version_table_schema": config.attributes.get(SCHEMA_ATTRIBUTE),
+        # apply: record each completed transaction group, resume after the last (diff/ops.py)
+        **{key: config.attributes[key] for key in (_ops.PROGRESS_OPTION, _ops.RESUME_OPTION)
+           if key in config.attributes},
     }
 
 
@@ -174,5 +177,7 @@ def _run_online(context: Any, connection: Any, config: Any, project: Project,
                 on_version_apply: Callable[..., None] | None = None) -> None:
     extra = {"on_version_apply": on_version_apply} if on_version_apply else {}
     context.configure(connection=connection, **_options(config, project), **extra)
+    if config.attributes.get(_ops.RESUME_OPTION):
+        _ops.resume(context.get_context(), config.attributes[_ops.RESUME_OPTION])
     with context.begin_transaction():
         context.run_migrations()

@@ -37,6 +37,7 @@ from schemactl.diff import noop_cache
 from schemactl.diff.autogen import reverse
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
+from schemactl.diff.online import lock_safe
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.files import FileTransaction, check_writable
@@ -94,7 +95,7 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
                 # judge (a function's existence, an expression's type) is refused here.
                 raise located_error(spec, exc) from None
             with progress.step("comparing, and rehearsing the plan on the shadow"):
-                plan = build_plan(_diff(metadata, spec, conn, desired))
+                plan = build_plan(_diff(metadata, spec, conn, desired, settings.atomic))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
     if noop is not None and not plan.has_changes:
@@ -112,15 +113,18 @@ def _known_empty(project: Project, settings: Settings, key: str) -> bool:
     return version == server_version(shadow_server_url(settings, project.root))
 
 
-def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog) -> UpgradeOps:
-    """Diff, then rehearse the revision on the baseline: upgrade() must leave nothing to do,
-    and downgrade() must give the baseline's catalog back. All in one transaction that is
-    rolled back (a revision in transaction groups commits each group, on a baseline that is
-    thrown away afterwards)."""
+def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog,
+          atomic: bool = False) -> UpgradeOps:
+    """Diff (in lock-safe forms unless atomic), then rehearse the revision on the baseline:
+    upgrade() must leave nothing to do, and downgrade() must give the baseline's catalog back.
+    All in one transaction that is rolled back (a revision in transaction groups commits each
+    group, on a baseline that is thrown away afterwards)."""
     conn.begin()
     try:
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
+        if not atomic:
+            upgrade_ops = lock_safe(upgrade_ops)
         if not is_empty(upgrade_ops):
             _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # `plan --max-lock`: the strongest lock a step may hold while it scans, rewrites or
     # builds an index on an existing table (e.g. "SHARE UPDATE EXCLUSIVE"); None: no budget.
     max_lock: str | None = None
+    # `plan --atomic`: each revision one transaction, all or nothing, in the blocking forms
+    # (CREATE INDEX without CONCURRENTLY, ...); for small databases, or teams that prefer it.
+    atomic: bool = False
 
 
 class SettingsError(SchemactlError):

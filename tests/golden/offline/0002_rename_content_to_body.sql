@@ -15,6 +15,7 @@ SET standard_conforming_strings = on;
 --   LK102 (long lock) table public.users, index users_created_at_idx: create index without CONCURRENTLY locks writes
 -- ============================================================================
 
+-- Transaction group 1 of 5
 BEGIN;
 
 ALTER TABLE posts RENAME COLUMN content TO body;
@@ -31,21 +32,26 @@ COMMENT ON COLUMN users.username IS NULL;
 
 COMMIT;
 
+-- Transaction group 2 of 5: outside a transaction
 -- Outside a transaction: ALTER TYPE ... ADD VALUE cannot run inside a transaction block before PostgreSQL 12, and the new value cannot be used until it is committed.
 -- If the script stops after this point, this revision is partly applied.
 -- Checked as opaque command: sqlglot could not read its structure.
 ALTER TYPE post_status ADD VALUE 'archived';
 
+-- Transaction group 3 of 5
 BEGIN;
 
 CREATE INDEX users_created_at_idx ON users (created_at);
 
 COMMIT;
 
+-- Transaction group 4 of 5: outside a transaction
 -- Outside a transaction: CREATE INDEX CONCURRENTLY cannot run inside a transaction block.
 -- If the script stops after this point, this revision is partly applied.
+-- If it fails, it leaves an INVALID index: drop it (DROP INDEX CONCURRENTLY) before running it again.
 CREATE INDEX CONCURRENTLY users_image_file_idx ON users (image_file);
 
+-- Transaction group 5 of 5
 BEGIN;
 
 UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';

@@ -39,10 +39,12 @@ COMMIT;
 -- This downgrade drops: column posts.summary
 -- ============================================================================
 
+-- Transaction group 1 of 2: outside a transaction
 -- Outside a transaction: DROP INDEX CONCURRENTLY cannot run inside a transaction block.
 -- If the script stops after this point, this revision is partly applied.
 DROP INDEX CONCURRENTLY users_image_file_idx;
 
+-- Transaction group 2 of 2
 BEGIN;
 
 DROP INDEX users_created_at_idx;

@@ -30,12 +30,13 @@ CREATE TABLE IF NOT EXISTS {table} (
     duration_ms integer     NOT NULL,
     applied_by  text        NOT NULL DEFAULT current_user,
     result      text        NOT NULL DEFAULT 'ok' CHECK (result IN ('ok', 'failed')),
-    error       text
+    error       text,
+    group_no    integer
 )
 """
 # Columns added after the first release; a table from then gets them on the next run.
 _ADDED = {"result": "text NOT NULL DEFAULT 'ok' CHECK (result IN ('ok', 'failed'))",
-          "error": "text"}
+          "error": "text", "group_no": "integer"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Run:
     duration_ms: int
     result: str
     error: str | None
+    # A transaction group of a revision that commits part way: this group completed (the
+    # revision itself is complete only when its row without a group is there).
+    group_no: int | None = None
 
 
 def table(schema: str | None = None) -> str:
@@ -67,14 +71,32 @@ def ensure(conn: Connection, schema: str | None = None) -> None:
 
 
 def insert(conn: Connection, revision: str, checksum: str, direction: str,
-           duration_ms: int, schema: str | None = None) -> None:
-    """Record one run of a revision; the caller's transaction commits it with the revision."""
+           duration_ms: int, schema: str | None = None, group_no: int | None = None) -> None:
+    """Record one run of a revision (or with group_no, of one of its transaction groups);
+    the caller's transaction commits it with the revision (or the group)."""
     conn.execute(
-        text(f"INSERT INTO {table(schema)} (revision, checksum, direction, duration_ms) "
-             "VALUES (:revision, :checksum, :direction, :duration_ms)"),
+        text(f"INSERT INTO {table(schema)} (revision, checksum, direction, duration_ms, "
+             "group_no) VALUES (:revision, :checksum, :direction, :duration_ms, :group_no)"),
         {"revision": revision, "checksum": checksum, "direction": direction,
-         "duration_ms": duration_ms},
+         "duration_ms": duration_ms, "group_no": group_no},
     )
+
+
+def completed_groups(conn: Connection, revision: str, direction: str,
+                     schema: str | None = None) -> tuple[int, str | None]:
+    """(groups completed, the file's checksum then) of a run of `revision` in `direction`
+    that failed part way and is the last thing that happened on the target; (0, None) when
+    there is none (a new run starts from the first group)."""
+    rows = conn.execute(text(
+        f"SELECT revision, direction, result, group_no, checksum FROM {table(schema)} "
+        "ORDER BY id DESC LIMIT 50")).all()
+    for row in rows:
+        if row[0] == revision and row[2] == "failed":
+            continue  # the failures of the partial run itself
+        if row[0] == revision and row[1] == direction and row[2] == "ok" and row[3]:
+            return int(row[3]), str(row[4])
+        break
+    return 0, None
 
 
 def insert_failure(conn: Connection, revision: str, checksum: str, direction: str,
@@ -103,6 +125,7 @@ def applied_checksums(conn: Connection, schema: str | None = None) -> dict[str, 
     rows = conn.execute(text(
         f"SELECT DISTINCT ON (revision) revision, checksum, direction FROM {table(schema)} "
         + ("WHERE result = 'ok' " if "result" in _columns(conn, schema) else "")
+        + ("AND group_no IS NULL " if "group_no" in _columns(conn, schema) else "")
         + "ORDER BY revision, id DESC"
     )).all()
     conn.commit()
@@ -120,12 +143,13 @@ def runs(conn: Connection, schema: str | None = None, limit: int | None = None) 
     if not _exists(conn, schema):
         conn.commit()
         return []
-    has_result = "result" in _columns(conn, schema)
-    result = "result, error" if has_result else "'ok', NULL"
+    columns = _columns(conn, schema)
+    result = "result, error" if "result" in columns else "'ok', NULL"
+    group = "group_no" if "group_no" in columns else "NULL"
     rows = conn.execute(text(
-        f"SELECT revision, direction, applied_at, applied_by, duration_ms, {result} "
+        f"SELECT revision, direction, applied_at, applied_by, duration_ms, {result}, {group} "
         f"FROM {table(schema)} ORDER BY id DESC" + (" LIMIT :limit" if limit else "")),
         {"limit": limit} if limit else {}).all()
     conn.commit()
-    return [Run(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4]), str(r[5]), r[6])
+    return [Run(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4]), str(r[5]), r[6], r[7])
             for r in rows]

@@ -61,7 +61,8 @@ class Revision:
         such as CREATE INDEX CONCURRENTLY that cannot run in a transaction, or commit_group()
         between the transaction groups of a revision too large for one transaction)."""
         text = self.path.read_text()
-        return "autocommit_block" not in text and "op.commit_group()" not in text
+        return not any(call in text for call in ("autocommit_block", "op.commit_group()",
+                                                 "op.run_sql_outside_transaction("))
 
 
 TWO_HEADS_FIX = ("run `schemactl rebase`: it moves this branch's new revisions on top of the "

@@ -35,6 +35,7 @@ from schemactl.apply.lock import LockHolder, key_for, migration_lock
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
 from schemactl.db.errors import pg_message
+from schemactl.diff.ops import PROGRESS_OPTION, RESUME_OPTION
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings
@@ -284,7 +285,10 @@ def _run_once(project: Project, conn: Connection, rev: Revision, direction: Dire
     started = time.monotonic()
     if not rev.transactional:
         # The revision commits part way itself, so Alembic must own the transactions
-        # (autocommit_block needs that); the history row follows in a transaction of its own.
+        # (autocommit_block needs that); each completed group is recorded as it commits, a
+        # run after a failure resumes after the last one, and the revision's own history
+        # row follows in a transaction of its own.
+        _resume_where_it_stopped(conn, rev, direction, config, started, schema)
         _alembic(config, rev, direction)
         with conn.begin():
             duration_ms = _record(conn, rev, direction, started, schema)
@@ -295,6 +299,27 @@ def _run_once(project: Project, conn: Connection, rev: Revision, direction: Dire
         _alembic(config, rev, direction)
         duration_ms = _record(conn, rev, direction, started, schema)
     return StepResult(rev, direction, duration_ms, attempt)
+
+
+def _resume_where_it_stopped(conn: Connection, rev: Revision, direction: Direction,
+                             config: Any, started: float, schema: str | None) -> None:
+    checksum = checksums.file_checksum(rev.path)
+    with conn.begin():
+        done, then = history.completed_groups(conn, rev.id, direction, schema)
+    if done and then != checksum:
+        raise SchemactlError(
+            f"revision {rev.name} stopped part way in an earlier run ({done} transaction "
+            "group(s) completed), and its file has changed since: schemactl cannot tell "
+            "which of the new file's steps are already done",
+            hint="restore the file as it was (version control), run apply to finish it, "
+                 "then plan the further change as a new revision")
+
+    def group_done(connection: Connection, number: int) -> None:
+        history.insert(connection, rev.id, checksum, direction,
+                       round((time.monotonic() - started) * 1000), schema, group_no=number)
+
+    config.attributes[PROGRESS_OPTION] = group_done
+    config.attributes[RESUME_OPTION] = done
 
 
 def _alembic(config: Any, rev: Revision, direction: Direction) -> None:
@@ -319,8 +344,10 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
         f"{verb} of revision {rev.name} failed and was rolled back; the database stays at "
         f"revision {at or 'base (empty)'}." if rev.transactional else
         f"{verb} of revision {rev.name} failed; the database stays at revision "
-        f"{at or 'base (empty)'}, but this revision commits part way (autocommit_block), so "
-        "what ran before the failing statement remains: check it before running again.",
+        f"{at or 'base (empty)'}. This revision runs in transaction groups: "
+        f"{_groups_done(conn, rev, direction)} completed and stay; the failing group was "
+        "rolled back (a statement outside a transaction, such as CREATE INDEX "
+        "CONCURRENTLY, may leave an INVALID index, which the next run drops).",
         f"  statement: {_shorten(str(exc.statement or ''))}",
         f"  PostgreSQL: {pg_message(exc)}",
     ]
@@ -329,8 +356,20 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
                         f"in {attempts} tries")
         lines.extend(f"  blocked by: {held}" for held in _locks_held_by_others(conn))
     hint = "fix the cause and run again" + (
-        "; nothing of this revision remains" if rev.transactional else "")
+        "; nothing of this revision remains" if rev.transactional else
+        ": apply resumes after the last completed group")
     return MigrationFailed("\n".join(lines), hint=hint)
+
+
+def _groups_done(conn: Connection, rev: Revision, direction: Direction) -> str:
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            done, _ = history.completed_groups(conn, rev.id, direction)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return "the groups before the failing one"
+    return "no group" if not done else f"{done} group" + ("s" if done > 1 else "")
 
 
 def _shorten(statement: str, limit: int = 600) -> str:

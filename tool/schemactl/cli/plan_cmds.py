@@ -125,11 +125,16 @@ def _default_message(plan: Plan) -> str:
               "lock stronger than LEVEL while it scans, rewrites or builds an index, e.g. "
               "'SHARE UPDATE EXCLUSIVE' (reads and writes go on). Catalog-only steps are "
               "brief and never count. Setting: MAX_LOCK.")
+@click.option("--atomic", is_flag=True, default=None,
+              help="Write the revision as one transaction, all or nothing, in the blocking "
+              "forms (CREATE INDEX without CONCURRENTLY, constraints validated at once). "
+              "By default, steps on existing tables take lock-safe forms, in transaction "
+              "groups that apply resumes after a failure. Setting: ATOMIC.")
 @pass_context
 @handle_errors
 def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
          allow_destructive: bool, against: str | None, no_cache: bool,
-         max_lock: str | None) -> None:
+         max_lock: str | None, atomic: bool | None) -> None:
     """Compare schema/*.yaml with the migrations and write the next revision.
 
     The baseline is a throwaway shadow database upgraded through every existing
@@ -144,7 +149,7 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     4 destructive steps without --allow-destructive, or steps over the --max-lock budget.
     """
     project = ctx.project()
-    settings = ctx.settings(max_lock=max_lock)
+    settings = ctx.settings(max_lock=max_lock, atomic=atomic)
     budget = _budget(settings.max_lock)
     output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
                   f"{display(shadow_server_url(settings, project.root))}")

@@ -8,10 +8,13 @@ a colon would silently become NULL.
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
 from alembic.autogenerate import renderers
+from alembic.migration import MigrationContext
 from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import text
 
@@ -80,12 +83,15 @@ def _render_sql(autogen_context: Any, operation: SqlStepOp) -> str:
 
 @Operations.register_operation("commit_group")
 class CommitGroupOp(MigrateOperation):
-    """The end of one transaction group of a revision too large for one transaction.
+    """The end of one transaction group of a revision.
 
-    Every table a transaction creates, alters or drops holds several locks (the table, its
-    TOAST table, indexes, sequences) until the commit, and the server's lock table is shared
-    and sized for max_locks_per_transaction (64 by default) per connection: a revision that
-    touches thousands of tables in one transaction fails with `out of shared memory`."""
+    A revision is split into groups where one transaction would hold too much: a revision
+    that touches thousands of tables (every table a transaction creates, alters or drops
+    holds several locks until the commit, and the server's lock table is shared and sized
+    for max_locks_per_transaction, 64 by default, per connection), and the lock-safe forms
+    of diff/online.py (a VALIDATE CONSTRAINT must not hold the locks taken before it).
+    apply records each completed group, so that a failed revision resumes after the last
+    one (apply/runner.py)."""
 
     @classmethod
     def commit_group(cls, operations: Operations) -> None:
@@ -98,12 +104,96 @@ class CommitGroupOp(MigrateOperation):
         return ("commit_group",)
 
 
+@Operations.register_operation("run_sql_outside_transaction")
+class OutsideTransactionOp(MigrateOperation):
+    """One statement PostgreSQL refuses inside a transaction block (CREATE INDEX
+    CONCURRENTLY, DROP INDEX CONCURRENTLY): a transaction group of its own, run in
+    autocommit mode between the groups before and after it."""
+
+    def __init__(self, statement: str) -> None:
+        self.statement = statement
+
+    @classmethod
+    def run_sql_outside_transaction(cls, operations: Operations, statement: str) -> None:
+        operations.invoke(cls(statement))
+
+    def reverse(self) -> OutsideTransactionOp:
+        raise NotImplementedError("made at render time only, from a SqlStepOp that has one")
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("run_sql_outside_transaction", self.statement)
+
+
+# In offline SQL, the line where one transaction group ends (render/offline_sql.py reads it).
+GROUP_BREAK = "-- schemactl: end of transaction group"
+# Options apply passes to the migration context (alembic_env.py): a callback that records
+# a completed group, and the number of groups an earlier, failed run completed.
+PROGRESS_OPTION = "schemactl_group_done"
+RESUME_OPTION = "schemactl_resume_after"
+
+
+@dataclass
+class _Groups:
+    """Where a run is in the revision's transaction groups."""
+
+    done: int = 0  # groups completed (by this run, or skipped as completed by an earlier one)
+    resume_after: int = 0
+
+    @property
+    def skipping(self) -> bool:
+        return self.done < self.resume_after
+
+
+def _groups(context: MigrationContext) -> _Groups:
+    state = context.opts.get("_schemactl_groups")
+    if state is None:
+        state = context.opts["_schemactl_groups"] = _Groups(
+            resume_after=int(context.opts.get(RESUME_OPTION) or 0))
+        if state.resume_after and not context.as_sql:
+            _skip_while_resuming(context, state)
+    return state
+
+
+def resume(context: MigrationContext, completed_groups: int) -> None:
+    """Run the revision from the group after `completed_groups` (an earlier run did those)."""
+    context.opts[RESUME_OPTION] = completed_groups
+    _groups(context)
+
+
+def _skip_while_resuming(context: MigrationContext, state: _Groups) -> None:
+    """Every statement of a revision, Alembic's own ops included, goes through impl._exec:
+    while the groups an earlier run completed are replayed, it runs nothing."""
+    run = context.impl._exec
+
+    def _exec(construct: Any, *args: Any, **kwargs: Any) -> Any:
+        return None if state.skipping else run(construct, *args, **kwargs)
+
+    context.impl._exec = _exec  # type: ignore[method-assign]
+
+
+def _group_done(context: MigrationContext, state: _Groups) -> None:
+    state.done += 1
+    record = context.opts.get(PROGRESS_OPTION)
+    if record is not None and not context.as_sql and state.done > state.resume_after:
+        record(context.connection, state.done)
+
+
 @Operations.implementation_for(CommitGroupOp)
 def _commit_group(operations: Operations, operation: CommitGroupOp) -> None:
     context = operations.migration_context
-    if context.as_sql or context._transaction is not None:
-        # Under Alembic's per-revision transaction (apply, offline SQL): commit it and begin
-        # the next group's, the way Alembic's own autocommit blocks do.
+    state = _groups(context)
+    replayed = state.skipping
+    _group_done(context, state)  # in the group's own transaction: both commit, or neither
+    if context.as_sql:
+        context.impl.static_output(GROUP_BREAK)
+    elif not replayed:
+        _commit(context)
+
+
+def _commit(context: MigrationContext) -> None:
+    if context._transaction is not None:
+        # Under Alembic's per-revision transaction (apply): commit it and begin the next
+        # group's, the way Alembic's own autocommit blocks do.
         with context.autocommit_block():
             pass
     else:  # a connection whose transaction the caller manages (the plan's rehearsal)
@@ -112,6 +202,68 @@ def _commit_group(operations: Operations, operation: CommitGroupOp) -> None:
         context.connection.begin()
 
 
+@Operations.implementation_for(OutsideTransactionOp)
+def _run_outside_transaction(operations: Operations, operation: OutsideTransactionOp) -> None:
+    """The group before it has ended already (diff/groups.py puts a commit_group() there)."""
+    context = operations.migration_context
+    state = _groups(context)
+    statement = text(operation.statement.replace(":", r"\:"))
+    if context.as_sql:
+        context.impl._exec(statement)
+        _group_done(context, state)
+        context.impl.static_output(GROUP_BREAK)
+    elif state.skipping:
+        state.done += 1
+    elif context._transaction is not None:
+        with context.autocommit_block():
+            _drop_invalid_index(context, operation.statement)
+            context.impl._exec(statement)
+            _group_done(context, state)  # autocommit: recorded at once
+    else:  # the plan's rehearsal: the caller's (empty) transaction ends first
+        conn = context.connection
+        assert conn is not None
+        conn.commit()
+        level = conn.get_isolation_level()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            context.impl._exec(statement)
+            _group_done(context, state)
+        finally:
+            conn.rollback()  # ends SQLAlchemy's own record of it (autocommit: no-op on the server)
+            conn.execution_options(isolation_level=level)
+        conn.begin()
+
+
+_NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
+_CONCURRENT_INDEX = re.compile(
+    rf"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?({_NAME})"
+    rf"\s+ON\s+(?:ONLY\s+)?(?:({_NAME})\.)?{_NAME}", re.IGNORECASE)
+
+
+def _drop_invalid_index(context: MigrationContext, statement: str) -> None:
+    """A concurrent index build that failed (duplicates, a cancel, a lost connection)
+    leaves an INVALID index behind, under the name the retry wants: drop it first."""
+    match = _CONCURRENT_INDEX.match(statement)
+    if match is None:
+        return
+    index, schema = match.groups()  # the index lives in its table's schema
+    name = f"{schema}.{index}" if schema else index
+    conn = context.connection
+    assert conn is not None
+    invalid = conn.execute(
+        text("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+        {"name": name}).scalar()
+    if invalid:
+        print(f"Dropping the INVALID index {name} that an earlier, failed build left behind",
+              file=sys.stderr)
+        conn.execute(text(f"DROP INDEX CONCURRENTLY {name}"))
+
+
 @renderers.dispatch_for(CommitGroupOp)
 def _render_commit_group(autogen_context: Any, operation: CommitGroupOp) -> str:
     return "op.commit_group()"
+
+
+@renderers.dispatch_for(OutsideTransactionOp)
+def _render_outside(autogen_context: Any, operation: OutsideTransactionOp) -> str:
+    return f"op.run_sql_outside_transaction({operation.statement!r})"

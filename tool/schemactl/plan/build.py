@@ -116,8 +116,9 @@ def _analyzed(step: Step, new_tables: set[tuple[str, str]]) -> Step:
         statements = tuple(sql for sql in step.sql if _on_existing_table(sql, new_tables))
     else:
         statements = step.sql
-    kinds = [kind for sql in statements
-             if (kind := kind_of_statements([sql], step.rewrites)) is not None]
+    kinds = [kind for index, sql in enumerate(statements)
+             if (kind := kind_of_statements(statements[:index + 1], step.rewrites,
+                                            last_only=True)) is not None]
     if not kinds:
         return step
     where = (f"table {step.table}" if step.table else f"{step.kind} {step.name}") + (

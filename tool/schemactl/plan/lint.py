@@ -92,26 +92,29 @@ def lint(revision: str, text: str, recorded: Sequence[Mapping[str, str]]) -> lis
     recorded_codes = {hazard.get("code") for hazard in recorded}
     created: set[str] = set()
     findings = []
+    earlier: list[str] = []  # the statements before, in their order (context for the lock model)
     for statement in split_statements(text, revision):
+        earlier.append(statement.sql)
         normalized = locks.normalize(statement.sql)
         table = locks.table_of(normalized)
         if normalized.startswith("CREATE TABLE") and table:
             created.add(table)
             continue
-        for hazard in _hazards(normalized, table, created):
+        for hazard in _hazards(normalized, table, created, earlier[:-1]):
             acknowledged = hazard.code in recorded_codes or hazard.code in statement.acks
             findings.append(Finding(revision, statement.line, hazard, acknowledged))
     return findings
 
 
-def _hazards(normalized: str, table: str | None, created: set[str]) -> tuple[Hazard, ...]:
+def _hazards(normalized: str, table: str | None, created: set[str],
+             earlier: Sequence[str]) -> tuple[Hazard, ...]:
     found: tuple[Hazard, ...] = ()
     for pattern, kind in _DROPS:
         match = pattern.match(normalized)
         if match:
             found += (Hazard(DROP_CODES[kind], f"{kind} {match.group(1).lower()}",
                              f"drops the {kind} and what it holds"),)
-    kind_row = locks.classify(normalized)
+    kind_row = locks.classify(normalized, earlier)
     if kind_row is not None and table not in created:
         where = f"table {table}" if table else "the index's table"
         found += lock_hazards(kind_row, where)

@@ -13,6 +13,7 @@ as a new relfilenode).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
@@ -98,6 +99,9 @@ class StatementKind:
     note: str = ""
     since: int = SUPPORTED_VERSIONS[0]
     transaction: bool = True  # False: PostgreSQL refuses it inside a transaction block
+    # True: a transaction of its own. It touches rows under a lock that lets the application
+    # go on, and must not hold the stronger locks its transaction took before it.
+    alone: bool = False
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -163,6 +167,11 @@ KINDS: tuple[StatementKind, ...] = (
         "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
         safe="CHECK (col IS NOT NULL) NOT VALID, VALIDATE, then SET NOT NULL (no scan)"),
     StatementKind(
+        "set not null, proven by a check", _T + r"ALTER (COLUMN )?\S+ SET NOT NULL",
+        Lock.ACCESS_EXCLUSIVE, Cost.CATALOG, "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+        setup="ALTER TABLE t ADD CONSTRAINT t_a_not_null CHECK (a IS NOT NULL)",
+        note="a valid CHECK (col IS NOT NULL) before it in the revision proves it: no scan"),
+    StatementKind(
         "drop not null", _T + r"ALTER (COLUMN )?\S+ DROP NOT NULL", Lock.ACCESS_EXCLUSIVE,
         Cost.CATALOG, "ALTER TABLE t ALTER COLUMN a DROP NOT NULL",
         setup="ALTER TABLE t ALTER COLUMN a SET NOT NULL"),
@@ -214,7 +223,7 @@ KINDS: tuple[StatementKind, ...] = (
         "validate constraint", _T + r"VALIDATE CONSTRAINT ", Lock.SHARE_UPDATE_EXCLUSIVE,
         Cost.SCAN, "ALTER TABLE t VALIDATE CONSTRAINT t_a_check",
         setup="ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a >= 0) NOT VALID",
-        note="reads and writes go on during the scan"),
+        note="reads and writes go on during the scan", alone=True),
     StatementKind(
         "drop constraint", _T + r"DROP CONSTRAINT ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t DROP CONSTRAINT t_a_check",
@@ -259,10 +268,36 @@ def table_of(sql: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def classify(sql: str) -> StatementKind | None:
-    """The lock model's row for one statement, or None when it locks no existing table."""
+def classify(sql: str, before: Sequence[str] = ()) -> StatementKind | None:
+    """The lock model's row for one statement, or None when it locks no existing table.
+    `before`: the statements that run before it in the same revision (a check they add can
+    spare SET NOT NULL its scan)."""
     normalized = normalize(sql)
+    if _proven_not_null(normalized, before):
+        return by_key("set not null, proven by a check")
     return next((kind for kind in KINDS if kind.matches(normalized)), None)
+
+
+def classify_all(statements: Sequence[str]) -> list[StatementKind | None]:
+    """classify() for each statement of a revision or step, each in its context."""
+    return [classify(sql, statements[:index]) for index, sql in enumerate(statements)]
+
+
+_SET_NOT_NULL = re.compile(r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?(\S+) ALTER (?:COLUMN )?(\S+) "
+                           r"SET NOT NULL$")
+_NOT_NULL_CHECK = r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?{table} ADD CONSTRAINT \S+ CHECK " \
+                  r"\(\s*{column} IS NOT NULL\s*\)"
+
+
+def _proven_not_null(normalized: str, before: Sequence[str]) -> bool:
+    """SET NOT NULL after a CHECK (col IS NOT NULL) on the same column: PostgreSQL trusts a
+    valid check (validated, or added valid) and skips the scan (version 12 and later)."""
+    match = _SET_NOT_NULL.match(normalized)
+    if match is None:
+        return False
+    check = re.compile(_NOT_NULL_CHECK.format(table=re.escape(match.group(1)),
+                                              column=re.escape(match.group(2))))
+    return any(check.match(normalize(sql)) for sql in before)
 
 
 def by_key(key: str) -> StatementKind:
@@ -295,13 +330,15 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def kind_of_statements(statements: list[str] | tuple[str, ...],
-                       rewrites: bool | None = None) -> StatementKind | None:
-    """The row that describes a step made of these statements: its costliest statement.
+def kind_of_statements(statements: Sequence[str], rewrites: bool | None = None,
+                       last_only: bool = False) -> StatementKind | None:
+    """The row that describes a step made of these statements: its costliest statement
+    (with last_only: the row of the last one, in the context of those before it).
 
     `rewrites` is what the typed change knows and the SQL does not: whether a type change
     rewrites (the old type decides; see type_change_rewrites)."""
-    kinds = [kind for kind in map(classify, statements) if kind is not None]
+    kinds = [kind for kind in classify_all(statements)[-1 if last_only else 0:]
+             if kind is not None]
     if rewrites is not None:
         type_row = by_key("alter column type" if rewrites else "alter column type, binary coercible")
         kinds = [type_row if kind.key.startswith("alter column type") else kind for kind in kinds]

@@ -23,12 +23,14 @@ from pathlib import Path
 from alembic import command
 from alembic.script import Script, ScriptDirectory
 
+from schemactl.diff.ops import GROUP_BREAK
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.render.sqlcheck import CheckedStatement, EnumLabels, SqlCheckError, check_sql
 from schemactl.settings import Settings, load_settings, pg_duration
 
 BASE = "base"
+_CONCURRENT_BUILD = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", re.I)
 _RUNNING = re.compile(r"^-- Running (upgrade|downgrade) (.*?) ->(.*)$")
 
 
@@ -41,6 +43,8 @@ class RevisionSql:
     message: str
     hazards: list[dict[str, str]]
     statements: list[CheckedStatement] = field(default_factory=list)
+    # Where a transaction group ends: the index of the statement that starts the next one.
+    breaks: set[int] = field(default_factory=set)
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -151,6 +155,8 @@ def _group(writes: Sequence[str]) -> list[tuple[str, list[str]]]:
             direction, old, new = marker.groups()
             groups.append((new.strip() if direction == "upgrade" else old.strip(), pending))
             pending = []
+        elif text == GROUP_BREAK and groups:
+            groups[-1][1].append(GROUP_BREAK)
         elif text in ("BEGIN;", "COMMIT;") or _only_comments(text):
             continue  # we lay out the transactions ourselves; comments carry no SQL
         elif groups:
@@ -158,6 +164,17 @@ def _group(writes: Sequence[str]) -> list[tuple[str, list[str]]]:
         else:
             pending.append(text)
     return groups
+
+
+def _breaks(written: Sequence[str]) -> set[int]:
+    """Indexes (among the statements) of the first statement of each group but the first."""
+    breaks, index = set(), 0
+    for item in written:
+        if item == GROUP_BREAK:
+            breaks.add(index)
+        else:
+            index += 1
+    return breaks
 
 
 def _only_comments(text: str) -> bool:
@@ -171,8 +188,10 @@ def _check_groups(
     enums = EnumLabels()
     result: list[RevisionSql] = []
     problems: list[str] = []
-    for revision, statements in groups:
+    for revision, written in groups:
         info = _revision_info(scripts, revision)
+        statements = [s for s in written if s != GROUP_BREAK]
+        info.breaks = _breaks(written)
         try:
             info.statements = check_sql(
                 statements, revision, info.hazards if cross_check else None, enums
@@ -255,24 +274,40 @@ def render_script(
 
 
 def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
+    """The revision's statements in its transaction groups: one BEGIN ... COMMIT each, and
+    the statements that cannot run in a transaction between them, each a group of its own.
+    A revision of several groups says which group each is, so that a DBA whose run stopped
+    knows where to start again (apply does the same by itself)."""
     lines = _header(revision, downgrade)
-    in_transaction = False
-    for statement in revision.statements:
-        if statement.outside_transaction:
-            if in_transaction:
-                lines += ["COMMIT;", ""]
-                in_transaction = False
-            lines += [
-                f"-- Outside a transaction: {statement.outside_transaction}.",
-                "-- If the script stops after this point, this revision is partly applied.",
-            ]
-        elif not in_transaction:
-            lines += ["BEGIN;", ""]
-            in_transaction = True
-        lines += _statement_notes(statement) + [statement.sql + ";", ""]
-    if in_transaction:
+    groups = _groups(revision)
+    for number, group in enumerate(groups, 1):
+        label = f"-- Transaction group {number} of {len(groups)}" if len(groups) > 1 else ""
+        first = group[0]
+        if first.outside_transaction:
+            lines += [f"{label}: outside a transaction"] if label else []
+            lines += [f"-- Outside a transaction: {first.outside_transaction}.",
+                      "-- If the script stops after this point, this revision is partly applied."]
+            if _CONCURRENT_BUILD.match(first.sql):
+                lines.append("-- If it fails, it leaves an INVALID index: drop it "
+                             "(DROP INDEX CONCURRENTLY) before running it again.")
+            lines += _statement_notes(first) + [first.sql + ";", ""]
+            continue
+        lines += [label] if label else []
+        lines += ["BEGIN;", ""]
+        for statement in group:
+            lines += _statement_notes(statement) + [statement.sql + ";", ""]
         lines += ["COMMIT;", ""]
     return lines
+
+
+def _groups(revision: RevisionSql) -> list[list[CheckedStatement]]:
+    groups: list[list[CheckedStatement]] = []
+    for index, statement in enumerate(revision.statements):
+        if (not groups or index in revision.breaks or statement.outside_transaction
+                or groups[-1][0].outside_transaction):
+            groups.append([])
+        groups[-1].append(statement)
+    return groups
 
 
 def _header(revision: RevisionSql, downgrade: bool) -> list[str]:

@@ -1,0 +1,161 @@
+"""Lock-safe DDL on tables that hold rows: transaction groups, resume after a failure, the
+INVALID index a failed concurrent build leaves, and a writer that goes on meanwhile.
+
+Each test plans the change as a user would (the default, lock-safe forms), applies it with
+`schemactl apply` on real PostgreSQL, and checks what the user would look at: the exit code
+and message, the table's constraints and indexes, the history, the rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import URL
+
+from schemactl.db.urls import libpq_dsn
+from schemactl.pipeline import make_plan, write_revision
+
+from .apply_helpers import schemactl
+from .helpers import make_project, set_schema, settings_for
+
+BEFORE = """
+tables:
+  items:
+    columns:
+      id: {type: bigint, identity: true, primary_key: true}
+      code: {type: text, nullable: true}
+      qty: {type: integer, nullable: true}
+"""
+AFTER = """
+tables:
+  items:
+    columns:
+      id: {type: bigint, identity: true, primary_key: true}
+      code: {type: text, unique: true}
+      qty: {type: integer, nullable: true}
+    checks:
+      qty_positive: "qty > 0"
+    indexes:
+      - {columns: [qty]}
+"""
+
+
+def _plan_and_write(project, server_url: URL, message: str) -> str:  # type: ignore[no-untyped-def]
+    plan = make_plan(project, settings_for(server_url))
+    return write_revision(project, plan, message).read_text()
+
+
+def _history(conn: psycopg.Connection, revision: str) -> list[tuple[str, int | None]]:
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT result, group_no FROM schemactl_history WHERE revision LIKE %s ORDER BY id",
+        (revision + "%",)).fetchall()]
+
+
+def _adopted(tmp_path: Path, server_url: URL, db_url: URL, rows: str):  # type: ignore[no-untyped-def]
+    project = make_project(tmp_path, BEFORE)
+    _plan_and_write(project, server_url, "items")
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute(rows)
+    set_schema(project, AFTER)
+    return project
+
+
+def test_a_failed_revision_resumes_after_its_last_completed_group(
+        tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    project = _adopted(tmp_path, server_url, db_url,
+                       "INSERT INTO items (code, qty) VALUES ('a', 1), ('a', 2), ('b', 3)")
+    revision = _plan_and_write(project, server_url, "safe")
+    assert "op.run_sql_outside_transaction('CREATE UNIQUE INDEX CONCURRENTLY items_code_key" \
+        in revision
+    assert "VALIDATE CONSTRAINT items_code_not_null" in revision
+    rev_id = next(project.versions_dir.glob("*_safe.py")).name.split("_")[0]
+
+    # The duplicate 'a' breaks the unique index, built after code became NOT NULL.
+    failed = schemactl(project, "apply", url=db_url)
+    assert failed.returncode != 0
+    assert "3 groups completed and stay" in failed.stderr, failed.stderr
+    assert "apply resumes after the last completed group" in failed.stderr
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        not_null = conn.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = "
+                                "'items'::regclass AND attname = 'code'").fetchone()
+        assert not_null == (True,)  # groups 1-3 are in
+        invalid = conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                               "to_regclass('items_code_key')").fetchone()
+        assert invalid == (False,)  # what the failed concurrent build left
+        assert _history(conn, rev_id) == [("ok", 1), ("ok", 2), ("ok", 3), ("failed", None)]
+        conn.execute("UPDATE items SET code = 'c' WHERE qty = 2")
+
+    resumed = schemactl(project, "apply", url=db_url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Dropping the INVALID index items_code_key" in resumed.stderr
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        # Groups 1-3 were not run again: the history goes on from group 4.
+        assert _history(conn, rev_id) == [("ok", 1), ("ok", 2), ("ok", 3), ("failed", None),
+                                          *[("ok", n) for n in range(4, 8)], ("ok", None)]
+        constraints = conn.execute(
+            "SELECT conname, contype, convalidated FROM pg_constraint "
+            "WHERE conrelid = 'items'::regclass ORDER BY conname").fetchall()
+        assert constraints == [("items_code_key", "u", True), ("items_pkey", "p", True),
+                               ("qty_positive", "c", True)]
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() \
+            == (0,)
+    assert "No changes" in schemactl(project, "plan", "--check").stdout
+
+
+def test_a_changed_file_is_not_resumed(tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    project = _adopted(tmp_path, server_url, db_url,
+                       "INSERT INTO items (code, qty) VALUES ('a', 1), ('a', 2)")
+    _plan_and_write(project, server_url, "safe")
+    assert schemactl(project, "apply", url=db_url).returncode != 0
+    path = next(project.versions_dir.glob("*_safe.py"))
+    path.write_text(path.read_text().replace("qty > 0", "qty >= 0"))
+    again = schemactl(project, "apply", url=db_url)
+    assert again.returncode != 0
+    assert "has changed since" in again.stderr or "changed" in again.stderr, again.stderr
+
+
+def test_a_writer_goes_on_while_the_migration_runs(
+        tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    """100,000 rows; a second connection inserts and updates in a loop. Every one of its
+    statements finishes within the migration's lock_timeout (here 1s)."""
+    project = _adopted(tmp_path, server_url, db_url,
+                       "INSERT INTO items (code, qty) SELECT 'c' || g, g FROM "
+                       "generate_series(1, 100000) g")
+    _plan_and_write(project, server_url, "safe")
+    (project.root / ".env").write_text("LOCK_TIMEOUT=1s\n")
+    waits: list[float] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        try:
+            with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    started = time.monotonic()
+                    conn.execute("INSERT INTO items (code, qty) VALUES (%s, 1)", (f"w{n}",))
+                    conn.execute("UPDATE items SET qty = qty + 1 WHERE id = %s", (n,))
+                    waits.append(time.monotonic() - started)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        applied = schemactl(project, "apply", url=db_url)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert applied.returncode == 0, applied.stderr
+    assert not errors, errors
+    assert len(waits) > 50, "the writer made progress during the migration"
+    assert max(waits) < 1.0, f"the writer waited {max(waits):.2f}s"
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = "
+                            "'items'::regclass AND convalidated").fetchone() == (3,)
