@@ -5,9 +5,10 @@ has a lock-safe alternative, this runs the blocking form and then the safe form,
 a writer (a second connection) inserts and updates rows in a loop, and prints the writer's
 worst wait side by side, with the change's own duration.
 
-The safe forms are the alternatives named in plan/locks.py (the `safe` column of
-docs/locks.md), run as plain SQL: CONCURRENTLY outside a transaction, NOT VALID then
-VALIDATE in its own transaction, SET NOT NULL through a validated CHECK.
+The blocking form runs in one transaction (as `plan --atomic` writes it); schemactl's form is
+what `plan` writes by default, made by the same code (diff/online.py): CONCURRENTLY outside
+a transaction, NOT VALID then VALIDATE, SET NOT NULL through a validated CHECK, existing rows
+filled by a DO block that commits every batch. Each statement runs on its own (autocommit).
 
 Usage: python bench/online_bench.py [--rows 1000000] [--database-url URL]
 (default server: TEST_DATABASE_URL, DATABASE_URL, else the embedded PostgreSQL)
@@ -27,49 +28,39 @@ import psycopg
 from schemactl.db import embedded
 from schemactl.db.throwaway import throwaway_database
 from schemactl.db.urls import libpq_dsn, normalize
+from schemactl.diff import online
 
 SETUP = """
-CREATE TABLE big (id bigint PRIMARY KEY, a int, b int, s text);
-INSERT INTO big SELECT g, g % 1000, g, 'row ' || g FROM generate_series(1, {rows}) g;
+CREATE TABLE big (id bigint PRIMARY KEY, a int, b int, s text, c int);
+INSERT INTO big SELECT g, g % 1000, g, 'row ' || g, NULL FROM generate_series(1, {rows}) g;
 CREATE TABLE parent (id int PRIMARY KEY);
 INSERT INTO parent SELECT generate_series(0, 999);
 VACUUM ANALYZE big;
 """
 
-# change kind -> (blocking statements, safe statements, undo statements)
+BLOCKING_FILL = ["UPDATE big SET c = 0 WHERE c IS NULL", "ALTER TABLE big ALTER COLUMN c SET NOT NULL"]
+
+# change kind -> (blocking statements (one transaction), schemactl's form, undo statements).
+# schemactl's form is made by the code the plan uses (diff/online.py), not written here.
 CHANGES: dict[str, tuple[list[str], list[str], list[str]]] = {
-    "create index": (
-        ["CREATE INDEX big_a_idx ON big (a)"],
-        ["CREATE INDEX CONCURRENTLY big_a_idx ON big (a)"],
-        ["DROP INDEX big_a_idx"]),
-    "add unique": (
-        ["ALTER TABLE big ADD CONSTRAINT big_b_key UNIQUE (b)"],
-        ["CREATE UNIQUE INDEX CONCURRENTLY big_b_key ON big (b)",
-         "ALTER TABLE big ADD CONSTRAINT big_b_key UNIQUE USING INDEX big_b_key"],
-        ["ALTER TABLE big DROP CONSTRAINT big_b_key"]),
-    "add check": (
-        ["ALTER TABLE big ADD CONSTRAINT big_a_check CHECK (a >= 0)"],
-        ["ALTER TABLE big ADD CONSTRAINT big_a_check CHECK (a >= 0) NOT VALID",
-         "ALTER TABLE big VALIDATE CONSTRAINT big_a_check"],
-        ["ALTER TABLE big DROP CONSTRAINT big_a_check"]),
-    "add foreign key": (
-        ["ALTER TABLE big ADD CONSTRAINT big_a_fkey FOREIGN KEY (a) REFERENCES parent (id)"],
-        ["ALTER TABLE big ADD CONSTRAINT big_a_fkey FOREIGN KEY (a) REFERENCES parent (id) "
-         "NOT VALID",
-         "ALTER TABLE big VALIDATE CONSTRAINT big_a_fkey"],
-        ["ALTER TABLE big DROP CONSTRAINT big_a_fkey"]),
-    "set not null": (
-        ["ALTER TABLE big ALTER COLUMN b SET NOT NULL"],
-        ["ALTER TABLE big ADD CONSTRAINT big_b_not_null CHECK (b IS NOT NULL) NOT VALID",
-         "ALTER TABLE big VALIDATE CONSTRAINT big_b_not_null",
-         "ALTER TABLE big ALTER COLUMN b SET NOT NULL",
-         "ALTER TABLE big DROP CONSTRAINT big_b_not_null"],
-        ["ALTER TABLE big ALTER COLUMN b DROP NOT NULL"]),
-    "drop index": (
-        ["DROP INDEX big_s_idx"],
-        ["DROP INDEX CONCURRENTLY big_s_idx"],
-        ["CREATE INDEX big_s_idx ON big (s)"]),
-}
+    name: (blocking, online.safe_statements(blocking), undo) for name, blocking, undo in (
+        ("create index", ["CREATE INDEX big_a_idx ON big (a)"], ["DROP INDEX big_a_idx"]),
+        ("add unique", ["ALTER TABLE big ADD CONSTRAINT big_b_key UNIQUE (b)"],
+         ["ALTER TABLE big DROP CONSTRAINT big_b_key"]),
+        ("add check", ["ALTER TABLE big ADD CONSTRAINT big_a_check CHECK (a >= 0)"],
+         ["ALTER TABLE big DROP CONSTRAINT big_a_check"]),
+        ("add foreign key", ["ALTER TABLE big ADD CONSTRAINT big_a_fkey FOREIGN KEY (a) "
+                             "REFERENCES parent (id)"],
+         ["ALTER TABLE big DROP CONSTRAINT big_a_fkey"]),
+        ("drop index", ["DROP INDEX big_s_idx"], ["CREATE INDEX big_s_idx ON big (s)"]),
+    )}
+CHANGES["set not null"] = (
+    ["ALTER TABLE big ALTER COLUMN b SET NOT NULL"],
+    online.set_not_null_statements(None, "big", "b"),
+    ["ALTER TABLE big ALTER COLUMN b DROP NOT NULL"])
+CHANGES["backfill + not null"] = (
+    BLOCKING_FILL, online.set_not_null_statements(None, "big", "c", "0"),
+    ["ALTER TABLE big ALTER COLUMN c DROP NOT NULL", "UPDATE big SET c = NULL"])
 PREPARE = {"drop index": ["CREATE INDEX big_s_idx ON big (s)"]}
 _NEW_IDS = itertools.count(1)  # the writer's new rows, unique over the whole run
 
@@ -91,15 +82,16 @@ class Writer(threading.Thread):
                 self.worst = max(self.worst, time.monotonic() - start)
 
 
-def measure(dsn: str, statements: list[str]) -> tuple[float, float]:
+def measure(dsn: str, statements: list[str], one_transaction: bool) -> tuple[float, float]:
     """(the writer's worst wait, the change's duration), in seconds."""
     writer = Writer(dsn)
     writer.start()
     time.sleep(0.3)  # the writer is warm
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=not one_transaction) as conn:
         start = time.monotonic()
         for statement in statements:
             conn.execute(statement)
+        conn.commit()
         took = time.monotonic() - start
     time.sleep(0.2)
     writer.done.set()
@@ -131,7 +123,7 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     for statement in PREPARE.get(name, []):
                         conn.execute(statement)
-                results.append(measure(dsn, form))
+                results.append(measure(dsn, form, one_transaction=form is blocking))
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     for statement in undo if name != "drop index" else []:
                         conn.execute(statement)

@@ -353,6 +353,23 @@ def server_default_sql(column: ColumnSpec) -> str | None:
     return None
 
 
+def fill_sql(column: ColumnSpec) -> str | None:
+    """What existing rows get when the column becomes NOT NULL (or is added NOT NULL to a
+    table with rows): backfill_sql, a backfill literal, else the default; None: nothing."""
+    if column.backfill_sql is not None:
+        return f"({column.backfill_sql})"
+    if column.backfill is not None:
+        return literal_default_sql(column.backfill, column.type)
+    return server_default_sql(column)
+
+
+def existing_row_fills(spec: SchemaSpec) -> dict[tuple[str, str, str], str]:
+    """(schema, table, column) -> fill_sql, for every column that has one."""
+    return {(table.schema, table.name, column.name): fill
+            for table in spec.tables for column in table.columns
+            if (fill := fill_sql(column)) is not None}
+
+
 def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")

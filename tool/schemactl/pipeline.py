@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, Connection
 import schemactl.sqltypes
 from schemactl import progress
 from schemactl.apply import checksums, revisions
-from schemactl.compile import compile_spec
+from schemactl.compile import compile_spec, existing_row_fills
 from schemactl.db.errors import pg_message
 from schemactl.db.throwaway import check_prefix, drop_leftovers, server_version
 from schemactl.diff import noop_cache
@@ -124,7 +124,7 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
         if not atomic:
-            upgrade_ops = lock_safe(upgrade_ops)
+            upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec))
         if not is_empty(upgrade_ops):
             _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)

@@ -9,7 +9,12 @@ that the revision does not create itself takes the form that lets the applicatio
 - ADD FOREIGN KEY / CHECK -> ADD ... NOT VALID (catalog only), then VALIDATE CONSTRAINT
   (a scan that lets reads and writes go on, in a transaction of its own);
 - SET NOT NULL -> a CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL (which then
-  skips its scan), and the helper check dropped.
+  skips its scan), and the helper check dropped; the existing rows are filled first, in
+  batches, when the YAML says how (backfill, backfill_sql, or the default);
+- ADD COLUMN ... NOT NULL without a default, on a table that may hold rows: added nullable,
+  filled in batches, then NOT NULL as above (when the YAML says how to fill it);
+- ADD COLUMN ... DEFAULT <volatile> (gen_random_uuid(), clock_timestamp(), nextval(...)),
+  which would rewrite the table: added without it, SET DEFAULT, filled in batches.
 
 Both directions of each step are rewritten, so the downgrade is as safe as the upgrade.
 Which statements then need a transaction of their own is decided by diff/groups.py from
@@ -20,14 +25,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 from alembic.operations import ops
+from sqlalchemy import DefaultClause
 
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
+from schemactl.plan.locks import is_volatile
 from schemactl.spec.types import DEFAULT_SCHEMA
-from schemactl.sqltext import qualified, quote_ident
+from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _QUALIFIED = rf"{_NAME}(?:\.{_NAME})?"
@@ -46,20 +55,69 @@ _KEY_BODY = re.compile(
 Container = TypeVar("Container", ops.UpgradeOps, ops.DowngradeOps)
 
 
-def lock_safe(container: Container) -> Container:
+# A fill that is a constant (a quoted literal or a number, perhaps cast) never leaves NULL.
+_CONSTANT = re.compile(r"^\(?\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d+)?)(?:::[\w ]+(?:\[\])*)?\s*\)?$")
+Fills = Mapping[tuple[str, str, str], str]  # (schema, table, column) -> SQL for existing rows
+BATCH_PAGES = 1000  # pages of the table per backfill transaction (8 MB with 8 kB pages)
+
+
+def lock_safe(container: Container, fills: Fills | None = None) -> Container:
+    """`fills`: what existing rows of a column get (compile.existing_row_fills)."""
     created = {(op.schema or DEFAULT_SCHEMA, op.table_name) for op in container.ops
                if isinstance(op, ops.CreateTableOp)}
     result: list[ops.MigrateOperation] = []
     for op in container.ops:
         if isinstance(op, ops.ModifyTableOps):
             if (op.schema or DEFAULT_SCHEMA, op.table_name) not in created:
-                op.ops = [safe for inner in op.ops for safe in _safe_op(inner)]
+                op.ops = [safe for inner in op.ops for safe in _safe_op(inner, fills or {})]
             result.append(op)
         elif isinstance(op, SqlStepOp) and _on_existing_table(op, created):
-            result += _safe_op(op)
+            result += _safe_op(op, fills or {})
         else:
             result.append(op)
-    return type(container)(result)
+    return type(container)(_defaults_before_fills(result))
+
+
+def _defaults_before_fills(result: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """A column's new default is set before its existing rows are filled: a row the
+    application inserts meanwhile gets it too, instead of a NULL the NOT NULL would refuse."""
+    defaults = {_column_of(op): op for op in _all(result)
+                if isinstance(op, SqlStepOp) and op.step is not None
+                and op.step.kind == "column" and op.step.detail.startswith("default")}
+    moved: set[int] = set()
+    passed: set[int] = set()  # already placed where they were (before the fill: fine)
+
+    def place(items: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+        placed: list[ops.MigrateOperation] = []
+        for op in items:
+            if isinstance(op, ops.ModifyTableOps):
+                op.ops = place(op.ops)
+            elif id(op) in moved:
+                continue
+            elif _fills(op) and _column_of(op) in defaults:
+                default = defaults.pop(_column_of(op))
+                if id(default) not in passed:
+                    moved.add(id(default))
+                    placed.append(default)
+            passed.add(id(op))
+            placed.append(op)
+        return placed
+
+    return place(result)
+
+
+def _all(items: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    return [inner for op in items
+            for inner in (op.ops if isinstance(op, ops.ModifyTableOps) else [op])]
+
+
+def _column_of(op: ops.MigrateOperation) -> tuple[str, str | None, str] | None:
+    step = op.step if isinstance(op, SqlStepOp) else None
+    return (step.schema, step.table, step.name) if step is not None else None
+
+
+def _fills(op: ops.MigrateOperation) -> bool:
+    return isinstance(op, SqlStepOp) and any(s.startswith("DO $backfill$") for s in op.statements)
 
 
 def _on_existing_table(op: SqlStepOp, created: set[tuple[str, str]]) -> bool:
@@ -67,12 +125,16 @@ def _on_existing_table(op: SqlStepOp, created: set[tuple[str, str]]) -> bool:
     return step is not None and step.table is not None and (step.schema, step.table) not in created
 
 
-def _safe_op(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
+def _safe_op(op: ops.MigrateOperation, fills: Fills) -> list[ops.MigrateOperation]:
     if isinstance(op, SqlStepOp):
         return [SqlStepOp(safe_statements(op.statements), safe_statements(op.reverse_statements),
                           op.step)]
+    if isinstance(op, ops.AddColumnOp):
+        return _added_column(op, fills)
     if isinstance(op, ops.AlterColumnOp) and op.modify_nullable is not None:
-        step = _nullability(op)
+        key = (op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name)
+        step = _nullability(op.schema, op.table_name, op.column_name, not op.modify_nullable,
+                            fills.get(key))
         op.modify_nullable = None
         untouched = (op.modify_comment is False and op.modify_server_default is False
                      and op.modify_name is None and op.modify_type is None)
@@ -109,29 +171,97 @@ def _safe_statement(statement: str) -> list[str]:
             f"{key['deferrable'] or ''}"]
 
 
-def _nullability(op: ops.AlterColumnOp) -> SqlStepOp:
-    """SET NOT NULL without holding ACCESS EXCLUSIVE through a scan, or DROP NOT NULL; each
-    the reverse of the other."""
-    schema = op.schema or DEFAULT_SCHEMA
-    table = qualified(op.schema, op.table_name)
-    column = quote_ident(op.column_name)
-    alter = f"ALTER TABLE {table} ALTER COLUMN {column}"
-    helper = quote_ident(_helper_name(op.table_name, op.column_name))
-    set_not_null = [
+def _added_column(op: ops.AddColumnOp, fills: Fills) -> list[ops.MigrateOperation]:
+    """A NOT NULL column without a default, or a column with a volatile default: added
+    nullable and without the default, then filled in batches (and made NOT NULL)."""
+    column = op.column
+    default = column.server_default
+    expression = str(default.arg) if isinstance(default, DefaultClause) else None
+    volatile = expression is not None and is_volatile(expression)
+    needs_fill = not column.nullable and default is None and column.identity is None \
+        and column.computed is None
+    key = (op.schema or DEFAULT_SCHEMA, op.table_name, column.name)
+    fill = expression if volatile else fills.get(key) if needs_fill else None
+    if fill is None:
+        return [op]
+    bare = column._copy()
+    bare.nullable, bare.server_default = True, None
+    steps: list[ops.MigrateOperation] = [ops.AddColumnOp(op.table_name, bare, schema=op.schema)]
+    if volatile:
+        alter = f"ALTER TABLE {qualified(op.schema, op.table_name)} ALTER COLUMN " \
+                f"{quote_ident(column.name)}"
+        steps.append(SqlStepOp([f"{alter} SET DEFAULT {expression}"], [f"{alter} DROP DEFAULT"],
+                               StepInfo("alter", "column", key[0], op.table_name, column.name,
+                                        f"default -> {expression}")))
+    steps.append(_nullability(op.schema, op.table_name, column.name, not column.nullable, fill))
+    return steps
+
+
+def _nullability(schema: str | None, table_name: str, column_name: str, not_null: bool,
+                 fill: str | None = None) -> SqlStepOp:
+    """SET NOT NULL without holding ACCESS EXCLUSIVE through a scan (existing rows filled
+    with `fill` first, in batches), or DROP NOT NULL; each the reverse of the other. With
+    not_null False and a fill: only the fill (a nullable column with a volatile default)."""
+    filled = [backfill_statement(schema, table_name, column_name, fill)] if fill else []
+    set_not_null = set_not_null_statements(schema, table_name, column_name, fill)
+    drop_not_null = [f"ALTER TABLE {qualified(schema, table_name)} ALTER COLUMN "
+                     f"{quote_ident(column_name)} DROP NOT NULL"]
+    where = f"table {table_name}, column {column_name}"
+    hazard: tuple[Hazard, ...] = () if fill is not None and _CONSTANT.match(fill) else (Hazard(
+        "MF101", where, "fails if the backfill leaves a row NULL" if fill
+        else "fails if a row holds NULL"),)
+    info = StepInfo("alter", "column", schema or DEFAULT_SCHEMA, table_name, column_name,
+                    "NOT NULL" + (f", existing rows = {fill}" if fill else ""))
+    if not not_null:
+        if fill:
+            return SqlStepOp(filled, [], replace(info, detail=f"existing rows = {fill}"))
+        return SqlStepOp(drop_not_null, set_not_null, replace(
+            info, detail="nullable", reverse_hazards=hazard))
+    return SqlStepOp(set_not_null, drop_not_null, replace(info, hazards=hazard))
+
+
+def set_not_null_statements(schema: str | None, table_name: str, column_name: str,
+                            fill: str | None = None) -> list[str]:
+    """The lock-safe SET NOT NULL: existing rows filled first (when `fill` says how), then a
+    helper check validated without blocking writes, which spares SET NOT NULL its scan."""
+    table = qualified(schema, table_name)
+    column = quote_ident(column_name)
+    helper = quote_ident(_helper_name(table_name, column_name))
+    return [
+        *([backfill_statement(schema, table_name, column_name, fill)] if fill else []),
         f"ALTER TABLE {table} ADD CONSTRAINT {helper} CHECK ({column} IS NOT NULL) NOT VALID",
         f"ALTER TABLE {table} VALIDATE CONSTRAINT {helper}",
-        f"{alter} SET NOT NULL",  # the valid check proves it: no scan
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL",  # proven: no scan
         f"ALTER TABLE {table} DROP CONSTRAINT {helper}",
     ]
-    drop_not_null = [f"{alter} DROP NOT NULL"]
-    hazard = (Hazard("MF101", f"table {op.table_name}, column {op.column_name}",
-                     "fails if a row holds NULL"),)
-    if op.modify_nullable:
-        return SqlStepOp(drop_not_null, set_not_null, StepInfo(
-            "alter", "column", schema, op.table_name, op.column_name, "nullable",
-            reverse_hazards=hazard))
-    return SqlStepOp(set_not_null, drop_not_null, StepInfo(
-        "alter", "column", schema, op.table_name, op.column_name, "NOT NULL", hazards=hazard))
+
+
+def backfill_statement(schema: str | None, table_name: str, column_name: str, fill: str) -> str:
+    """Fill the column's NULLs with `fill`, BATCH_PAGES pages of the table at a time, each
+    batch committed by itself (a DO block may commit when it runs outside a transaction):
+    row locks on one batch at a time, never the whole table. By ctid ranges, which
+    PostgreSQL reads with a TID range scan: any table, with or without a primary key, in one
+    pass over it."""
+    table = qualified(schema, table_name)
+    column = quote_ident(column_name)
+    return "\n".join([
+        "DO $backfill$",
+        "DECLARE",
+        f"  pages bigint := pg_relation_size({quote_literal(table)}) "
+        "/ current_setting('block_size')::int;",
+        "  first bigint := 0;",
+        "BEGIN",
+        "  WHILE first <= pages LOOP",
+        f"    UPDATE {table} SET {column} = {fill}",
+        "     WHERE ctid >= ('(' || first || ',0)')::tid",
+        f"       AND ctid < ('(' || (first + {BATCH_PAGES}) || ',0)')::tid",
+        f"       AND {column} IS NULL;",
+        "    COMMIT;",
+        f"    first := first + {BATCH_PAGES};",
+        "  END LOOP;",
+        "END",
+        "$backfill$",
+    ])
 
 
 def _helper_name(table: str, column: str) -> str:

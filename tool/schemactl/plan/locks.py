@@ -241,9 +241,23 @@ KINDS: tuple[StatementKind, ...] = (
         "comment", r"^COMMENT ON (TABLE|COLUMN) ", Lock.SHARE_UPDATE_EXCLUSIVE, Cost.CATALOG,
         "COMMENT ON COLUMN t.a IS 'x'"),
     StatementKind(
+        "backfill in batches", r"^DO \$BACKFILL\$ .* UPDATE ", Lock.ROW_EXCLUSIVE, Cost.SCAN,
+        "DO $backfill$ DECLARE first int := 0; BEGIN WHILE first < 3 LOOP "
+        "UPDATE t SET r = 0 WHERE r IS NULL; PERFORM pg_sleep(0.3); COMMIT; first := first + 1; "
+        "END LOOP; END $backfill$",
+        transaction=False,
+        note="each batch of pages commits by itself: row locks on one batch at a time; "
+        "the example sleeps so that its lock can be seen"),
+    StatementKind(
         "update rows", r"^UPDATE ", Lock.ROW_EXCLUSIVE, Cost.SCAN, "UPDATE t SET r = 0",
         note="row locks on the rows it changes; batches keep each transaction short"),
 )
+
+
+def is_volatile(expression: str) -> bool:
+    """Whether a default expression calls a volatile function (a new column with it would
+    rewrite the table: every row gets its own value)."""
+    return re.search(_VOLATILE, normalize(expression)) is not None
 
 
 def normalize(sql: str) -> str:

@@ -578,6 +578,8 @@ def _outside_transaction(tokens: Sequence[Token]) -> str | None:
             "ALTER TYPE ... ADD VALUE cannot run inside a transaction block before PostgreSQL 12, "
             "and the new value cannot be used until it is committed"
         )
+    if words[0] == "DO" and any(re.search(r"\bCOMMIT\b", t.text, re.I) for t in tokens[1:]):
+        return "a DO block that commits its batches cannot run inside a transaction block"
     if words[0] in ("VACUUM",) or words[:2] in (["CREATE", "DATABASE"], ["ALTER", "SYSTEM"]):
         return f"{' '.join(words[:2])} cannot run inside a transaction block"
     return None

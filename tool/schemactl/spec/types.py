@@ -90,6 +90,10 @@ class ColumnSpec:
     collation: str | None = None  # COLLATE "C" (text, varchar and char)
     compression: Literal["pglz", "lz4"] | None = None  # None: the server's default
     storage: Literal["plain", "external", "extended", "main"] | None = None  # None: the type's
+    # What existing rows get when the column becomes NOT NULL, or is added NOT NULL to a table
+    # that holds rows (diff/online.py); never part of the schema itself.
+    backfill: LiteralValue | None = None  # a literal; mutually exclusive with backfill_sql
+    backfill_sql: str | None = None  # one SQL expression; may use the row's other columns
     mark: Mark = _mark()
 
 

@@ -22,6 +22,7 @@ Diagnostic codes (stable; tests and docs refer to them):
   E501 nullable primary key   E502 conflicting default/identity/generated
   E503 identity on a non-integer type    E504 default does not fit the column type
   E505 enum default not a value of the enum
+  E506 backfill on a column that holds NULLs anyway, or with backfill_sql
   E601 identifier longer than 63 bytes   E602 empty name
   E701 table renamed_from collides       E702 column renamed_from collides
   E703 enum (value) renamed_from collides
@@ -129,6 +130,8 @@ COLUMN_KEYS = (
     "collation",
     "compression",
     "storage",
+    "backfill",
+    "backfill_sql",
 )
 COMPRESSIONS = ("pglz", "lz4")
 COLUMN_STORAGES = ("plain", "external", "extended", "main")
@@ -697,6 +700,32 @@ class _Validator(NodeReader):
             if parsed is not None:
                 column = replace(column, generated=parsed[0])
                 generated.append((column, keys["generated"].value, parsed[1]))
+        return self._backfill(column, keys, obj)
+
+    def _backfill(self, column: ColumnSpec, keys: dict[str, Entry], obj: str) -> ColumnSpec:
+        """backfill (a literal) or backfill_sql (one expression): what existing rows get."""
+        given = [k for k in ("backfill", "backfill_sql") if k in keys]
+        if not given:
+            return column
+        if len(given) > 1:
+            self.error("E506", keys["backfill_sql"].key_node,
+                       "backfill and backfill_sql cannot be used together", obj,
+                       "existing rows get one value: a literal, or one SQL expression")
+        if column.generated is not None:
+            self.error("E506", keys[given[0]].key_node,
+                       f"{given[0]} fills existing rows of a NOT NULL column; this column is "
+                       "generated", obj, f"a generated column computes its values: remove {given[0]}")
+        elif column.nullable:
+            self.error("E506", keys[given[0]].key_node,
+                       f"{given[0]} fills existing rows of a NOT NULL column; this column "
+                       "allows NULL", obj, "remove it, or make the column NOT NULL (leave out "
+                       "nullable)")
+        if "backfill" in keys and not is_null(keys["backfill"].value):
+            column = replace(column, backfill=self._literal_default(
+                column, keys["backfill"], obj, "backfill"))
+        if "backfill_sql" in keys:
+            parsed = self.fragment(keys["backfill_sql"].value, obj, "backfill_sql")
+            column = replace(column, backfill_sql=parsed[0] if parsed else None)
         return column
 
     def _identity(self, column: ColumnSpec, entry: Entry, obj: str) -> Literal["by default", "always"] | None:
@@ -723,7 +752,8 @@ class _Validator(NodeReader):
             self.error("E502", node, "an identity column cannot be nullable", obj)
         return identity
 
-    def _literal_default(self, column: ColumnSpec, entry: Entry, obj: str) -> Any:
+    def _literal_default(self, column: ColumnSpec, entry: Entry, obj: str,
+                         key: str = "default") -> Any:
         value = plain_value(entry.value)
         enum = self._enum_of(column.type)
         if column.type == UNKNOWN_TYPE or (enum is not None and not enum.values):
@@ -732,7 +762,7 @@ class _Validator(NodeReader):
         problem = literal_problem(value, column.type, enum, written)
         if problem is not None:
             code, message, hint = problem
-            self.error(code, entry.value, message, obj, hint)
+            self.error(code, entry.value, re.sub(r"^default\b", key, message), obj, hint)
         return value
 
     def _enum_of(self, type_: TypeRef) -> EnumSpec | None:
