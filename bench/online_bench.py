@@ -60,8 +60,11 @@ CHANGES["set not null"] = (
     ["ALTER TABLE big ALTER COLUMN b DROP NOT NULL"])
 CHANGES["backfill + not null"] = (
     BLOCKING_FILL, online.set_not_null_statements(None, "big", "c", "0"),
-    ["ALTER TABLE big ALTER COLUMN c DROP NOT NULL", "UPDATE big SET c = NULL"])
-PREPARE = {"drop index": ["CREATE INDEX big_s_idx ON big (s)"]}
+    ["ALTER TABLE big ALTER COLUMN c DROP NOT NULL", "ALTER TABLE big ALTER COLUMN c DROP DEFAULT",
+     "UPDATE big SET c = NULL"])
+# The column's default is set first (as the plan does): the writer's new rows get it.
+PREPARE = {"drop index": ["CREATE INDEX big_s_idx ON big (s)"],
+           "backfill + not null": ["ALTER TABLE big ALTER COLUMN c SET DEFAULT 0"]}
 _NEW_IDS = itertools.count(1)  # the writer's new rows, unique over the whole run
 
 
@@ -82,21 +85,28 @@ class Writer(threading.Thread):
                 self.worst = max(self.worst, time.monotonic() - start)
 
 
-def measure(dsn: str, statements: list[str], one_transaction: bool) -> tuple[float, float]:
-    """(the writer's worst wait, the change's duration), in seconds."""
+def measure(dsn: str, statements: list[str],
+            one_transaction: bool) -> tuple[float, float, str]:
+    """(the writer's worst wait, the change's duration) in seconds, and the error the change
+    failed with ("" when it did not)."""
     writer = Writer(dsn)
     writer.start()
     time.sleep(0.3)  # the writer is warm
+    failed = ""
     with psycopg.connect(dsn, autocommit=not one_transaction) as conn:
         start = time.monotonic()
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+        except psycopg.Error as error:  # e.g. a deadlock with the writer: part of the result
+            conn.rollback()
+            failed = type(error).__name__
         took = time.monotonic() - start
     time.sleep(0.2)
     writer.done.set()
     writer.join()
-    return writer.worst, took
+    return writer.worst, took, failed
 
 
 def main() -> None:
@@ -115,7 +125,7 @@ def main() -> None:
                 if statement.strip():
                     conn.execute(statement)
         print(f"table big: {args.rows:,} rows; writer: one INSERT + one UPDATE per loop\n")
-        print(f"{'change':<18} {'blocking: worst wait':>21} {'(took)':>8}   "
+        print(f"{'change':<20} {'blocking: worst wait':>19} {'(took)':>8}   "
               f"{'safe form: worst wait':>22} {'(took)':>8}")
         for name, (blocking, safe, undo) in CHANGES.items():
             results = []
@@ -127,9 +137,11 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     for statement in undo if name != "drop index" else []:
                         conn.execute(statement)
-            (b_wait, b_took), (s_wait, s_took) = results
-            print(f"{name:<18} {b_wait * 1000:>18.0f} ms {b_took:>7.2f}s   "
-                  f"{s_wait * 1000:>19.0f} ms {s_took:>7.2f}s")
+            (b_wait, b_took, b_failed), (s_wait, s_took, s_failed) = results
+            print(f"{name:<20} {b_wait * 1000:>16.0f} ms {b_took:>7.2f}s   "
+                  f"{s_wait * 1000:>19.0f} ms {s_took:>7.2f}s"
+                  + "".join(f"  ({form} form failed: {failed})" for form, failed in
+                            (("blocking", b_failed), ("safe", s_failed)) if failed))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def squawk_findings(sql_file: Path) -> list[dict[str, Any]]:
 def unmarked_findings(sql_file: Path, hazards: list[dict[str, str]],
                       steps: list[Any] = ()) -> tuple[list[str], list[str]]:  # type: ignore[assignment]
     """(squawk lock findings on statements the plan did not mark and no reason exempts,
-    exempted findings with their reason)."""
+    the other findings, each with why it stands: a hazard the plan marks, or a reason)."""
     text = sql_file.read_text()
     statements = split_statements(text)
     created: set[str] = set()
@@ -63,7 +63,12 @@ def unmarked_findings(sql_file: Path, hazards: list[dict[str, str]],
         statement = max((s for s in statements if s.line <= line), key=lambda s: s.line)
         where = f"{sql_file.name}:{statement.line} {finding['rule_name']}: {statement.sql[:120]}"
         step = _step_of(statement.sql, steps)
-        if (step.hazards if step is not None else _marked(statement.sql, hazards)):
+        if step is not None and step.hazards:
+            codes = ", ".join(sorted({h.code for h in step.hazards}))
+            exempt.append(f"{where} -- the plan marks this step: {codes}")
+            continue
+        if step is None and _marked(statement.sql, hazards):
+            exempt.append(f"{where} -- the plan marks this object with a hazard")
             continue
         if new_at.get(statement.line):
             exempt.append(f"{where} -- {_NEW_TABLE}")

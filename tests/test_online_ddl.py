@@ -15,7 +15,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import URL
 
+from schemactl import progress
 from schemactl.db.urls import libpq_dsn
+from schemactl.diff import online
 from schemactl.pipeline import make_plan, write_revision
 
 from .apply_helpers import schemactl
@@ -88,6 +90,8 @@ def test_a_failed_revision_resumes_after_its_last_completed_group(
         assert invalid == (False,)  # what the failed concurrent build left
         assert _history(conn, rev_id) == [("ok", 1), ("ok", 2), ("ok", 3), ("failed", None)]
         conn.execute("UPDATE items SET code = 'c' WHERE qty = 2")
+    shown = schemactl(project, "history", url=db_url).stdout
+    assert f"{rev_id} group 3 applied" in shown and f"{rev_id} FAILED" in shown, shown
 
     resumed = schemactl(project, "apply", url=db_url)
     assert resumed.returncode == 0, resumed.stderr
@@ -159,3 +163,38 @@ def test_a_writer_goes_on_while_the_migration_runs(
     with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = "
                             "'items'::regclass AND convalidated").fetchone() == (3,)
+
+
+class _Recorder:
+    """A progress listener that keeps every label it is told."""
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+
+    def started(self, label: str) -> object:
+        self.labels.append(label)
+        return len(self.labels)
+
+    def relabel(self, token: object, label: str) -> None:
+        self.labels.append(label)
+
+    def ended(self, token: object) -> None:
+        pass
+
+
+def test_a_backfill_reports_each_batch_as_progress(db_url: URL) -> None:
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE big (id int, c int)")
+        conn.execute("INSERT INTO big SELECT g, NULL FROM generate_series(1, 300000) g")
+        pages = conn.execute("SELECT pg_relation_size('big') / 8192").fetchone()[0]  # type: ignore[index]
+        recorder = _Recorder()
+        statement = online.backfill_statement(None, "big", "c", "id * 2")
+        with progress.listening(recorder), progress.notices(conn, "backfill"):
+            conn.execute(statement)
+        assert conn.execute("SELECT count(*) FROM big WHERE c IS DISTINCT FROM id * 2") \
+            .fetchone() == (0,)
+    batches = [label for label in recorder.labels if label.startswith("backfill: filling big.c")]
+    assert pages > online.BATCH_PAGES  # the case needs several batches
+    assert len(batches) == pages // online.BATCH_PAGES + 1, recorder.labels
+    assert batches[0] == f"backfill: filling big.c, page {online.BATCH_PAGES} of {pages}"
+    assert batches[-1] == f"backfill: filling big.c, page {pages} of {pages}"

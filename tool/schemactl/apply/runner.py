@@ -251,7 +251,7 @@ def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revis
                 time.sleep(pause)
                 attempt += 1
                 continue
-            failure = _failure(conn, rev, direction, at, exc, attempt, settings)
+            failure = _failure(conn, rev, direction, at, exc, attempt, settings, schema)
             _record_failure(conn, rev, direction, started, pg_message(exc), schema)
             raise failure from None
         except SchemactlError:
@@ -338,14 +338,15 @@ def _record(conn: Connection, rev: Revision, direction: Direction, started: floa
 
 
 def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | None,
-             exc: sqlalchemy.exc.DBAPIError, attempts: int, settings: Settings) -> MigrationFailed:
+             exc: sqlalchemy.exc.DBAPIError, attempts: int, settings: Settings,
+             schema: str | None = None) -> MigrationFailed:
     verb = "upgrade" if direction == "up" else "downgrade"
     lines = [
         f"{verb} of revision {rev.name} failed and was rolled back; the database stays at "
         f"revision {at or 'base (empty)'}." if rev.transactional else
         f"{verb} of revision {rev.name} failed; the database stays at revision "
         f"{at or 'base (empty)'}. This revision runs in transaction groups: "
-        f"{_groups_done(conn, rev, direction)} completed and stay; the failing group was "
+        f"{_groups_done(conn, rev, direction, schema)} completed and stay; the failing group was "
         "rolled back (a statement outside a transaction, such as CREATE INDEX "
         "CONCURRENTLY, may leave an INVALID index, which the next run drops).",
         f"  statement: {_shorten(str(exc.statement or ''))}",
@@ -361,12 +362,13 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
     return MigrationFailed("\n".join(lines), hint=hint)
 
 
-def _groups_done(conn: Connection, rev: Revision, direction: Direction) -> str:
+def _groups_done(conn: Connection, rev: Revision, direction: Direction,
+                 schema: str | None) -> str:
     try:
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
-            done, _ = history.completed_groups(conn, rev.id, direction)
+            done, _ = history.completed_groups(conn, rev.id, direction, schema)
     except sqlalchemy.exc.SQLAlchemyError:
         return "the groups before the failing one"
     return "no group" if not done else f"{done} group" + ("s" if done > 1 else "")

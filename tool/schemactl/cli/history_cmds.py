@@ -30,6 +30,8 @@ def show_runs(runs: list[dict[str, Any]], indent: str = "") -> None:
         verb = "applied" if r["direction"] == "up" else "undone"
         if r["result"] != "ok":
             verb = "FAILED" + (" (downgrade)" if r["direction"] == "down" else "")
+        elif r.get("group"):  # one transaction group of a revision that commits part way
+            verb = f"group {r['group']} " + ("applied" if r["direction"] == "up" else "undone")
         echo(f"{indent}{r['applied_at'][:19].replace('T', ' ')}  {r['revision']:<8} {verb:<8} "
              f"by {r['applied_by']}  {r['duration_ms']} ms")
         if r.get("error"):

@@ -50,6 +50,11 @@ class TerminalProgress:
                 self.thread.start()
             return self.next_token
 
+    def relabel(self, token: object, label: str) -> None:
+        with self.lock:
+            if token in self.active:
+                self.active[token] = (label, self.active[token][1])
+
     def ended(self, token: object) -> None:
         if token is None:
             return

@@ -257,11 +257,18 @@ def backfill_statement(schema: str | None, table_name: str, column_name: str, fi
         f"       AND ctid < ('(' || (first + {BATCH_PAGES}) || ',0)')::tid",
         f"       AND {column} IS NULL;",
         "    COMMIT;",
+        f"    RAISE NOTICE 'schemactl: filling {_literal_body(table)}.{_literal_body(column)}, "
+        "page % of %', least(first + " f"{BATCH_PAGES}, pages), pages;",
         f"    first := first + {BATCH_PAGES};",
         "  END LOOP;",
         "END",
         "$backfill$",
     ])
+
+
+def _literal_body(name: str) -> str:
+    """A name as it can stand inside a string literal of the DO block (and its format)."""
+    return name.replace("'", "''").replace("%", "%%")
 
 
 def _helper_name(table: str, column: str) -> str:

@@ -18,6 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import text
 
+from schemactl import progress
 from schemactl.plan.hazards import Hazard
 
 # Which way a step goes, and its opposite (Terraform's symbols are chosen in plan/).
@@ -217,7 +218,10 @@ def _run_outside_transaction(operations: Operations, operation: OutsideTransacti
     elif context._transaction is not None:
         with context.autocommit_block():
             _drop_invalid_index(context, operation.statement)
-            context.impl._exec(statement)
+            assert context.connection is not None
+            with progress.notices(context.connection.connection.driver_connection,
+                                  _first_words(operation.statement)):
+                context.impl._exec(statement)
             _group_done(context, state)  # autocommit: recorded at once
     else:  # the plan's rehearsal: the caller's (empty) transaction ends first
         conn = context.connection
@@ -232,6 +236,10 @@ def _run_outside_transaction(operations: Operations, operation: OutsideTransacti
             conn.rollback()  # ends SQLAlchemy's own record of it (autocommit: no-op on the server)
             conn.execution_options(isolation_level=level)
         conn.begin()
+
+
+def _first_words(statement: str, count: int = 6) -> str:
+    return " ".join(statement.split()[:count]) + " ..."
 
 
 _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'

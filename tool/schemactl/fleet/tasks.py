@@ -154,7 +154,8 @@ def _history(job: Job, target: Target) -> Outcome:
     return Outcome(target.name, "ok", current, current, detail={"runs": [
         {"revision": r.revision, "direction": r.direction,
          "applied_at": r.applied_at.isoformat(), "applied_by": r.applied_by,
-         "duration_ms": r.duration_ms, "result": r.result, "error": r.error}
+         "duration_ms": r.duration_ms, "result": r.result, "error": r.error,
+         "group": r.group_no}
         for r in runs]})
 
 
