@@ -1,0 +1,99 @@
+"""The ignore list (schemactl-ignore.yaml): what schemactl leaves alone, and says so.
+
+The file's parsing and matching are tested without a database; baseline, `plan --against`
+and status are run as a user runs them, on real PostgreSQL databases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemactl.errors import SpecError
+from schemactl.ignore import FILE_NAME, IgnoreList, Left, load_ignore_list, parse_ignore_list
+
+GOOD = """\
+# objects schemactl leaves alone: the DBA manages them by hand
+ignore:
+  - kind: policy
+    name: public.accounts.owner_only
+    reason: managed by the DBA
+  - kind: function
+    name: public.audit_*
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_ignore_list(text)
+    return [str(d) for d in caught.value.diagnostics]
+
+
+def test_a_good_file_reads_as_its_entries_with_their_lines() -> None:
+    ignore = parse_ignore_list(GOOD)
+    assert [(e.kind, e.name, e.reason, e.line) for e in ignore.entries] == [
+        ("policy", "public.accounts.owner_only", "managed by the DBA", 3),
+        ("function", "public.audit_*", "", 6)]
+
+
+def test_a_project_without_the_file_ignores_nothing(tmp_path: Path) -> None:
+    assert not load_ignore_list(tmp_path)
+    (tmp_path / FILE_NAME).write_text("# nothing yet\n")
+    assert not load_ignore_list(tmp_path)
+    (tmp_path / FILE_NAME).write_text(GOOD)
+    assert len(load_ignore_list(tmp_path).entries) == 2
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ignore: 3\n", "schemactl-ignore.yaml:1:9: error[E902]: `ignore:` must be a list"),
+    ("- kind: policy\n", "schemactl-ignore.yaml:1:1: error[E902]: expected a mapping"),
+    ("ignored:\n  - {kind: policy, name: a}\n",
+     "schemactl-ignore.yaml:1:1: error[E902]: unknown key 'ignored'"),
+    ("ignore:\n  - policy public.a\n",
+     "schemactl-ignore.yaml:2:5: error[E902]: an entry must be a mapping"),
+    ("ignore:\n  - {kind: policy, nmae: public.a}\n",
+     "schemactl-ignore.yaml:2:20: error[E902]: unknown key 'nmae' in an entry\n"
+     "  hint: did you mean 'name'?"),
+    ("ignore:\n  - kind: [policy]\n    name: a\n",
+     "schemactl-ignore.yaml:2:11: error[E902]: `kind` must be text, found a list"),
+    ("ignore:\n  - kind: policy\n", "schemactl-ignore.yaml:2:5: error[E903]: an entry needs `name`"),
+    ("ignore:\n  - {kind: policy, name: ''}\n",
+     "schemactl-ignore.yaml:2:5: error[E903]: `name` must not be empty"),
+    ("ignore:\n  - {kind: policy, name: a}\n  - {kind: policy, name: a}\n",
+     "schemactl-ignore.yaml:3:5: error[E904]: entry policy a is listed twice (first at line 2)"),
+    ("ignore: [\n", "schemactl-ignore.yaml:2:1: error[E002]: YAML syntax error"),
+])
+def test_a_bad_file_is_an_error_at_its_line_and_column(text: str, expected: str) -> None:
+    assert any(p.startswith(expected) for p in problems(text)), problems(text)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems("ignore:\n  - {kind: policy}\n  - {name: a}\n  - 7\n")
+    assert [p.split(": error[")[0] for p in found] == [
+        "schemactl-ignore.yaml:2:5", "schemactl-ignore.yaml:3:5", "schemactl-ignore.yaml:4:5"]
+
+
+def test_entries_match_by_kind_and_name_or_glob_and_stale_ones_are_named() -> None:
+    ignore = parse_ignore_list(GOOD + "  - {kind: polcy, name: public.gone}\n")
+    reported = [Left("policy", "public.accounts.owner_only", ""),
+                Left("function", "public.audit_log(integer)", "uses a table the YAML lacks"),
+                Left("function", "public.audit_clear()", ""),
+                Left("policy", "public.accounts.other", ""),
+                Left("rule", "public.accounts.audit_x", "")]
+    sorted_out = ignore.sort_out(reported)
+    assert [str(x) for x in sorted_out.left_alone] == [
+        "policy public.accounts.owner_only (managed by the DBA)",
+        "function public.audit_log(integer) (uses a table the YAML lacks)",
+        "function public.audit_clear()"]
+    assert sorted_out.not_compared == (Left("policy", "public.accounts.other", ""),
+                                       Left("rule", "public.accounts.audit_x", ""))
+    assert sorted_out.stale_warnings() == [
+        "schemactl-ignore.yaml:8:5: ignore list entry polcy public.gone matches nothing; "
+        "did you mean kind 'policy'?"]
+
+
+def test_without_a_list_everything_reported_is_not_compared() -> None:
+    sorted_out = IgnoreList().sort_out([Left("policy", "public.t.p", "")])
+    assert sorted_out.left_alone == () and len(sorted_out.not_compared) == 1
+    assert sorted_out.stale_warnings() == []
