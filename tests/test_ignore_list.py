@@ -6,12 +6,19 @@ and status are run as a user runs them, on real PostgreSQL databases.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import psycopg
 import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.engine import URL
 
+from schemactl.cli import main
 from schemactl.errors import SpecError
 from schemactl.ignore import FILE_NAME, IgnoreList, Left, load_ignore_list, parse_ignore_list
+from schemactl.project import Project
+from tests.helpers import make_project
 
 GOOD = """\
 # objects schemactl leaves alone: the DBA manages them by hand
@@ -83,9 +90,9 @@ def test_entries_match_by_kind_and_name_or_glob_and_stale_ones_are_named() -> No
                 Left("rule", "public.accounts.audit_x", "")]
     sorted_out = ignore.sort_out(reported)
     assert [str(x) for x in sorted_out.left_alone] == [
-        "policy public.accounts.owner_only (managed by the DBA)",
+        "function public.audit_clear()",
         "function public.audit_log(integer) (uses a table the YAML lacks)",
-        "function public.audit_clear()"]
+        "policy public.accounts.owner_only (managed by the DBA)"]
     assert sorted_out.not_compared == (Left("policy", "public.accounts.other", ""),
                                        Left("rule", "public.accounts.audit_x", ""))
     assert sorted_out.stale_warnings() == [
@@ -97,3 +104,89 @@ def test_without_a_list_everything_reported_is_not_compared() -> None:
     sorted_out = IgnoreList().sort_out([Left("policy", "public.t.p", "")])
     assert sorted_out.left_alone == () and len(sorted_out.not_compared) == 1
     assert sorted_out.stale_warnings() == []
+
+
+# -- on real databases --------------------------------------------------------------------
+
+# A table the YAML can express, with row-level security and a policy it cannot.
+ACCOUNTS_SQL = """
+CREATE TABLE accounts (id integer PRIMARY KEY, owner text NOT NULL);
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_only ON accounts USING (owner = current_user);
+"""
+ACCOUNTS_YAML = """\
+tables:
+  accounts:
+    columns:
+      id: {type: integer, primary_key: true}
+      owner: text
+"""
+BOTH_IGNORED = """\
+ignore:
+  - kind: policy
+    name: public.accounts.owner_only
+    reason: written by the DBA
+  - kind: row level security
+    name: public.accounts
+"""
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def url_text(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def accounts(db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[Project, str]:
+    """A project whose YAML is the accounts table, and a database that has it with RLS."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute(ACCOUNTS_SQL)
+    return make_project(tmp_path / "app", ACCOUNTS_YAML), url_text(db_url)
+
+
+def test_plan_against_says_what_it_did_not_compare(accounts: tuple[Project, str]) -> None:
+    project, target = accounts
+    result = run("-C", str(project.root), "plan", "--against", target)
+    assert result.exit_code == 0, result.output
+    assert "Not compared (the YAML cannot express these):\n" \
+           "  policy public.accounts.owner_only\n" \
+           "  row level security public.accounts\n" in result.output
+    assert "Left alone" not in result.output
+    assert "No changes (2 objects not compared, listed above)." in result.output
+
+
+def test_plan_against_lists_what_the_ignore_list_leaves_alone(
+        accounts: tuple[Project, str]) -> None:
+    project, target = accounts
+    (project.root / FILE_NAME).write_text(BOTH_IGNORED + "  - {kind: rule, name: public.*}\n")
+    result = run("-C", str(project.root), "plan", "--against", target)
+    assert result.exit_code == 0, result.output
+    assert "Left alone (schemactl-ignore.yaml):\n" \
+           "  policy public.accounts.owner_only (written by the DBA)\n" \
+           "  row level security public.accounts\n" in result.output
+    assert "Not compared" not in result.output
+    assert "No changes (2 objects left alone, listed above)." in result.output
+    assert "warning: schemactl-ignore.yaml:7:5: ignore list entry rule public.* matches " \
+           "nothing" in result.output
+
+    as_json = run("-C", str(project.root), "plan", "--against", target, "--json")
+    document = json.loads(as_json.stdout)
+    assert document["left_alone"] == [
+        {"kind": "policy", "name": "public.accounts.owner_only", "reason": "written by the DBA"},
+        {"kind": "row level security", "name": "public.accounts", "reason": ""}]
+    assert document["not_compared"] == [] and not document["changes"]
+    assert any("rule public.* matches nothing" in w for w in document["warnings"])
+
+
+def test_plan_against_with_a_bad_ignore_file_names_where(accounts: tuple[Project, str]) -> None:
+    project, target = accounts
+    (project.root / FILE_NAME).write_text("ignore:\n  - {kind: policy, names: x}\n")
+    result = run("-C", str(project.root), "plan", "--against", target)
+    assert result.exit_code == 1
+    assert "schemactl-ignore.yaml:2:20: error[E902]: unknown key 'names' in an entry" \
+        in result.output

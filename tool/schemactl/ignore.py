@@ -102,6 +102,7 @@ class Left:
 class Sorted:
     """What inspect reported, sorted out by the ignore list."""
 
+    # Each sorted by kind and name.
     left_alone: tuple[Left, ...] = ()  # named by the list; the reason is the entry's
     not_compared: tuple[Left, ...] = ()  # not named: the YAML cannot express them
     stale: tuple[IgnoreEntry, ...] = ()  # entries that match nothing
@@ -141,7 +142,12 @@ class IgnoreList:
             used.add(entry)
             left.append(Left(item.kind, item.name, entry.reason or item.reason))
         stale = tuple(e for e in self.entries if e not in used)
-        return Sorted(tuple(left), tuple(not_compared), stale, tuple(kinds))
+        return Sorted(tuple(sorted(left, key=_order)), tuple(sorted(not_compared, key=_order)),
+                      stale, tuple(kinds))
+
+
+def _order(item: Left) -> tuple[str, str]:
+    return item.kind, item.name
 
 
 def load_ignore_list(root: Path) -> IgnoreList:
