@@ -190,3 +190,37 @@ def test_plan_against_with_a_bad_ignore_file_names_where(accounts: tuple[Project
     assert result.exit_code == 1
     assert "schemactl-ignore.yaml:2:20: error[E902]: unknown key 'names' in an entry" \
         in result.output
+
+
+def test_baseline_refuses_a_database_with_what_the_yaml_cannot_express(
+        accounts: tuple[Project, str], db: psycopg.Connection) -> None:
+    project, target = accounts
+    (project.schema_dir / "app.yaml").unlink()  # baseline inspects the database first
+    refused = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert refused.exit_code == 1
+    assert "holds 2 objects the YAML cannot express; the baseline would leave them out of " \
+           "the project:\n  policy public.accounts.owner_only\n" \
+           "  row level security public.accounts\n" in refused.output
+    assert "hint: if a person manages them, name each in schemactl-ignore.yaml" in refused.output
+    assert not any(project.schema_dir.iterdir()) and not any(project.versions_dir.iterdir())
+    assert db.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+    # Naming one of the two is not enough: the other would still vanish.
+    (project.root / FILE_NAME).write_text(BOTH_IGNORED.split("  - kind: row")[0])
+    refused = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert refused.exit_code == 1
+    assert "holds 1 object the YAML cannot express; the baseline would leave it out of the " \
+           "project:\n  row level security public.accounts\n" in refused.output
+    assert "owner_only" not in refused.output
+
+    (project.root / FILE_NAME).write_text(BOTH_IGNORED)
+    adopted = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert adopted.exit_code == 0, adopted.output
+    [revision] = project.versions_dir.glob("*.py")
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (revision.name.split("_")[0],)]
+    assert "Left alone (schemactl-ignore.yaml): 2 objects of the database that the revision " \
+           "does not hold:\n  policy public.accounts.owner_only (written by the DBA)\n" \
+           "  row level security public.accounts\n" in adopted.output
+    assert "owner_only" not in revision.read_text()  # the revision holds the table only
+    assert db.execute("SELECT count(*) FROM pg_policy").fetchone() == (1,)  # untouched
