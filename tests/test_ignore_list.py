@@ -224,3 +224,49 @@ def test_baseline_refuses_a_database_with_what_the_yaml_cannot_express(
            "  row level security public.accounts\n" in adopted.output
     assert "owner_only" not in revision.read_text()  # the revision holds the table only
     assert db.execute("SELECT count(*) FROM pg_policy").fetchone() == (1,)  # untouched
+
+
+AUDIT_SQL = """
+CREATE FUNCTION audit_log(p_id integer) RETURNS integer LANGUAGE sql
+    SET work_mem = '64MB' AS 'SELECT p_id';
+"""
+
+
+def test_status_does_not_report_what_the_ignore_list_names_as_drift(
+        accounts: tuple[Project, str], db: psycopg.Connection) -> None:
+    project, target = accounts
+    db.execute(AUDIT_SQL)  # a function setting work_mem: the YAML cannot say that
+    (project.root / FILE_NAME).write_text(
+        BOTH_IGNORED + "  - {kind: function, name: public.audit_*, reason: by hand}\n")
+    adopted = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert adopted.exit_code == 0, adopted.output
+    assert "  function public.audit_log(integer) (by hand)\n" in adopted.output
+
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 0, status.output
+    assert "Drift: none\n" in status.output
+    assert "Left alone: 3 objects that schemactl-ignore.yaml names (never drift):\n" \
+           "  function public.audit_log(integer) (by hand)\n" \
+           "  policy public.accounts.owner_only (written by the DBA)\n" \
+           "  row level security public.accounts\n" in status.output
+    as_json = json.loads(run("-C", str(project.root), "status", "--database-url", target,
+                             "--json").stdout)
+    assert as_json["drift"] == [] and len(as_json["left_alone"]) == 3
+
+    # What the list does not name is still drift, also on a table it leaves RLS alone on.
+    db.execute("ALTER TABLE accounts ADD COLUMN note text")
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 3
+    assert "table public.accounts: differs" in status.output and "+ note text" in status.output
+    db.execute("ALTER TABLE accounts DROP COLUMN note")
+
+    # Without the list, each is drift again; with a stale entry, status warns.
+    (project.root / FILE_NAME).write_text("ignore:\n  - {kind: policy, name: public.gone}\n")
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 3
+    for drift in ("function public.audit_log(integer): only in the database",
+                  "policy public.accounts owner_only: only in the database",
+                  "row security public.accounts: only in the database"):
+        assert drift in status.output
+    assert "warning: schemactl-ignore.yaml:2:5: ignore list entry policy public.gone " \
+           "matches nothing" in status.output

@@ -13,8 +13,9 @@ import difflib
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import URL
 
@@ -143,6 +144,78 @@ def compare(database: str, expected: str) -> list[DriftItem]:
             items.append(DriftItem(key, "changed", _line_diff(expected_objects[key],
                                                               actual_objects[key])))
     return items
+
+
+# pg_dump's object types -> the kinds inspect reports such objects as (inspect/catalog.py).
+_INSPECT_KINDS: dict[str, tuple[str, ...]] = {
+    "policy": ("policy",),
+    "row security": ("row level security",),
+    "function": ("function", "window function"),
+    "procedure": ("procedure",),
+    "aggregate": ("aggregate",),
+    "rule": ("rule",),
+    "trigger": ("trigger",),
+    "sequence": ("sequence",),
+    "sequence owned by": ("sequence",),
+    "table": ("partitioned table", "partition", "inherited table", "foreign table",
+              "table with no column the YAML can express"),
+    "table attach": ("partition",),
+    "foreign table": ("foreign table",),
+    "view": ("view",),
+    "materialized view": ("materialized view",),
+    "domain": ("domain",),
+    "type": ("composite type", "range type", "base type",
+             "enum whose name the YAML cannot write as a type"),
+    "collation": ("collation",),
+    "text search configuration": ("text search configuration",),
+    "text search dictionary": ("text search dictionary",),
+    "operator": ("operator",),
+    "event trigger": ("event trigger",),
+    "statistics": ("extended statistics",),
+    "publication": ("publication",),
+}
+_DUMP_TYPES = sorted(_INSPECT_KINDS, key=len, reverse=True)
+# pg_dump names these "table name"; inspect "schema.table.name".
+_ON_A_TABLE = ("policy", "rule", "trigger")
+_ROUTINES = ("function", "procedure", "aggregate")
+
+
+class Named(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def without_left_alone(items: list[DriftItem],
+                       left_alone: Sequence[Named]) -> tuple[list[DriftItem], list[DriftItem]]:
+    """(drift, drift of objects left alone): an object the ignore list names (as inspect
+    reports it) is no drift, whichever side has it."""
+    wanted = {(record.kind, _comparable(record.name, record.kind in _ROUTINES))
+              for record in left_alone}
+    kept: list[DriftItem] = []
+    left: list[DriftItem] = []
+    for item in items:
+        # The longest type first: "table attach public.p1" is not a table "attach public.p1".
+        dump_type = next((t for t in _DUMP_TYPES if item.object.startswith(t + " ")), "")
+        qualified = item.object[len(dump_type) + 1:]
+        kinds = _INSPECT_KINDS.get(dump_type, ())
+        if dump_type in _ON_A_TABLE:
+            qualified = qualified.replace(" ", ".", 1)
+        name = _comparable(qualified, dump_type in _ROUTINES)
+        (left if any((kind, name) in wanted for kind in kinds) else kept).append(item)
+    return kept, left
+
+
+def _comparable(name: str, routine: bool) -> str:
+    """A routine's name with the number of its arguments, not their spelling: pg_dump and
+    inspect need not qualify or spell an argument's type alike."""
+    if not routine or "(" not in name:
+        return name
+    base, _, args = name.partition("(")
+    args = args.rstrip(")").strip()
+    return f"{base}/{args.count(',') + 1 if args else 0}"
 
 
 def _line_diff(expected: list[str], actual: list[str]) -> list[str]:
