@@ -18,7 +18,7 @@ from schemactl.cli import main
 from schemactl.errors import SpecError
 from schemactl.ignore import FILE_NAME, IgnoreList, Left, load_ignore_list, parse_ignore_list
 from schemactl.project import Project
-from tests.helpers import make_project
+from tests.helpers import REPO, make_project
 
 GOOD = """\
 # objects schemactl leaves alone: the DBA manages them by hand
@@ -270,3 +270,15 @@ def test_status_does_not_report_what_the_ignore_list_names_as_drift(
         assert drift in status.output
     assert "warning: schemactl-ignore.yaml:2:5: ignore list entry policy public.gone " \
            "matches nothing" in status.output
+
+
+def test_the_documented_example_and_codes_are_the_real_ones() -> None:
+    doc = (REPO / "docs" / "ignore-list.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert [str(e) for e in parse_ignore_list(example).entries] == [
+        "policy public.accounts.owner_only", "row level security public.accounts",
+        "function public.audit_*"]
+    source = (REPO / "tool" / "schemactl" / "ignore.py").read_text(encoding="utf-8")
+    for code in ("E902", "E903", "E904"):
+        assert f"| {code} |" in doc and f'"{code}"' in source
+    assert "[docs/ignore-list.md](docs/ignore-list.md)" in (REPO / "README.md").read_text()
