@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import URL
 
+from schemactl.apply.drift import DriftItem, without_left_alone
 from schemactl.cli import main
 from schemactl.errors import SpecError
 from schemactl.ignore import FILE_NAME, IgnoreList, Left, load_ignore_list, parse_ignore_list
@@ -282,3 +283,64 @@ def test_the_documented_example_and_codes_are_the_real_ones() -> None:
     for code in ("E902", "E903", "E904"):
         assert f"| {code} |" in doc and f'"{code}"' in source
     assert "[docs/ignore-list.md](docs/ignore-list.md)" in (REPO / "README.md").read_text()
+
+
+def test_parts_of_a_table_left_alone_are_taken_out_of_its_drift() -> None:
+    records = [Left("column of type positive", "public.items.qty"),
+               Left("check constraint on an unsupported column", "public.items.qty_small"),
+               Left("index on an unsupported column", "public.items.items_qty"),
+               Left("force row level security", "public.items"),
+               Left("function", "public.audit(integer, text)")]
+    items = [
+        DriftItem("table public.items", "changed", [
+            "+ qty public.positive", "+ CONSTRAINT qty_small CHECK (((qty)::integer < 100))",
+            "+ ALTER TABLE ONLY public.items FORCE ROW LEVEL SECURITY;", "+ note text"]),
+        DriftItem("index public.items_qty", "extra", ["+ CREATE INDEX items_qty ..."]),
+        DriftItem("function public.audit(integer, character varying)", "extra"),
+        DriftItem("function public.audit(integer)", "extra"),  # another function
+        DriftItem("table public.other", "changed", ["+ qty public.positive"]),
+    ]
+    kept, left = without_left_alone(items, records)
+    assert kept == [DriftItem("table public.items", "changed", ["+ note text"]),
+                    DriftItem("function public.audit(integer)", "extra"),
+                    DriftItem("table public.other", "changed", ["+ qty public.positive"])]
+    assert [item.object for item in left] == [
+        "index public.items_qty", "function public.audit(integer, character varying)"]
+
+
+DOMAIN_SQL = """
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE TABLE items (id integer PRIMARY KEY, qty positive,
+                    CONSTRAINT qty_small CHECK (qty < 100));
+CREATE INDEX items_qty ON items (qty);
+"""
+DOMAIN_IGNORED = """\
+ignore:
+  - {kind: domain, name: public.positive, reason: the DBA's}
+  - {kind: "column of type positive", name: public.items.qty}
+  - {kind: "* on an unsupported column", name: public.items.*}
+"""
+
+
+def test_a_column_left_alone_is_not_drift_but_the_rest_of_its_table_is(
+        db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute(DOMAIN_SQL)
+    project = make_project(tmp_path / "app")
+    (project.root / FILE_NAME).write_text(DOMAIN_IGNORED)
+    target = url_text(db_url)
+    adopted = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert adopted.exit_code == 0, adopted.output
+    assert "Left alone (schemactl-ignore.yaml): 4 objects" in adopted.output
+
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 0, status.output
+    assert "Drift: none\n" in status.output and "Left alone: 4 objects" in status.output
+
+    db.execute("ALTER TABLE items ADD COLUMN note text")
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert status.exit_code == 3
+    assert "  table public.items: differs\n      + note text\n  (+ in the database" \
+        in status.output
