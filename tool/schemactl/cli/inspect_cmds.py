@@ -80,6 +80,8 @@ def report_unsupported(result: Inspection) -> None:
         names = [u.name for u in result.unsupported if u.kind == kind]
         shown = ", ".join(names[:_EXAMPLES]) + (", ..." if count > _EXAMPLES else "")
         echo(f"  {kind:<{width}}  {count:>5}  {shown}", err=True)
+    echo(f"  (objects a person manages are named in {IGNORE_FILE}, so that baseline, "
+         "plan --against and status leave them alone: docs/ignore-list.md)", err=True)
 
 
 def _summary(result: Inspection) -> str:
