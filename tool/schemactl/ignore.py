@@ -1,7 +1,8 @@
 """The project's ignore list: the objects schemactl leaves alone because a person manages them.
 
 Input: a project root. Output: an IgnoreList (empty when the project has no
-schemactl-ignore.yaml), or SpecError whose diagnostics name file:line:column.
+schemactl-ignore.yaml), or SpecError whose diagnostics name file:line:column. The list then
+sorts out what inspect reported: records -> Sorted.
 
     # objects schemactl leaves alone: the DBA manages them by hand
     ignore:
@@ -103,7 +104,7 @@ class Sorted:
     """What inspect reported, sorted out by the ignore list."""
 
     # Each sorted by kind and name.
-    left_alone: tuple[Left, ...] = ()  # named by the list; the reason is the entry's
+    left_alone: tuple[Left, ...] = ()  # named by the list; the entry's reason, else inspect's
     not_compared: tuple[Left, ...] = ()  # not named: the YAML cannot express them
     stale: tuple[IgnoreEntry, ...] = ()  # entries that match nothing
     kinds: tuple[str, ...] = ()  # every kind reported, for "did you mean"
@@ -126,9 +127,6 @@ class IgnoreList:
 
     def __bool__(self) -> bool:
         return bool(self.entries)
-
-    def entry_for(self, kind: str, name: str) -> IgnoreEntry | None:
-        return next((e for e in self.entries if e.matches(Left(kind, name))), None)
 
     def sort_out(self, reported: Iterable[Reported]) -> Sorted:
         left, not_compared, used = [], [], set()
