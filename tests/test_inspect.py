@@ -281,3 +281,50 @@ def test_deferrable_keys_are_read(db: psycopg.Connection, db_url: URL) -> None:
     assert [(u.deferrable, u.initially_deferred) for u in tracks.uniques] == [(True, True)]
     assert labels.primary_key is not None and labels.primary_key.initially_deferred
     assert [(u.deferrable, u.initially_deferred) for u in labels.uniques] == [(True, False)]
+
+
+def test_grants_beyond_the_defaults_are_reported_and_the_defaults_are_not(
+        db: psycopg.Connection, db_url: URL) -> None:
+    """Column, schema, type and table grants the YAML cannot express are reported; an ACL
+    that holds only the defaults again (a GRANT then its REVOKE leaves one behind, not NULL)
+    is not a grant anyone needs to know about, nor is the public schema's own ACL."""
+    db.execute("""
+        CREATE TABLE t (id int PRIMARY KEY, secret text);
+        GRANT SELECT (secret) ON t TO PUBLIC;
+        CREATE TABLE granted (id int PRIMARY KEY);
+        GRANT SELECT ON granted TO PUBLIC;
+        CREATE TABLE regranted (id int PRIMARY KEY, note text);
+        GRANT SELECT ON regranted TO PUBLIC; REVOKE SELECT ON regranted FROM PUBLIC;
+        GRANT UPDATE (note) ON regranted TO PUBLIC; REVOKE UPDATE (note) ON regranted FROM PUBLIC;
+        CREATE SCHEMA app;
+        GRANT USAGE ON SCHEMA app TO PUBLIC;
+        CREATE SCHEMA quiet;
+        GRANT USAGE ON SCHEMA quiet TO PUBLIC; REVOKE USAGE ON SCHEMA quiet FROM PUBLIC;
+        CREATE TYPE mood AS ENUM ('ok');
+        REVOKE USAGE ON TYPE mood FROM PUBLIC;
+        CREATE TYPE calm AS ENUM ('ok');
+        REVOKE USAGE ON TYPE calm FROM PUBLIC; GRANT USAGE ON TYPE calm TO PUBLIC;
+        CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1';
+        REVOKE EXECUTE ON FUNCTION one() FROM PUBLIC; GRANT EXECUTE ON FUNCTION one() TO PUBLIC;
+    """)
+    result = inspect_database(db_url)
+    assert {(u.kind, u.name) for u in result.unsupported} == {
+        ("column grant", "public.t.secret"),
+        ("grant", "public.granted"),
+        ("schema grant", "app"),
+        ("type grant", "public.mood"),
+    }
+
+
+def test_force_row_level_security_is_reported_also_without_policies(
+        db: psycopg.Connection, db_url: URL) -> None:
+    db.execute("""
+        CREATE TABLE forced (id int PRIMARY KEY);
+        ALTER TABLE forced FORCE ROW LEVEL SECURITY;
+        CREATE TABLE plain (id int PRIMARY KEY);
+        ALTER TABLE plain FORCE ROW LEVEL SECURITY; ALTER TABLE plain NO FORCE ROW LEVEL SECURITY;
+    """)
+    result = inspect_database(db_url)
+    assert {(u.kind, u.name) for u in result.unsupported} == {
+        ("force row level security", "public.forced")}
+    assert [t.name for t in result.spec.tables] == ["forced", "plain"]  # the tables are kept

@@ -257,10 +257,12 @@ b" ("c	d" int PRIMARY KEY, "  " text DEFAULT 'it''s', "SELECT" text);
     assert "enum whose name the YAML cannot write as a type" in result.output
     checked = run("-C", str(project.root), "validate")
     assert checked.exit_code == 0, checked.output
-    # And the YAML means that database: nothing to change against it.
+    # And the YAML means that database: nothing to change against it, and what it left
+    # out is said to be not compared.
     again = run("-C", str(project.root), "plan", "--against", url_text(db_url))
     assert again.exit_code == 0, again.output
-    assert "No changes." in again.output
+    assert "No changes (4 objects not compared, listed above)." in again.output
+    assert '  column of type "m  n" public.shapes.p\n' in again.output
 
 
 def test_baseline_against_an_unknown_revision_writes_nothing(

@@ -41,6 +41,8 @@ from schemactl.diff.online import lock_safe
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.files import FileTransaction, check_writable
+from schemactl.ignore import load_ignore_list
+from schemactl.inspect.catalog import Inspection, inspect_database
 from schemactl.inspect.sizes import table_sizes
 from schemactl.plan.build import Plan, build_plan
 from schemactl.plan.lint import Finding, lint
@@ -60,7 +62,7 @@ def load_spec(project: Project) -> SchemaSpec:
 
 
 def make_plan(project: Project, settings: Settings, against: URL | None = None,
-              cache: bool = True) -> Plan:
+              cache: bool = True, inspection: Inspection | None = None) -> Plan:
     """Plan the change from the baseline to the YAML.
 
     The baseline is a shadow database built from the migration history. With `against`, it
@@ -69,11 +71,17 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     diff runs on the copy like on any shadow. Without cache, the shadow is replayed from the
     history even when a kept copy of it exists (the result is the same). With cache, a
     project whose YAML and history an earlier plan found equal is not compared again
-    (diff/noop_cache.py)."""
+    (diff/noop_cache.py).
+
+    With `against`, the plan also says what it did not compare: what inspect reports the
+    YAML cannot express, sorted out by the project's ignore list (ignore.py) into what is
+    left alone on purpose and what is simply not compared. `inspection`: that database as
+    the caller has already inspected it (it is not read twice)."""
     noop = noop_cache.key(project) if cache and against is None else None
     if noop is not None and _known_empty(project, settings, noop):
         return build_plan(UpgradeOps(ops=[]))
     spec = load_spec(project)
+    ignore = load_ignore_list(project.root) if against is not None else None
     metadata = compile_spec(spec)
     _one_head(project)
     server = shadow_server_url(settings, project.root)
@@ -84,8 +92,11 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     with ThreadPoolExecutor(max_workers=1) as pool:
         desired_future = pool.submit(desired_catalog, metadata, spec, server, prefix,
                                      project if cache else None)
+        if against is not None and inspection is None:
+            inspection = inspect_database(against)
         baseline: AbstractContextManager[Connection] = (
-            copy_of(against, server, prefix) if against is not None
+            copy_of(against, server, prefix, inspection.spec)
+            if against is not None and inspection is not None
             else shadow(project, server, prefix=prefix, cache=cache))
         with baseline as conn:
             try:
@@ -98,6 +109,8 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
                 plan = build_plan(_diff(metadata, spec, conn, desired, settings.atomic))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
+        if inspection is not None and ignore is not None:
+            plan = plan.with_left(ignore.sort_out(inspection.unsupported))
     if noop is not None and not plan.has_changes:
         noop_cache.remember_empty(project, noop, server_version(server))
     return plan

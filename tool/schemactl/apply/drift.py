@@ -13,8 +13,9 @@ import difflib
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import URL
 
@@ -143,6 +144,129 @@ def compare(database: str, expected: str) -> list[DriftItem]:
             items.append(DriftItem(key, "changed", _line_diff(expected_objects[key],
                                                               actual_objects[key])))
     return items
+
+
+# pg_dump's object types -> the kinds inspect reports such objects as (inspect/catalog.py).
+_INSPECT_KINDS: dict[str, tuple[str, ...]] = {
+    "policy": ("policy",),
+    "row security": ("row level security",),
+    "function": ("function", "window function"),
+    "procedure": ("procedure",),
+    "aggregate": ("aggregate",),
+    "rule": ("rule",),
+    "trigger": ("trigger",),
+    "sequence": ("sequence",),
+    "sequence owned by": ("sequence",),
+    "table": ("partitioned table", "partition", "inherited table", "foreign table",
+              "table with no column the YAML can express"),
+    "table attach": ("partition",),
+    "foreign table": ("foreign table",),
+    "view": ("view",),
+    "materialized view": ("materialized view",),
+    "domain": ("domain",),
+    "type": ("composite type", "range type", "base type",
+             "enum whose name the YAML cannot write as a type"),
+    "collation": ("collation",),
+    "text search configuration": ("text search configuration",),
+    "text search dictionary": ("text search dictionary",),
+    "operator": ("operator",),
+    "event trigger": ("event trigger",),
+    "statistics": ("extended statistics",),
+    "publication": ("publication",),
+}
+# pg_dump names these "table name"; inspect "schema.table.name".
+_ON_A_TABLE = ("policy", "rule", "trigger")
+_ROUTINES = ("function", "procedure", "aggregate")
+
+
+class Named(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def without_left_alone(items: list[DriftItem],
+                       left_alone: Sequence[Named]) -> tuple[list[DriftItem], list[DriftItem]]:
+    """(drift, drift of objects left alone): an object the ignore list names (as inspect
+    reports it) is no drift, whichever side has it. A part of a table left alone (a column,
+    a constraint, FORCE ROW LEVEL SECURITY) takes its lines out of the table's difference;
+    what else differs in that table is still drift."""
+    wanted = {(record.kind, _comparable(record.name, record.kind in _ROUTINES))
+              for record in left_alone}
+    on_tables = [record for record in left_alone if record.kind not in _ROUTINES]
+    kept: list[DriftItem] = []
+    left: list[DriftItem] = []
+    for item in items:
+        # The longest type first: "table attach public.p1" is not a table "attach public.p1".
+        dump_type = next((t for t in _DUMP_TYPES if item.object.startswith(t + " ")), "")
+        qualified = item.object[len(dump_type) + 1:]
+        kinds = _INSPECT_KINDS.get(dump_type, ())
+        if dump_type in _ON_A_TABLE or dump_type in _TABLE_CONSTRAINTS:
+            qualified = qualified.replace(" ", ".", 1)
+        name = _comparable(qualified, dump_type in _ROUTINES)
+        if any((kind, name) in wanted for kind in kinds) or \
+                _part_left_alone(dump_type, name, on_tables):
+            left.append(item)
+        elif dump_type == "table" and item.change == "changed":
+            lines = [line for line in item.diff if not _line_left_alone(name, line, on_tables)]
+            if lines:
+                kept.append(DriftItem(item.object, item.change, lines))
+            else:
+                left.append(item)
+        else:
+            kept.append(item)
+    return kept, left
+
+
+# pg_dump names these "table name" too; inspect reports such a constraint, when the YAML
+# cannot hold it, as "<kind of constraint> ...", named "schema.table.name".
+_TABLE_CONSTRAINTS = ("constraint", "fk constraint")
+_CONSTRAINT_WORDS = ("constraint", "key", "check", "exclusion")
+_DUMP_TYPES = sorted({*_INSPECT_KINDS, *_TABLE_CONSTRAINTS, "index"}, key=len, reverse=True)
+
+
+def _part_left_alone(dump_type: str, name: str, records: Sequence[Named]) -> bool:
+    """A constraint or index pg_dump lists on its own, whose inspect record is left alone.
+    pg_dump names an index "schema.index", inspect "schema.table.index"."""
+    if dump_type in _TABLE_CONSTRAINTS:
+        return any(r.name == name and any(w in r.kind for w in _CONSTRAINT_WORDS)
+                   for r in records)
+    if dump_type == "index":
+        schema, _, index = name.partition(".")
+        return any(r.kind.startswith("index") and r.name.startswith(schema + ".")
+                   and r.name.rsplit(".", 1)[-1] == index for r in records)
+    return False
+
+
+def _line_left_alone(table: str, line: str, records: Sequence[Named]) -> bool:
+    """Whether a "+ ..." or "- ..." line of a table's difference is about a part of that
+    table the ignore list leaves alone: its column, its inline constraint, or its FORCE ROW
+    LEVEL SECURITY."""
+    body = line[2:]
+    for record in records:
+        if record.kind == "force row level security" and record.name == table:
+            if body.endswith(" FORCE ROW LEVEL SECURITY;"):
+                return True
+            continue
+        owner, _, part = record.name.rpartition(".")
+        if owner != table or not part:
+            continue
+        for spelled in (part, '"' + part.replace('"', '""') + '"'):
+            if body.startswith((spelled + " ", "CONSTRAINT " + spelled + " ")):
+                return True
+    return False
+
+
+def _comparable(name: str, routine: bool) -> str:
+    """A routine's name with the number of its arguments, not their spelling: pg_dump and
+    inspect need not qualify or spell an argument's type alike."""
+    if not routine or "(" not in name:
+        return name
+    base, _, args = name.partition("(")
+    args = args.rstrip(")").strip()
+    return f"{base}/{args.count(',') + 1 if args else 0}"
 
 
 def _line_diff(expected: list[str], actual: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from schemactl.db.throwaway import create_database, drop_database
 from schemactl.db.urls import display, normalize, redact
 from schemactl.db.versions import mismatch
 from schemactl.errors import SchemactlError
+from schemactl.ignore import IgnoreList, Left, load_ignore_list
 from schemactl.project import Project
 from schemactl.settings import Settings, shadow_server_url
 
@@ -33,6 +34,8 @@ class StatusReport:
     file_problems: list[ChecksumProblem] = field(default_factory=list)
     edited_after_apply: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # shown, but do not make it unclean
+    # Objects of the database that the project's ignore list names: never drift.
+    left_alone: list[Left] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -54,8 +57,24 @@ def status(project: Project, settings: Settings, url: URL, schema: str | None = 
     warning = mismatch(url, normalize(shadow.get_secret_value())) if shadow else None
     report.warnings.extend([warning] if warning else [])
     if with_drift:
+        ignore = load_ignore_list(project.root)
         report.drift = drift_of(project, settings, url, current, schema)
+        if ignore:
+            report.drift = _left_alone(report, ignore, url, schema)
     return report
+
+
+def _left_alone(report: StatusReport, ignore: IgnoreList, url: URL,
+                schema: str | None) -> list[DriftItem]:
+    """The report's drift without the objects the ignore list names, which are recorded
+    as left alone (as inspect names them); an entry that names nothing is a warning."""
+    from schemactl.inspect.catalog import inspect_database
+
+    left = ignore.sort_out(inspect_database(url, [schema] if schema else None).unsupported)
+    report.left_alone = list(left.left_alone)
+    report.warnings.extend(left.stale_warnings())
+    kept, _ = drift.without_left_alone(report.drift, left.left_alone)
+    return kept
 
 
 def drift_of(project: Project, settings: Settings, url: URL,

@@ -30,6 +30,7 @@ from schemactl.cli.common import (
 )
 from schemactl.db.urls import InvalidURL, display, redact
 from schemactl.errors import EXIT_PENDING, HazardRefused, SchemactlError
+from schemactl.ignore import FILE_NAME as IGNORE_FILE
 from schemactl.pipeline import lint_revisions
 from schemactl.project import Project
 from schemactl.settings import Settings, duration_seconds, target_url
@@ -376,6 +377,7 @@ def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
         "file_problems": [{"path": p.path, "reason": p.reason} for p in report.file_problems],
         "edited_after_apply": report.edited_after_apply,
         "warnings": report.warnings,
+        "left_alone": [item.as_dict() for item in report.left_alone],
     }
 
 
@@ -395,6 +397,12 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
         echo("  (+ in the database, - what the migrations create)")
     else:
         echo("Drift: " + output.style("none", "ok"))
+    if report.left_alone:
+        n = len(report.left_alone)
+        echo(f"Left alone: {n} object{'s' if n != 1 else ''} that {IGNORE_FILE} names "
+             "(never drift):")
+        for alone in report.left_alone:
+            echo(f"  {alone}")
     for problem in report.file_problems:
         echo(f"File changed: {problem}")
     for path in report.edited_after_apply:

@@ -23,6 +23,8 @@ from schemactl.cli.common import (
 from schemactl.db.urls import display
 from schemactl.errors import SchemactlError
 from schemactl.files import FileTransaction, check_writable
+from schemactl.ignore import FILE_NAME as IGNORE_FILE
+from schemactl.ignore import Sorted, load_ignore_list
 from schemactl.inspect.catalog import Inspection, inspect_database
 from schemactl.project import Project
 from schemactl.render.yaml_spec import render
@@ -78,6 +80,8 @@ def report_unsupported(result: Inspection) -> None:
         names = [u.name for u in result.unsupported if u.kind == kind]
         shown = ", ".join(names[:_EXAMPLES]) + (", ..." if count > _EXAMPLES else "")
         echo(f"  {kind:<{width}}  {count:>5}  {shown}", err=True)
+    echo(f"  (objects a person manages are named in {IGNORE_FILE}, so that baseline, "
+         "plan --against and status leave them alone: docs/ignore-list.md)", err=True)
 
 
 def _summary(result: Inspection) -> str:
@@ -104,16 +108,20 @@ def _project_or_here(ctx: Context) -> Project:
 
 def _inspect_to_yaml(settings: Settings, project: Project, schemas: tuple[str, ...],
                      out_dir: Path, split: bool, force: bool,
-                     transaction: FileTransaction | None = None) -> tuple[Inspection, list[Path]]:
+                     transaction: FileTransaction | None = None,
+                     inspected: Inspection | None = None) -> tuple[Inspection, list[Path]]:
+    """inspected: the database as already read (its report of what the YAML cannot express
+    is then the caller's to show)."""
     url = target_url(settings, project.root)
-    result = inspect_database(url, schemas or None)
+    result = inspected or inspect_database(url, schemas or None)
     spec = result.spec
     if not (spec.tables or spec.enums or spec.extensions or spec.declared_schemas):
         raise SchemactlError(f"no tables, enums, extensions or schemas found in {display(url)}"
                              + (f" (schemas: {', '.join(schemas)})" if schemas else ""))
     written = write_files(render(result.spec, split), out_dir, force, transaction)
     echo(f"Inspected {display(url)}: {_summary(result)} ({result.queries} queries).")
-    report_unsupported(result)
+    if inspected is None:
+        report_unsupported(result)
     return result, written
 
 
@@ -190,6 +198,9 @@ def _has_yaml(directory: Path) -> bool:
 def baseline(ctx: Context, database_url: str | None, message: str, force: bool) -> None:
     """Adopt an existing database: the first revision = its schema, marked as applied.
 
+    A database holding objects the YAML cannot express (policies, partitions, some
+    functions, ...) is refused, naming each, unless schemactl-ignore.yaml names them all:
+    then they are left alone, and listed (see docs/ignore-list.md).
     When schema/ holds no YAML yet, the database is inspected first (as `inspect`).
     The YAML is then compared with the database (as `plan --against`): they must match,
     or the stamp would claim a schema the database does not have (--force stamps anyway).
@@ -207,15 +218,21 @@ def baseline(ctx: Context, database_url: str | None, message: str, force: bool) 
             f"{_shown(project.versions_dir)} already has revisions: a baseline is the first one",
             hint="to compare an existing history with a database use `schemactl status`",
         )
+    ignore = load_ignore_list(project.root)
     url = target_url(settings, project.root)
     _refuse_foreign_history(url)
+    inspection = inspect_database(url)
+    left = ignore.sort_out(inspection.unsupported)
+    for stale in left.stale_warnings():
+        cli_output.warn(stale)
+    _refuse_what_would_vanish(url, left)
     # All or nothing: the YAML inspect writes, the revision, its SQL and the sum file are
     # taken back if anything fails before the stamp is committed.
     with FileTransaction() as files:
         if not _has_yaml(project.schema_dir):
             _inspect_to_yaml(settings, project, (), project.schema_dir, split=False, force=False,
-                             transaction=files)
-        difference = make_plan(project, settings, against=url)
+                             transaction=files, inspected=inspection)
+        difference = make_plan(project, settings, against=url, inspection=inspection)
         if difference.has_changes:
             echo(f"The YAML and {display(url)} differ; `plan --against` says:", err=True)
             echo(render_plan(difference), err=True)
@@ -236,6 +253,26 @@ def baseline(ctx: Context, database_url: str | None, message: str, force: bool) 
         stamp(project, url, revision)
     echo(f"  wrote  {_shown(path)}")
     echo(f"Marked {display(url)} as being at revision {revision} (nothing was run on it).")
+    if left.left_alone:
+        n = len(left.left_alone)
+        echo(f"Left alone ({IGNORE_FILE}): {n} object{'s' if n != 1 else ''} of the database "
+             "that the revision does not hold:")
+        for item in left.left_alone:
+            echo(f"  {item}")
+
+
+def _refuse_what_would_vanish(url: URL, left: Sorted) -> None:
+    """A baseline leaves out of the project what the YAML cannot express: only what the
+    ignore list names may be left out, else the objects would vanish from it silently."""
+    if not left.not_compared:
+        return
+    n = len(left.not_compared)
+    listed = "\n".join(f"  {item}" for item in left.not_compared)
+    raise SchemactlError(
+        f"{display(url)} holds {n} object{'s' if n != 1 else ''} the YAML cannot express; "
+        f"the baseline would leave {'them' if n != 1 else 'it'} out of the project:\n{listed}",
+        hint=f"if a person manages {'them' if n != 1 else 'it'}, name each in {IGNORE_FILE} "
+        "(kind and name as listed; see docs/ignore-list.md), then run baseline again")
 
 
 def _refuse_foreign_history(url: URL) -> None:

@@ -18,7 +18,7 @@ from schemactl.plan.analyze import budget_violations
 from schemactl.plan.build import Plan
 from schemactl.plan.locks import Lock
 from schemactl.project import Project
-from schemactl.render.human import NO_CHANGES, render_plan
+from schemactl.render.human import NO_CHANGES, no_changes_against, render_left, render_plan
 from schemactl.settings import Settings, shadow_server_url, version_warning
 from schemactl.spec.load import SCHEMA_SUFFIXES
 
@@ -116,7 +116,9 @@ def _default_message(plan: Plan) -> str:
 @click.option("--against", metavar="URL",
               help="Compare with this live database instead of the migration history, and "
               "only print the plan (drift, adoption). The database answers catalog queries "
-              "only; nothing is written. To adopt it, use `schemactl baseline`.")
+              "only; nothing is written. To adopt it, use `schemactl baseline`. What the YAML "
+              "cannot express is listed as not compared, or as left alone when "
+              "schemactl-ignore.yaml names it.")
 @click.option("--no-cache", is_flag=True,
               help="Build the shadow and desired databases from scratch, ignoring what earlier "
               "plans kept (see `schemactl cache`). The plan is the same.")
@@ -158,13 +160,20 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     warning = version_warning(settings) if against is None else None
     if warning:
         output.warn(warning)
+    if against is not None:  # what was not compared is said, never left out silently
+        for stale in result.left.stale_warnings():
+            output.warn(stale)
+        left = render_left(result.left)
+        if left:
+            echo(left + "\n")
     echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
-                                      else "No changes. The schema matches the database.")))
+                                      else no_changes_against(result.left))))
     exit_code, written = _write_or_refuse(project, settings, result, message, check,
                                           allow_destructive, against is not None, budget)
     if as_json:
         output.emit_json("plan", {**result.as_dict(), "written": written,
-                                  "warnings": [warning] if warning else []},
+                                  "warnings": ([warning] if warning else [])
+                                  + result.left.stale_warnings()},
                          ok=exit_code == 0)
     if exit_code:
         sys.exit(exit_code)

@@ -100,13 +100,16 @@ def shadow(project: Project, server_url: URL, revision: str = "heads",
 
 
 @contextmanager
-def copy_of(live: URL, server_url: URL, prefix: str = DEFAULT_PREFIX) -> Iterator[Connection]:
+def copy_of(live: URL, server_url: URL, prefix: str = DEFAULT_PREFIX,
+            spec: SchemaSpec | None = None) -> Iterator[Connection]:
     """A connection to a fresh database holding what inspect reads from `live` (catalog
-    queries only). Objects the YAML language cannot express are not copied."""
+    queries only), or `spec` when the caller has inspected it already (and kept the report
+    of what it left out). Objects the YAML language cannot express are not copied."""
     from schemactl.compile import compile_spec
     from schemactl.inspect.catalog import inspect_database
 
-    spec = inspect_database(live).spec
+    if spec is None:
+        spec = inspect_database(live).spec
     with throwaway_database(server_url, f"{prefix}_copy") as url:
         with connect(url, autocommit=True) as build:
             create_schema(build, compile_spec(spec), spec)

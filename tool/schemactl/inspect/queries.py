@@ -19,6 +19,21 @@ def ns(alias: str) -> str:
     return _NS.format(n=alias)
 
 
+def acl_differs(acl: str, default: str) -> str:
+    """SQL: true when the ACL grants more or less than the object's default privileges.
+    NULL is the default; so is an ACL holding just the default's items (in any order), which
+    a GRANT then REVOKE leaves behind: `acl IS NOT NULL` alone would report it."""
+    return f"({acl} IS NOT NULL AND NOT ({acl} @> ({default}) AND {acl} <@ ({default})))"
+
+
+# The public schema's usual ACL as created with a database (usage for all since PostgreSQL
+# 15; usage and create before): not a grant anyone made.
+_PUBLIC_SCHEMA_DEFAULTS = " AND ".join(
+    acl_differs("n.nspacl", f"acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, "
+                            f"'{privileges}', false)")
+    for privileges in ("USAGE", "USAGE, CREATE"))
+
+
 def not_from_extension(catalog: str, oid: str) -> str:
     """Objects that belong to an extension are the extension's, not the user's schema."""
     return f"""NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '{catalog}'::regclass
@@ -41,12 +56,14 @@ WHERE e.extname <> 'plpgsql'
 ORDER BY 1
 """
 
+_RELATION_ACL = """acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)"""
+
 # Every relation: tables become TableSpecs, the rest is reported as not supported.
 # owner_*: the column a sequence belongs to (identity: deptype i, serial/OWNED BY: deptype a).
 RELATIONS = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        c.relpersistence AS persistence, c.relispartition AS is_partition,
-       c.relrowsecurity AS row_security, c.relacl IS NOT NULL AS has_grants,
+       c.relrowsecurity AS row_security, {acl_differs("c.relacl", _RELATION_ACL)} AS has_grants,
        c.reloptions IS NOT NULL AS has_options, c.reloptions AS options,
        EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AS inherits,
        obj_description(c.oid, 'pg_class') AS comment,
@@ -257,6 +274,29 @@ FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
 UNION ALL
 SELECT 'event trigger', evtname FROM pg_event_trigger
 WHERE {not_from_extension('pg_event_trigger', 'oid')}
+UNION ALL
+SELECT 'column grant', n.nspname || '.' || c.relname || '.' || a.attname
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND {acl_differs('a.attacl', "acldefault('c', c.relowner)")}
+  AND {ns('n')} AND {not_from_extension('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'schema grant', n.nspname
+FROM pg_namespace n
+WHERE {acl_differs('n.nspacl', "acldefault('n', n.nspowner)")}
+  AND (n.nspname <> 'public' OR ({_PUBLIC_SCHEMA_DEFAULTS}))
+  AND {ns('n')} AND {not_from_extension('pg_namespace', 'n.oid')}
+UNION ALL
+SELECT 'type grant', n.nspname || '.' || t.typname
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE {acl_differs('t.typacl', "acldefault('T', t.typowner)")}
+  AND {ns('n')} AND {not_from_extension('pg_type', 't.oid')}
+UNION ALL
+SELECT 'force row level security', n.nspname || '.' || c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relforcerowsecurity AND c.relkind IN ('r', 'p')
+  AND {ns('n')} AND {not_from_extension('pg_class', 'c.oid')}
 UNION ALL
 SELECT 'publication', pubname FROM pg_publication
 ORDER BY 1, 2

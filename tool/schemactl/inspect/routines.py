@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from schemactl.compile_routines import function_sql
-from schemactl.inspect.queries import not_from_extension, ns
+from schemactl.inspect.queries import acl_differs, not_from_extension, ns
 from schemactl.spec.sqlbody import body_error
 from schemactl.spec.types import (
     ArgMode,
@@ -44,7 +44,8 @@ SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind AS kind,
              FROM unnest(COALESCE(p.proallargtypes, p.proargtypes::oid[]))
                   WITH ORDINALITY AS u(t, i) ORDER BY u.i) AS arg_types,
        pg_get_expr(p.proargdefaults, 0) AS defaults, p.pronargdefaults AS default_count,
-       obj_description(p.oid, 'pg_proc') AS comment, p.proacl IS NOT NULL AS has_grants
+       obj_description(p.oid, 'pg_proc') AS comment,
+       {acl_differs("p.proacl", "acldefault('f', p.proowner)")} AS has_grants
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
@@ -56,7 +57,7 @@ VIEWS = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        pg_get_viewdef(c.oid) AS query, c.reloptions AS options,
        c.relispopulated AS populated, obj_description(c.oid, 'pg_class') AS comment,
-       c.relacl IS NOT NULL AS has_grants,
+       {acl_differs("c.relacl", "acldefault('r', c.relowner)")} AS has_grants,
        EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = c.oid
                AND d.classoid = 'pg_class'::regclass AND d.objsubid > 0) AS column_comments
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -13,6 +13,7 @@ from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql
 
 from schemactl.diff.ops import SqlStepOp
+from schemactl.ignore import Sorted
 from schemactl.plan.analyze import OWN_CODES, lock_hazards
 from schemactl.plan.hazards import Hazard
 from schemactl.plan.locks import (
@@ -64,6 +65,9 @@ class Step:
 class Plan:
     steps: list[Step]
     upgrade_ops: ops.UpgradeOps = field(repr=False)
+    # Against a live database: what it holds that the plan did not compare, sorted out by
+    # the ignore list (left alone on purpose, or not compared because the YAML cannot say it).
+    left: Sorted = field(default_factory=Sorted)
 
     @property
     def has_changes(self) -> bool:
@@ -93,12 +97,17 @@ class Plan:
         steps = [replace(s, table_size=str(sizes[(s.schema, s.table)]))
                  if s.table and s.cost is not None and s.cost.touches_rows
                  and (s.schema, s.table) in sizes else s for s in self.steps]
-        return Plan(steps, self.upgrade_ops)
+        return Plan(steps, self.upgrade_ops, self.left)
+
+    def with_left(self, left: Sorted) -> Plan:
+        return replace(self, left=left)
 
     def as_dict(self) -> dict[str, Any]:
         add, change, drop = self.counts()
         return {"changes": self.has_changes, "add": add, "change": change, "drop": drop,
-                "steps": [s.as_dict() for s in self.steps]}
+                "steps": [s.as_dict() for s in self.steps],
+                "left_alone": [x.as_dict() for x in self.left.left_alone],
+                "not_compared": [x.as_dict() for x in self.left.not_compared]}
 
 
 def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:

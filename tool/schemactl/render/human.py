@@ -3,10 +3,41 @@
 from __future__ import annotations
 
 from schemactl.diff.catalog import display_table
+from schemactl.ignore import FILE_NAME, Sorted
 from schemactl.plan.build import Plan, Step
 from schemactl.plan.locks import describe
 
 NO_CHANGES = "No changes. The schema matches the migrations."
+NO_CHANGES_AGAINST = "No changes. The schema matches the database."
+
+
+def render_left(left: Sorted) -> str:
+    """What a comparison with a live database did not compare, in two sections: what the
+    ignore list leaves alone, and what the YAML cannot express (empty text: nothing)."""
+    lines = []
+    if left.left_alone:
+        lines.append(f"Left alone ({FILE_NAME}):")
+        lines += [f"  {item}" for item in left.left_alone]
+    if left.not_compared:
+        lines.append("Not compared (the YAML cannot express these):")
+        lines += [f"  {item}" for item in left.not_compared]
+        lines.append(f"  (to leave them alone on purpose, name them in {FILE_NAME}; "
+                     "see docs/ignore-list.md)")
+    return "\n".join(lines)
+
+
+def no_changes_against(left: Sorted) -> str:
+    """"No changes" against a live database, saying how much it did not compare."""
+    parts = []
+    if left.left_alone:
+        n = len(left.left_alone)
+        parts.append(f"{n} object{'s' if n != 1 else ''} left alone")
+    if left.not_compared:
+        n = len(left.not_compared)
+        parts.append(f"{n} object{'s' if n != 1 else ''} not compared")
+    if not parts:
+        return NO_CHANGES_AGAINST
+    return f"No changes ({', '.join(parts)}, listed above)."
 
 
 def _line(step: Step, indent: str) -> list[str]:

@@ -30,6 +30,7 @@ Diagnostic codes (stable; tests and docs refer to them):
   E801 SQL fragment is not exactly one expression
   E804 SQL fragment uses what PostgreSQL does not allow there (a column in a DEFAULT)
   E901 PostgreSQL refused, at plan, the SQL made from this object (plan/locate.py)
+  E902, E903, E904: the ignore list, schemactl-ignore.yaml (ignore.py)
   E309, E802, E803: functions, procedures, views, materialized views, triggers (spec/routines.py)
 """
 
