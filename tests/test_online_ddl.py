@@ -107,7 +107,7 @@ def test_a_failed_revision_resumes_after_its_last_completed_group(
                                ("qty_positive", "c", True)]
         assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() \
             == (0,)
-    assert "No changes" in schemactl(project, "plan", "--check").stdout
+    assert not make_plan(project, settings_for(server_url)).has_changes
 
 
 def test_a_changed_file_is_not_resumed(tmp_path: Path, server_url: URL, db_url: URL) -> None:
@@ -198,3 +198,19 @@ def test_a_backfill_reports_each_batch_as_progress(db_url: URL) -> None:
     assert len(batches) == pages // online.BATCH_PAGES + 1, recorder.labels
     assert batches[0] == f"backfill: filling big.c, page {online.BATCH_PAGES} of {pages}"
     assert batches[-1] == f"backfill: filling big.c, page {pages} of {pages}"
+
+
+def test_an_atomic_plan_fills_existing_rows_too(tmp_path: Path, server_url: URL,
+                                               db_url: URL) -> None:
+    project = _adopted(tmp_path, server_url, db_url,
+                       "INSERT INTO items (code, qty) VALUES ('a', NULL), ('b', 3)")
+    set_schema(project, BEFORE.replace("qty: {type: integer, nullable: true}",
+                                       "qty: {type: integer, backfill: 1}"))
+    plan = make_plan(project, settings_for(server_url).model_copy(update={"atomic": True}))
+    revision = write_revision(project, plan, "atomic").read_text()
+    assert "UPDATE items SET qty = 1 WHERE qty IS NULL" in revision
+    assert "commit_group" not in revision and "outside_transaction" not in revision
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        assert conn.execute("SELECT code, qty FROM items ORDER BY code").fetchall() == [
+            ("a", 1), ("b", 3)]

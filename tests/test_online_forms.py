@@ -93,5 +93,20 @@ def test_set_not_null_after_a_check_on_its_column_is_catalog_only() -> None:
         "ALTER TABLE t ALTER COLUMN a SET NOT NULL"])[-1]
     assert proven is not None and proven.cost is locks.Cost.CATALOG
     other_column = locks.classify("ALTER TABLE t ALTER COLUMN b SET NOT NULL", [
-        "ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL) NOT VALID"])
+        "ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL)"])
     assert other_column is not None and other_column.cost is locks.Cost.SCAN
+
+
+def test_a_quoted_name_with_a_blank_is_one_name_to_the_lock_model() -> None:
+    kind = locks.classify('ALTER TABLE "order items" VALIDATE CONSTRAINT "my fk"')
+    assert kind is not None and kind.key == "validate constraint" and kind.alone
+    grouped = in_groups(ops.UpgradeOps([
+        _step('ALTER TABLE "order items" ADD CONSTRAINT c CHECK (a > 0) NOT VALID',
+              'ALTER TABLE "order items" VALIDATE CONSTRAINT c')])).ops
+    assert [type(op).__name__ for op in grouped] == ["SqlStepOp", "CommitGroupOp", "SqlStepOp"]
+
+
+def test_only_a_validated_check_spares_set_not_null_its_scan() -> None:
+    unvalidated = locks.classify("ALTER TABLE t ALTER COLUMN a SET NOT NULL", [
+        "ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL) NOT VALID"])
+    assert unvalidated is not None and unvalidated.cost is locks.Cost.SCAN

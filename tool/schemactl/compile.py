@@ -370,6 +370,13 @@ def existing_row_fills(spec: SchemaSpec) -> dict[tuple[str, str, str], str]:
             if (fill := fill_sql(column)) is not None}
 
 
+def stated_backfills(spec: SchemaSpec) -> set[tuple[str, str, str]]:
+    """(schema, table, column) of the columns whose YAML says how existing rows are filled."""
+    return {(table.schema, table.name, column.name) for table in spec.tables
+            for column in table.columns
+            if column.backfill is not None or column.backfill_sql is not None}
+
+
 def _server_default(column: ColumnSpec) -> Any:
     if column.identity:
         return sa.Identity(always=column.identity == "always")

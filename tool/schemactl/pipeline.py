@@ -30,14 +30,14 @@ from sqlalchemy.engine import URL, Connection
 import schemactl.sqltypes
 from schemactl import progress
 from schemactl.apply import checksums, revisions
-from schemactl.compile import compile_spec, existing_row_fills
+from schemactl.compile import compile_spec, existing_row_fills, stated_backfills
 from schemactl.db.errors import pg_message
 from schemactl.db.throwaway import check_prefix, drop_leftovers, server_version
 from schemactl.diff import noop_cache
 from schemactl.diff.autogen import reverse
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
-from schemactl.diff.online import lock_safe
+from schemactl.diff.online import filled_in_place, lock_safe
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
 from schemactl.files import FileTransaction, check_writable
@@ -136,8 +136,10 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
     try:
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
-        if not atomic:
-            upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec))
+        if atomic:
+            upgrade_ops = filled_in_place(upgrade_ops, existing_row_fills(spec))
+        else:
+            upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec), stated_backfills(spec))
         if not is_empty(upgrade_ops):
             _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)

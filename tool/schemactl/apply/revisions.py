@@ -64,6 +64,14 @@ class Revision:
         return not any(call in text for call in ("autocommit_block", "op.commit_group()",
                                                  "op.run_sql_outside_transaction("))
 
+    @property
+    def resumable(self) -> bool:
+        """True when it commits part way only through transaction groups (commit_group(),
+        run_sql_outside_transaction()), which apply records and resumes after; a hand-written
+        autocommit_block is not counted, so a run after a failure starts it from the top."""
+        text = self.path.read_text()
+        return not self.transactional and "autocommit_block" not in text
+
 
 TWO_HEADS_FIX = ("run `schemactl rebase`: it moves this branch's new revisions on top of the "
                  "other branch's, so the history stays one line")

@@ -243,9 +243,13 @@ def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revis
             return _run_once(project, conn, rev, direction, attempt, schema)
         except sqlalchemy.exc.DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
-            # A revision that committed part way is not retried: its first part is in.
-            retry = rev.transactional and attempt <= settings.lock_retries
+            # A revision in transaction groups is retried too: the next run resumes after its
+            # last completed group (a concurrent index build that waited too long for old
+            # transactions fails this way, and leaves an INVALID index the retry drops).
+            retry = (rev.transactional or rev.resumable) and attempt <= settings.lock_retries
             if sqlstate == LOCK_NOT_AVAILABLE and retry:
+                if conn.in_transaction():
+                    conn.rollback()
                 pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
                 hooks.on_retry(rev, attempt, pause)
                 time.sleep(pause)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from typing import TypeVar
 
@@ -61,21 +61,46 @@ Fills = Mapping[tuple[str, str, str], str]  # (schema, table, column) -> SQL for
 BATCH_PAGES = 1000  # pages of the table per backfill transaction (8 MB with 8 kB pages)
 
 
-def lock_safe(container: Container, fills: Fills | None = None) -> Container:
-    """`fills`: what existing rows of a column get (compile.existing_row_fills)."""
+def lock_safe(container: Container, fills: Fills | None = None,
+              backfilled: Set[tuple[str, str, str]] = frozenset()) -> Container:
+    """`fills`: what existing rows of a column get (compile.existing_row_fills);
+    `backfilled`: the columns whose fill the YAML states (backfill, backfill_sql), which
+    a new column's default does not replace."""
     created = {(op.schema or DEFAULT_SCHEMA, op.table_name) for op in container.ops
                if isinstance(op, ops.CreateTableOp)}
     result: list[ops.MigrateOperation] = []
     for op in container.ops:
         if isinstance(op, ops.ModifyTableOps):
             if (op.schema or DEFAULT_SCHEMA, op.table_name) not in created:
-                op.ops = [safe for inner in op.ops for safe in _safe_op(inner, fills or {})]
+                op.ops = [safe for inner in op.ops for safe in _safe_op(inner, fills or {}, backfilled)]
             result.append(op)
         elif isinstance(op, SqlStepOp) and _on_existing_table(op, created):
-            result += _safe_op(op, fills or {})
+            result += _safe_op(op, fills or {}, backfilled)
         else:
             result.append(op)
     return type(container)(_defaults_before_fills(result))
+
+
+def filled_in_place(container: Container, fills: Fills) -> Container:
+    """For --atomic plans: a column that becomes NOT NULL gets its existing rows filled by
+    one UPDATE just before, in the revision's one transaction (its new default first)."""
+    for op in container.ops:
+        if not isinstance(op, ops.ModifyTableOps):
+            continue
+        steps: list[ops.MigrateOperation] = []
+        for inner in op.ops:
+            key = (op.schema or DEFAULT_SCHEMA, op.table_name,
+                   getattr(inner, "column_name", ""))
+            if isinstance(inner, ops.AlterColumnOp) and inner.modify_nullable is False \
+                    and key in fills:
+                table, column = qualified(op.schema, op.table_name), quote_ident(key[2])
+                steps.append(SqlStepOp(
+                    [f"UPDATE {table} SET {column} = {fills[key]} WHERE {column} IS NULL"], [],
+                    StepInfo("alter", "column", key[0], op.table_name, key[2],
+                             f"existing rows = {fills[key]}")))
+            steps.append(inner)
+        op.ops = steps
+    return type(container)(_defaults_before_fills(list(container.ops)))
 
 
 def _defaults_before_fills(result: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
@@ -117,7 +142,8 @@ def _column_of(op: ops.MigrateOperation) -> tuple[str, str | None, str] | None:
 
 
 def _fills(op: ops.MigrateOperation) -> bool:
-    return isinstance(op, SqlStepOp) and any(s.startswith("DO $backfill$") for s in op.statements)
+    return isinstance(op, SqlStepOp) and op.step is not None and \
+        "existing rows = " in op.step.detail
 
 
 def _on_existing_table(op: SqlStepOp, created: set[tuple[str, str]]) -> bool:
@@ -125,12 +151,19 @@ def _on_existing_table(op: SqlStepOp, created: set[tuple[str, str]]) -> bool:
     return step is not None and step.table is not None and (step.schema, step.table) not in created
 
 
-def _safe_op(op: ops.MigrateOperation, fills: Fills) -> list[ops.MigrateOperation]:
+def _safe_op(op: ops.MigrateOperation, fills: Fills,
+             backfilled: Set[tuple[str, str, str]]) -> list[ops.MigrateOperation]:
+    if isinstance(op, SqlStepOp) and op.step is not None and op.step.replaces:
+        # A changed index or constraint is dropped and made again under the same name. In
+        # the safe forms each half would commit on its own, leaving the table without it
+        # (no uniqueness, no foreign key) meanwhile, and with neither if the build fails:
+        # the blocking form keeps both in one transaction, and its LK hazard says so.
+        return [op]
     if isinstance(op, SqlStepOp):
         return [SqlStepOp(safe_statements(op.statements), safe_statements(op.reverse_statements),
                           op.step)]
     if isinstance(op, ops.AddColumnOp):
-        return _added_column(op, fills)
+        return _added_column(op, fills, backfilled)
     if isinstance(op, ops.AlterColumnOp) and op.modify_nullable is not None:
         key = (op.schema or DEFAULT_SCHEMA, op.table_name, op.column_name)
         step = _nullability(op.schema, op.table_name, op.column_name, not op.modify_nullable,
@@ -171,23 +204,31 @@ def _safe_statement(statement: str) -> list[str]:
             f"{key['deferrable'] or ''}"]
 
 
-def _added_column(op: ops.AddColumnOp, fills: Fills) -> list[ops.MigrateOperation]:
-    """A NOT NULL column without a default, or a column with a volatile default: added
-    nullable and without the default, then filled in batches (and made NOT NULL)."""
+def _added_column(op: ops.AddColumnOp, fills: Fills,
+                  backfilled: Set[tuple[str, str, str]]) -> list[ops.MigrateOperation]:
+    """A NOT NULL column without a default, a column with a volatile default, or one whose
+    YAML says how existing rows are filled: added nullable and without its default, the
+    default set apart, the rows filled in batches, then NOT NULL."""
     column = op.column
     default = column.server_default
     expression = str(default.arg) if isinstance(default, DefaultClause) else None
     volatile = expression is not None and is_volatile(expression)
-    needs_fill = not column.nullable and default is None and column.identity is None \
-        and column.computed is None
+    plain = column.identity is None and column.computed is None
     key = (op.schema or DEFAULT_SCHEMA, op.table_name, column.name)
-    fill = expression if volatile else fills.get(key) if needs_fill else None
+    if key in backfilled and plain:
+        fill = fills.get(key)
+    elif volatile:
+        fill = expression
+    elif not column.nullable and default is None and plain:
+        fill = fills.get(key)
+    else:
+        fill = None
     if fill is None:
         return [op]
     bare = column._copy()
     bare.nullable, bare.server_default = True, None
     steps: list[ops.MigrateOperation] = [ops.AddColumnOp(op.table_name, bare, schema=op.schema)]
-    if volatile:
+    if expression is not None:
         alter = f"ALTER TABLE {qualified(op.schema, op.table_name)} ALTER COLUMN " \
                 f"{quote_ident(column.name)}"
         steps.append(SqlStepOp([f"{alter} SET DEFAULT {expression}"], [f"{alter} DROP DEFAULT"],
@@ -240,26 +281,42 @@ def backfill_statement(schema: str | None, table_name: str, column_name: str, fi
     """Fill the column's NULLs with `fill`, BATCH_PAGES pages of the table at a time, each
     batch committed by itself (a DO block may commit when it runs outside a transaction):
     row locks on one batch at a time, never the whole table. By ctid ranges, which
-    PostgreSQL reads with a TID range scan: any table, with or without a primary key, in one
-    pass over it."""
+    PostgreSQL reads with a TID range scan: any table, with or without a primary key. When
+    the pass is over and rows written meanwhile still hold NULL, it goes over the table
+    again (at most three passes); the column's default, set before, fills new rows."""
     table = qualified(schema, table_name)
     column = quote_ident(column_name)
+    # A name in the UPDATE or the fill is the table's column even when a variable of the
+    # block has it too (pages, first): the block names its own variables by its label.
     return "\n".join([
         "DO $backfill$",
+        "#variable_conflict use_column",
+        "<<fill>>",
         "DECLARE",
         f"  pages bigint := pg_relation_size({quote_literal(table)}) "
         "/ current_setting('block_size')::int;",
         "  first bigint := 0;",
+        "  passes int := 1;",
+        "  missed bigint := 0;",
         "BEGIN",
-        "  WHILE first <= pages LOOP",
+        "  LOOP",
         f"    UPDATE {table} SET {column} = {fill}",
-        "     WHERE ctid >= ('(' || first || ',0)')::tid",
-        f"       AND ctid < ('(' || (first + {BATCH_PAGES}) || ',0)')::tid",
+        "     WHERE ctid >= ('(' || fill.first || ',0)')::tid",
+        f"       AND ctid < ('(' || (fill.first + {BATCH_PAGES}) || ',0)')::tid",
         f"       AND {column} IS NULL;",
         "    COMMIT;",
         f"    RAISE NOTICE 'schemactl: filling {_literal_body(table)}.{_literal_body(column)}, "
-        "page % of %', least(first + " f"{BATCH_PAGES}, pages), pages;",
-        f"    first := first + {BATCH_PAGES};",
+        "page % of %', least(fill.first + " f"{BATCH_PAGES}, fill.pages), fill.pages;",
+        f"    fill.first := fill.first + {BATCH_PAGES};",
+        "    CONTINUE WHEN fill.first <= fill.pages;",
+        "    -- Rows written meanwhile behind the pass (new pages, moved rows): another pass",
+        "    -- over the table as it is now, at most three in all.",
+        f"    SELECT count(*) INTO fill.missed FROM {table} WHERE {column} IS NULL;",
+        "    EXIT WHEN fill.missed = 0 OR fill.passes = 3;",
+        "    fill.passes := fill.passes + 1;",
+        f"    fill.pages := pg_relation_size({quote_literal(table)}) "
+        "/ current_setting('block_size')::int;",
+        "    fill.first := 0;",
         "  END LOOP;",
         "END",
         "$backfill$",

@@ -28,10 +28,12 @@ def acl_differs(acl: str, default: str) -> str:
 
 # The public schema's usual ACL as created with a database (usage for all since PostgreSQL
 # 15; usage and create before): not a grant anyone made.
+# (An aclitem from its text form, `=UC/owner`: makeaclitem takes one privilege at a time
+# before PostgreSQL 16.)
 _PUBLIC_SCHEMA_DEFAULTS = " AND ".join(
-    acl_differs("n.nspacl", f"acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, "
-                            f"'{privileges}', false)")
-    for privileges in ("USAGE", "USAGE, CREATE"))
+    acl_differs("n.nspacl", f"acldefault('n', n.nspowner) || "
+                            f"('={letters}/' || quote_ident(pg_get_userbyid(n.nspowner)))::aclitem")
+    for letters in ("U", "UC"))
 
 
 def not_from_extension(catalog: str, oid: str) -> str:

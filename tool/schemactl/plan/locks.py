@@ -266,6 +266,9 @@ def normalize(sql: str) -> str:
     sql = re.sub(r"--[^\n]*", " ", sql)
     sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
     sql = re.sub(r"\s*\(", " (", sql)
+    # A quoted name stays one word ("order items" -> ORDER_ITEMS): the patterns read names
+    # as runs of non-blanks.
+    sql = re.sub(r'"((?:[^"]|"")*)"', lambda m: re.sub(r"\s", "_", m.group(1)), sql)
     return re.sub(r"\s+", " ", sql).replace('"', "").strip().rstrip(";").strip().upper()
 
 
@@ -299,7 +302,7 @@ def classify_all(statements: Sequence[str]) -> list[StatementKind | None]:
 
 _SET_NOT_NULL = re.compile(r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?(\S+) ALTER (?:COLUMN )?(\S+) "
                            r"SET NOT NULL$")
-_NOT_NULL_CHECK = r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?{table} ADD CONSTRAINT \S+ CHECK " \
+_NOT_NULL_CHECK = r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?{table} ADD CONSTRAINT (\S+) CHECK " \
                   r"\(\s*{column} IS NOT NULL\s*\)"
 
 
@@ -311,7 +314,18 @@ def _proven_not_null(normalized: str, before: Sequence[str]) -> bool:
         return False
     check = re.compile(_NOT_NULL_CHECK.format(table=re.escape(match.group(1)),
                                               column=re.escape(match.group(2))))
-    return any(check.match(normalize(sql)) for sql in before)
+    earlier = [normalize(sql) for sql in before]
+    for index, sql in enumerate(earlier):
+        added = check.match(sql)
+        if added is None:
+            continue
+        if not sql.endswith("NOT VALID"):
+            return True  # added valid: PostgreSQL checked every row then
+        validate = re.compile(rf"^ALTER TABLE (?:ONLY )?{re.escape(match.group(1))} "
+                              rf"VALIDATE CONSTRAINT {re.escape(added.group(1))}$")
+        if any(validate.match(later) for later in earlier[index + 1:]):
+            return True  # validated before SET NOT NULL runs
+    return False
 
 
 def by_key(key: str) -> StatementKind:

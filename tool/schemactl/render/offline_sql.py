@@ -283,7 +283,7 @@ def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
     for number, group in enumerate(groups, 1):
         label = f"-- Transaction group {number} of {len(groups)}" if len(groups) > 1 else ""
         first = group[0]
-        if first.outside_transaction:
+        if len(group) == 1 and _outside(first, revision):
             lines += [f"{label}: outside a transaction"] if label else []
             lines += [f"-- Outside a transaction: {first.outside_transaction}.",
                       "-- If the script stops after this point, this revision is partly applied."]
@@ -300,11 +300,23 @@ def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
     return lines
 
 
+def _outside(statement: CheckedStatement, revision: RevisionSql) -> bool:
+    """Whether the statement runs outside a transaction. In a revision schemactl cut into
+    groups (it has breaks), the groups are apply's own, and ALTER TYPE ... ADD VALUE runs in
+    its group's transaction as apply runs it (PostgreSQL 12 and later allow it); a
+    hand-written revision's autocommit blocks leave no breaks, so the statement decides."""
+    if not statement.outside_transaction:
+        return False
+    return not (revision.breaks and statement.sql.upper().startswith("ALTER TYPE"))
+
+
 def _groups(revision: RevisionSql) -> list[list[CheckedStatement]]:
+    """The statements by transaction group: cut at the breaks apply counts, and around
+    each statement that runs outside a transaction."""
     groups: list[list[CheckedStatement]] = []
     for index, statement in enumerate(revision.statements):
-        if (not groups or index in revision.breaks or statement.outside_transaction
-                or groups[-1][0].outside_transaction):
+        if (not groups or index in revision.breaks or _outside(statement, revision)
+                or _outside(groups[-1][0], revision)):
             groups.append([])
         groups[-1].append(statement)
     return groups
