@@ -184,7 +184,7 @@ def test_identifiers_with_a_newline_are_no_drift(tmp_path: Path, db_url: URL) ->
 
 
 def test_logical_lines_keep_quoted_line_breaks_together() -> None:
-    from schemactl.apply.drift import logical_lines
+    from .pgdump_drift import logical_lines
 
     dump = ('-- Name: a b; Type: TABLE\nCREATE TABLE "a\nb" (\n    x text DEFAULT \'p\nq\'::text,'
             '\n    y text DEFAULT $f$it\'s\n$f$\n);\n-- don\'t\nSELECT 1;')

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import psycopg
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from schemactl import progress
@@ -19,6 +20,7 @@ from schemactl.apply.session import migration_session
 from schemactl.db.throwaway import create_database, drop_database
 from schemactl.db.urls import display, normalize, redact
 from schemactl.db.versions import mismatch
+from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.errors import SchemactlError
 from schemactl.ignore import IgnoreList, Left, load_ignore_list
 from schemactl.project import Project
@@ -96,12 +98,27 @@ def drift_of(project: Project, settings: Settings, url: URL,
                 # Unverified: status reports changed files itself, and must still show drift.
                 runner.upgrade(project, settings, shadow, to=revision, verify=False,
                                schema=schema)
-            expected = drift.dump_schema(shadow, schema)
+            expected = read_catalog_of(shadow)
     finally:
         drop_database(shadow)
     with progress.step("reading the database's schema"):
-        actual = drift.dump_schema(url, schema)
-    return drift.compare(actual, expected)
+        actual = read_catalog_of(url)
+    return drift.compare(actual, expected, schema)
+
+
+def read_catalog_of(url: URL) -> Catalog:
+    """The catalog model of the database at url, read in a read-only transaction: catalog
+    queries only, the way `plan --against` reads it."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            try:
+                return read_catalog(conn)
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,11 @@ class Catalog:
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
     # Functions, procedures, views, materialized views and their indexes, triggers.
     objects: dict[ObjectKey, DbObject] = field(default_factory=dict)
+    # Row-level security policies: (schema, table, policy) -> "AS PERMISSIVE FOR ALL TO ..."
+    # and tables with row-level security: (schema, table) -> (enabled, forced). Read for
+    # drift (status); the YAML does not hold them, so a plan never compares them.
+    policies: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    row_security: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
@@ -126,6 +131,7 @@ def read_catalog(conn: Connection) -> Catalog:
         catalog.enums[(schema, name)] = tuple(labels)
     _read_tables(conn, catalog)
     _read_sequences(conn, catalog)
+    _read_row_security(conn, catalog)
     catalog.objects = read_objects(conn)
     catalog.busy_schemas = {name for (name,) in conn.execute(text(_BUSY_SCHEMAS))}
     catalog.busy_schemas |= {schema for (schema, _), owner in catalog.sequences.items()
@@ -174,6 +180,23 @@ def _read_sequences(conn: Connection, catalog: Catalog) -> None:
         owner = (owner_schema, owner_table, owner_column) if owner_table else None
         catalog.sequences[(schema, name)] = owner
         catalog.sequence_types[(schema, name)] = type_
+
+
+def _read_row_security(conn: Connection, catalog: Catalog) -> None:
+    for schema, table, enabled, forced in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE {_TABLE} AND (c.relrowsecurity OR c.relforcerowsecurity)""")):
+        if (schema, table) in catalog.tables:
+            catalog.row_security[(schema, table)] = (enabled, forced)
+    for schema, table, name, definition in conn.execute(text("""
+            SELECT schemaname, tablename, policyname,
+                   'AS ' || permissive || ' FOR ' || cmd || ' TO ' || array_to_string(roles, ', ')
+                   || coalesce(' USING (' || qual || ')', '')
+                   || coalesce(' WITH CHECK (' || with_check || ')', '')
+            FROM pg_policies""")):
+        if (schema, table) in catalog.tables:
+            catalog.policies[(schema, table, name)] = definition
 
 
 # Ordinary and partitioned tables in user schemas; c is the table's pg_class row.
