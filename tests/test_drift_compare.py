@@ -126,3 +126,12 @@ def test_a_tenant_schema_is_compared_alone() -> None:
     assert [str(item) for item in compare(database, expected, "tenant_a")] == [
         "table tenant_a.users: differs"]
     assert "table public.elsewhere: only in the database" in map(str, compare(database, expected))
+
+
+def test_a_comment_changed_by_hand_is_a_change_of_its_table() -> None:
+    database, expected = users(), users()
+    expected.comments[("public", "users", "")] = "people"
+    database.comments[("public", "users", "")] = "people"
+    database.comments[("public", "users", "email")] = "it's unique"
+    assert compare(database, expected) == [DriftItem("table public.users", "changed", [
+        "+ COMMENT ON COLUMN email IS 'it''s unique'"])]

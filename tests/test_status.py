@@ -80,6 +80,15 @@ def test_drift_made_by_hand_is_reported_and_exits_3(
     assert db.execute("SELECT id, name, nickname FROM users").fetchall() == [(1, "ada", None)]
 
 
+def test_a_comment_changed_by_hand_is_drift(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, "COMMENT ON COLUMN users.name IS 'as typed'")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "table public.users: differs\n      + COMMENT ON COLUMN name IS 'as typed'\n" \
+        in done.stdout
+
+
 def test_a_dropped_object_is_reported_missing(project: Project, db_url: URL) -> None:
     assert schemactl(project, "apply", url=db_url).returncode == 0
     psql(db_url, "DROP INDEX users_name")

@@ -87,6 +87,10 @@ def objects(catalog: Catalog, schema: str | None = None) -> dict[str, list[str]]
     for (s, t, _), column in sorted(catalog.columns.items()):
         if (s, t) in tables:
             add(f"table {s}.{t}", column_line(column))
+    for (s, t, c), comment in sorted(catalog.comments.items()):
+        if (s, t) in tables:
+            target = f"COLUMN {quote_ident(c)}" if c else "TABLE"
+            add(f"table {s}.{t}", f"COMMENT ON {target} IS {_literal(comment)}")
     for (s, t, _), constraint in sorted(catalog.constraints.items()):
         if (s, t) in tables:
             add(*_constraint(constraint))

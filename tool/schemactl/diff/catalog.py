@@ -98,6 +98,9 @@ class Catalog:
     # drift (status); the YAML does not hold them, so a plan never compares them.
     policies: dict[tuple[str, str, str], str] = field(default_factory=dict)
     row_security: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
+    # Comments on tables (column "") and their columns: (schema, table, column) -> text.
+    # Read for drift; a plan compares them through Alembic.
+    comments: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
@@ -197,6 +200,16 @@ def _read_row_security(conn: Connection, catalog: Catalog) -> None:
             FROM pg_policies""")):
         if (schema, table) in catalog.tables:
             catalog.policies[(schema, table, name)] = definition
+    for schema, table, column, comment in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, coalesce(a.attname, ''), d.description
+            FROM pg_description d
+            JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+                 AND d.objsubid > 0
+            WHERE {_TABLE} AND (d.objsubid = 0 OR a.attnum IS NOT NULL)""")):
+        if (schema, table) in catalog.tables:
+            catalog.comments[(schema, table, column)] = comment
 
 
 # Ordinary and partitioned tables in user schemas; c is the table's pg_class row.
