@@ -200,3 +200,19 @@ def test_logical_lines_keep_quoted_line_breaks_together() -> None:
     assert logical_lines(dump) == [
         "-- Name: a b; Type: TABLE", 'CREATE TABLE "a\nb" (', "    x text DEFAULT 'p\nq'::text,",
         "    y text DEFAULT $f$it's\n$f$", ");", "-- don't", "SELECT 1;"]
+
+
+def test_a_search_path_set_on_the_database_is_no_drift(tmp_path: Path, db_url: URL) -> None:
+    """The shadow is a new database without the target's search_path: names of a schema on
+    that path must not print otherwise on the two sides."""
+    project = new_project(tmp_path / "project")
+    write_revision(project, "0001", "app_schema", [
+        "CREATE SCHEMA app", "CREATE TYPE app.mood AS ENUM ('ok', 'meh')",
+        "CREATE TABLE app.notes (id int PRIMARY KEY, mood app.mood DEFAULT 'ok')",
+        "CREATE INDEX notes_mood ON app.notes (mood) WHERE mood = 'meh'",
+    ], ["DROP SCHEMA app CASCADE"])
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, f'ALTER DATABASE "{db_url.database}" SET search_path = app, public')
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Drift: none" in done.stdout

@@ -108,11 +108,14 @@ def drift_of(project: Project, settings: Settings, url: URL,
 
 def read_catalog_of(url: URL) -> Catalog:
     """The catalog model of the database at url, read in a read-only transaction: catalog
-    queries only, the way `plan --against` reads it."""
+    queries only, the way `plan --against` reads it. With an empty search_path, as pg_dump
+    reads: a search_path set on the target's role or database (a tenant's schema first) is
+    not on the shadow, and would print every name of that schema otherwise than there."""
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql("SET LOCAL search_path = ''")
             try:
                 return read_catalog(conn)
             finally:
