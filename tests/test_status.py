@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -216,3 +217,28 @@ def test_a_search_path_set_on_the_database_is_no_drift(tmp_path: Path, db_url: U
     done = schemactl(project, "status", url=db_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Drift: none" in done.stdout
+
+
+def test_status_at_head_after_a_plan_reads_the_shadow_plan_kept(
+        project: Project, db_url: URL, server_url: URL) -> None:
+    """plan keeps the shadow at head per history; status at head copies it instead of
+    replaying every migration, and still sees what was changed by hand."""
+    from schemactl.diff import shadow_cache
+
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    (project.root / ".env").write_text(  # where status makes its shadows too
+        f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
+    project.schema_dir.mkdir(exist_ok=True)
+    (project.schema_dir / "app.yaml").write_text(USERS_YAML)
+    schemactl(project, "plan", "--check")  # builds the shadow at head and keeps it
+    prefix = os.environ["SHADOW_DATABASE_PREFIX"]  # the test session's own
+    kept = shadow_cache.entry_name(prefix, shadow_cache.history_key(project) or "")
+    assert shadow_cache.exists(server_url, kept)
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Drift: none" in done.stdout
+    psql(db_url, "DROP INDEX users_name; ALTER TABLE users ADD COLUMN nickname text")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "index public.users_name: missing from the database" in done.stdout
+    assert "table public.users: differs\n      + nickname text\n" in done.stdout

@@ -20,6 +20,7 @@ from schemactl.apply.session import migration_session
 from schemactl.db.throwaway import create_database, drop_database
 from schemactl.db.urls import display, normalize, redact
 from schemactl.db.versions import mismatch
+from schemactl.diff import shadow_cache
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.errors import SchemactlError
 from schemactl.ignore import IgnoreList, Left, load_ignore_list
@@ -84,6 +85,10 @@ def drift_of(project: Project, settings: Settings, url: URL,
     """Differences between the database and a shadow migrated to the same revision (a
     tenant schema is compared with a schema of the same name in the shadow)."""
     server = shadow_server_url(settings, project.root)
+    if schema is None and revision is not None and revision == revisions.head(project):
+        kept = _kept_shadow(project, settings, server)
+        if kept is not None:
+            return drift.compare(_read_database(url), kept)
     try:
         shadow = create_database(server, prefix=f"{settings.shadow_database_prefix}_shadow")
     except psycopg.Error as exc:
@@ -101,9 +106,32 @@ def drift_of(project: Project, settings: Settings, url: URL,
             expected = read_catalog_of(shadow)
     finally:
         drop_database(shadow)
+    return drift.compare(_read_database(url), expected, schema)
+
+
+def _read_database(url: URL) -> Catalog:
     with progress.step("reading the database's schema"):
-        actual = read_catalog_of(url)
-    return drift.compare(actual, expected, schema)
+        return read_catalog_of(url)
+
+
+def _kept_shadow(project: Project, settings: Settings, server: URL) -> Catalog | None:
+    """The catalog of a copy of the shadow at head that plan keeps for this very history
+    (diff/shadow_cache.py: its key is every revision file and schemactl's code), when there
+    is one: a file copy on the server instead of replaying every migration."""
+    prefix = settings.shadow_database_prefix
+    key = shadow_cache.history_key(project)
+    name = shadow_cache.entry_name(prefix, key) if key else None
+    if name is None or not shadow_cache.exists(server, name):
+        return None
+    try:
+        copy = create_database(server, prefix=f"{prefix}_shadow", template=name)
+    except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+        return None  # cleared or being copied meanwhile: build a shadow as without it
+    try:
+        with progress.step("copying the kept shadow database"):
+            return read_catalog_of(copy)
+    finally:
+        drop_database(copy)
 
 
 def read_catalog_of(url: URL) -> Catalog:
