@@ -93,14 +93,16 @@ class Catalog:
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
     # Functions, procedures, views, materialized views and their indexes, triggers.
     objects: dict[ObjectKey, DbObject] = field(default_factory=dict)
-    # Row-level security policies: (schema, table, policy) -> "AS PERMISSIVE FOR ALL TO ..."
-    # and tables with row-level security: (schema, table) -> (enabled, forced). Read for
-    # drift (status); the YAML does not hold them, so a plan never compares them.
-    policies: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    row_security: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
-    # Comments on tables (column "") and their columns: (schema, table, column) -> text.
-    # Read for drift; a plan compares them through Alembic.
-    comments: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # Read for drift (status), which compares them itself. Not part of equality, so what a
+    # plan's rehearsal checks (its downgrade gives the catalog back) stays what it was:
+    # row-level security policies, (schema, table, policy) -> "AS PERMISSIVE FOR ALL TO ...",
+    # which the YAML does not hold; tables with row-level security, (schema, table) ->
+    # (enabled, forced); comments on tables (column "") and their columns, (schema, table,
+    # column) -> text, which a plan compares through Alembic.
+    policies: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False)
+    row_security: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict,
+                                                                   compare=False)
+    comments: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
