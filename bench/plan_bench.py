@@ -22,6 +22,8 @@ the whole process, as a user sees it, and its ratio to `pg_dump -s` of the same 
   --help, validate       start-up: `schemactl --help` and `schemactl validate`
 
 Usage: python bench/plan_bench.py [--tables 100,1000] [--rounds 3] [--database-url URL]
+                                  [--only status,check]
+(--only: just those operations, by label, next to pg_dump -s, which is always run)
 (5,000 tables: --tables 100,1000,5000, which takes a long while; default server:
 TEST_DATABASE_URL, DATABASE_URL, else fails)
 """
@@ -160,7 +162,8 @@ class Bench:
                         str(self.project.root)], check=True, env=self.env)
 
 
-def bench_size(tables: int, server: URL, work: Path, rounds: int) -> dict[str, float]:
+def bench_size(tables: int, server: URL, work: Path, rounds: int,
+               only: set[str] | None = None) -> dict[str, float]:
     project = make_project(work / f"t{tables}", wide_schema(tables))
     target = create_database(server, "schemactl_bench")
     bench = Bench(project, server, target)
@@ -185,6 +188,12 @@ def bench_size(tables: int, server: URL, work: Path, rounds: int) -> dict[str, f
             "validate": lambda: lambda: bench.run("validate"),
             "apply, one statement": bench.apply_one,
         }
+        if only is not None:
+            if unknown := only - set(operations):
+                raise SystemExit(f"--only: no operation {', '.join(sorted(unknown))} "
+                                 f"(there are: {', '.join(operations)})")
+            operations = {label: prepare for label, prepare in operations.items()
+                          if label in only or label == "pg_dump -s"}
         for _ in range(rounds):
             for label, prepare in operations.items():
                 action = prepare()
@@ -206,6 +215,8 @@ def main() -> None:
                         help="comma-separated sizes (5000 takes a long while)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url")
+    parser.add_argument("--only", help="comma-separated operations, e.g. status,check "
+                                       "(pg_dump -s is always run: the figures are ratios to it)")
     args = parser.parse_args()
     configured = args.database_url or os.environ.get("TEST_DATABASE_URL") or os.environ.get(
         "DATABASE_URL")
@@ -213,13 +224,14 @@ def main() -> None:
         raise SystemExit("give --database-url (a server where databases can be created)")
     server = normalize(configured)
     sizes = [int(size) for size in args.tables.split(",")]
+    only = {label.strip() for label in args.only.split(",")} if args.only else None
     if not MIGRA.exists():
         print(f"(migra left out: no {MIGRA.relative_to(REPO)}; see the module docstring)")
     work = Path(tempfile.mkdtemp(prefix="schemactl-bench-"))
     results = {}
     try:
         for size in sizes:
-            results[size] = bench_size(size, server, work, args.rounds)
+            results[size] = bench_size(size, server, work, args.rounds, only)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = f"{'operation':<24}" + "".join(f"{f'{s} tables':>22}" for s in sizes)

@@ -9,11 +9,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from schemactl.apply import checksums, drift, runner
+from schemactl.apply import checksums, runner
 from schemactl.apply.lock import LOCK_KEY
 from schemactl.project import Project
 from schemactl.settings import Settings
 
+from . import pgdump_drift as drift
 from .apply_helpers import new_project, run_on_terminal, schemactl, start_schemactl, write_revision
 from .helpers import make_project
 

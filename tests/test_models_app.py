@@ -17,11 +17,11 @@ from app.schemas import PostCreate, UserCreate
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from schemactl.apply import drift
 from schemactl.db.throwaway import throwaway_database
 from schemactl.modelgen import project_spec, stale_files
 from schemactl.project import Project
 
+from . import pgdump_drift as drift
 from .helpers import migrate
 
 REPO = Path(__file__).resolve().parent.parent

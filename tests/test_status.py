@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def test_drift_made_by_hand_is_reported_and_exits_3(
     assert "index public.users_name" not in done.stdout  # pending, not drift
     # status only reads: the hand-made change and the data are still there
     assert db.execute("SELECT id, name, nickname FROM users").fetchall() == [(1, "ada", None)]
+
+
+def test_a_comment_changed_by_hand_is_drift(project: Project, db_url: URL) -> None:
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, "COMMENT ON COLUMN users.name IS 'as typed'")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "table public.users: differs\n      + COMMENT ON COLUMN name IS 'as typed'\n" \
+        in done.stdout
 
 
 def test_a_dropped_object_is_reported_missing(project: Project, db_url: URL) -> None:
@@ -184,10 +194,51 @@ def test_identifiers_with_a_newline_are_no_drift(tmp_path: Path, db_url: URL) ->
 
 
 def test_logical_lines_keep_quoted_line_breaks_together() -> None:
-    from schemactl.apply.drift import logical_lines
+    from .pgdump_drift import logical_lines
 
     dump = ('-- Name: a b; Type: TABLE\nCREATE TABLE "a\nb" (\n    x text DEFAULT \'p\nq\'::text,'
             '\n    y text DEFAULT $f$it\'s\n$f$\n);\n-- don\'t\nSELECT 1;')
     assert logical_lines(dump) == [
         "-- Name: a b; Type: TABLE", 'CREATE TABLE "a\nb" (', "    x text DEFAULT 'p\nq'::text,",
         "    y text DEFAULT $f$it's\n$f$", ");", "-- don't", "SELECT 1;"]
+
+
+def test_a_search_path_set_on_the_database_is_no_drift(tmp_path: Path, db_url: URL) -> None:
+    """The shadow is a new database without the target's search_path: names of a schema on
+    that path must not print otherwise on the two sides."""
+    project = new_project(tmp_path / "project")
+    write_revision(project, "0001", "app_schema", [
+        "CREATE SCHEMA app", "CREATE TYPE app.mood AS ENUM ('ok', 'meh')",
+        "CREATE TABLE app.notes (id int PRIMARY KEY, mood app.mood DEFAULT 'ok')",
+        "CREATE INDEX notes_mood ON app.notes (mood) WHERE mood = 'meh'",
+    ], ["DROP SCHEMA app CASCADE"])
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, f'ALTER DATABASE "{db_url.database}" SET search_path = app, public')
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Drift: none" in done.stdout
+
+
+def test_status_at_head_after_a_plan_reads_the_shadow_plan_kept(
+        project: Project, db_url: URL, server_url: URL) -> None:
+    """plan keeps the shadow at head per history; status at head copies it instead of
+    replaying every migration, and still sees what was changed by hand."""
+    from schemactl.diff import shadow_cache
+
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    (project.root / ".env").write_text(  # where status makes its shadows too
+        f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
+    project.schema_dir.mkdir(exist_ok=True)
+    (project.schema_dir / "app.yaml").write_text(USERS_YAML)
+    schemactl(project, "plan", "--check")  # builds the shadow at head and keeps it
+    prefix = os.environ["SHADOW_DATABASE_PREFIX"]  # the test session's own
+    kept = shadow_cache.entry_name(prefix, shadow_cache.history_key(project) or "")
+    assert shadow_cache.exists(server_url, kept)
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Drift: none" in done.stdout
+    psql(db_url, "DROP INDEX users_name; ALTER TABLE users ADD COLUMN nickname text")
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "index public.users_name: missing from the database" in done.stdout
+    assert "table public.users: differs\n      + nickname text\n" in done.stdout

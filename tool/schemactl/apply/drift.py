@@ -1,36 +1,24 @@
 """Drift: how a database differs from what its migrations say it should be.
 
-The reference is a shadow database built by running the migrations up to the target's own
-revision; both are dumped with `pg_dump --schema-only` (the embedded PostgreSQL 18 client,
-which reads older servers too) and compared object by object, using the
-"-- Name: ...; Type: ...; Schema: ..." header pg_dump writes before every object.
-schemactl's own tables are left out: they are bookkeeping, not schema.
+Catalog (the database) and Catalog (a shadow migrated to the database's own revision) ->
+list[DriftItem]: a pure function over the catalog model the planner reads
+(diff/catalog.py), so status and `plan --against` see a database alike. Each object is
+named as pg_dump names it ("table public.users", "index public.users_name", "constraint
+public.users users_pkey", "function public.f(integer)"), which the ignore list matches
+(without_left_alone), and its difference is a few readable lines: "- email character
+varying(120)" expected, "+ email text" in the database. schemactl's own tables are not in
+the catalog (INTERNAL_TABLES): they are bookkeeping, not schema.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sqlalchemy.engine import URL
-
-from schemactl.apply.history import TABLE as HISTORY_TABLE
-from schemactl.db import embedded
-from schemactl.db.urls import libpq_dsn, redact
-from schemactl.errors import SchemactlError
-
-IGNORED_TABLES = (HISTORY_TABLE, "alembic_version")  # in the target's schema
-_HEADER = re.compile(r"^-- Name: (?P<name>.*); Type: (?P<type>[^;]*); Schema: (?P<schema>[^;]*);")
-_NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
-# Some servers stamp every column with a per-database attribute option (pg_attver=N) that
-# pg_dump then restores; it is not schema, and it differs between two identical databases.
-_ATTVER = re.compile(r"^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(pg_attver=\d+\);$", re.S)
-_DOLLAR = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
+from schemactl.diff.catalog import INTERNAL_TABLES, Catalog, ColumnInfo, Constraint
+from schemactl.sqltext import quote_ident
 
 
 @dataclass(frozen=True)
@@ -45,95 +33,10 @@ class DriftItem:
         return f"{self.object}: {what}"
 
 
-def dump_schema(url: URL, schema: str | None = None) -> str:
-    """`pg_dump --schema-only` without owners, privileges and schemactl's own tables; of one
-    tenant schema only when schema is given."""
-    # The password goes through the environment, never the command line (visible in ps).
-    env = {**os.environ}
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    args = [str(embedded.bin_path("pg_dump")), "--schema-only", "--no-owner", "--no-privileges",
-            *(f"--exclude-table={_pattern(schema or 'public')}.{t}" for t in IGNORED_TABLES),
-            *([f"--schema={_pattern(schema)}"] if schema else []),
-            libpq_dsn(url.set(password=None))]
-    done = subprocess.run(args, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise SchemactlError(f"pg_dump failed: {redact(done.stderr.strip())}")
-    return done.stdout
-
-
-def _pattern(name: str) -> str:
-    """A name as a pg_dump pattern matching exactly it (double quotes keep case and dots)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def objects(dump: str) -> dict[str, list[str]]:
-    """The dump split into objects: "type schema.name" -> its normalised lines."""
-    found: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in logical_lines(dump):
-        header = _HEADER.match(line)
-        if header:
-            schema = header["schema"]
-            qualified = header["name"] if schema == "-" else f"{schema}.{header['name']}"
-            current = found.setdefault(f"{header['type'].lower()} {qualified}", [])
-        elif (current is not None and line.strip() and not line.startswith(_NOISE)
-              and not _ATTVER.match(line)):
-            # Without the separating comma, adding a last column changes one line, not two.
-            current.append(line.rstrip().removesuffix(","))
-    return found
-
-
-def logical_lines(dump: str) -> list[str]:
-    """The dump's lines, except that a line break inside a quoted identifier, a string or a
-    dollar-quoted body does not end one: `CREATE TABLE "a<newline>b"` stays one line, so
-    that an identifier holding a newline is not compared (or filtered) as two halves."""
-    lines: list[str] = []
-    pending: list[str] = []
-    closer: str | None = None  # what ends the quote we are in: ", ' or a $tag$
-    for line in dump.splitlines():
-        if closer is None and line.startswith("--"):
-            lines.append(line)
-            continue
-        pending.append(line)
-        closer = _quote_state(line, closer)
-        if closer is None:
-            lines.append("\n".join(pending))
-            pending = []
-    if pending:
-        lines.append("\n".join(pending))
-    return lines
-
-
-def _quote_state(line: str, closer: str | None) -> str | None:
-    """Which quote is still open at the end of line, given the one open at its start."""
-    i = 0
-    while i < len(line):
-        if closer is not None:
-            end = line.find(closer, i)
-            if end < 0:
-                return closer
-            i = end + len(closer)
-            if closer in "\"'" and line.startswith(closer, i):  # a doubled quote: still inside
-                i += 1
-                continue
-            closer = None
-            continue
-        char = line[i]
-        if char in "\"'":
-            closer = char
-            i += 1
-        elif char == "$" and (tag := _DOLLAR.match(line, i)):
-            closer = tag.group(0)
-            i = tag.end()
-        else:
-            i += 1
-    return closer
-
-
-def compare(database: str, expected: str) -> list[DriftItem]:
-    """What the database dump has that the expected dump has not, and the other way round."""
-    actual_objects, expected_objects = objects(database), objects(expected)
+def compare(database: Catalog, expected: Catalog, schema: str | None = None) -> list[DriftItem]:
+    """What the database has that the expected catalog has not, and the other way round,
+    object by object, sorted by name; of one tenant schema only when schema is given."""
+    actual_objects, expected_objects = objects(database, schema), objects(expected, schema)
     items = []
     for key in sorted(set(actual_objects) | set(expected_objects)):
         if key not in expected_objects:
@@ -144,6 +47,120 @@ def compare(database: str, expected: str) -> list[DriftItem]:
             items.append(DriftItem(key, "changed", _line_diff(expected_objects[key],
                                                               actual_objects[key])))
     return items
+
+
+def objects(catalog: Catalog, schema: str | None = None) -> dict[str, list[str]]:
+    """The catalog as objects named like pg_dump names them -> the lines that say what each
+    is (a table: its columns, checks, options, one a line)."""
+    found: dict[str, list[str]] = {}
+
+    def add(name: str, *lines: str) -> None:
+        found.setdefault(name, []).extend(lines)
+
+    def wanted(in_schema: str) -> bool:
+        return schema is None or in_schema == schema
+
+    for name in catalog.schemas:
+        if schema is None and name != "public":  # pg_dump leaves public out too
+            add(f"schema {name}", f"CREATE SCHEMA {quote_ident(name)}")
+    for name, in_schema in catalog.extensions.items():
+        if schema is None:
+            add(f"extension {name}", f"CREATE EXTENSION {quote_ident(name)} SCHEMA "
+                                     f"{quote_ident(in_schema)}")
+    for (s, name), labels in catalog.enums.items():
+        if wanted(s):
+            add(f"type {s}.{name}", "AS ENUM (" + ", ".join(_literal(x) for x in labels) + ")")
+    tables = {key for key in catalog.tables if wanted(key[0]) and key[1] not in INTERNAL_TABLES}
+    for s, t in tables:
+        add(f"table {s}.{t}")
+        if (s, t) in catalog.unlogged_tables:
+            add(f"table {s}.{t}", "UNLOGGED")
+        if options := catalog.table_storage.get((s, t)):
+            add(f"table {s}.{t}", "WITH (" + ", ".join(f"{k}={v}" for k, v in options) + ")")
+        enabled, forced = catalog.row_security.get((s, t), (False, False))
+        if enabled:
+            add(f"row security {s}.{t}",
+                f"ALTER TABLE {_qualified(s, t)} ENABLE ROW LEVEL SECURITY;")
+        if forced:
+            add(f"table {s}.{t}", f"ALTER TABLE ONLY {_qualified(s, t)} FORCE ROW LEVEL SECURITY;")
+    # By name: the catalog keeps no column order worth comparing.
+    for (s, t, _), column in sorted(catalog.columns.items()):
+        if (s, t) in tables:
+            add(f"table {s}.{t}", column_line(column))
+    for (s, t, c), comment in sorted(catalog.comments.items()):
+        if (s, t) in tables:
+            target = f"COLUMN {quote_ident(c)}" if c else "TABLE"
+            add(f"table {s}.{t}", f"COMMENT ON {target} IS {_literal(comment)}")
+    for (s, t, _), constraint in sorted(catalog.constraints.items()):
+        if (s, t) in tables:
+            add(*_constraint(constraint))
+    for (s, t, name), index in catalog.indexes.items():
+        if (s, t) in tables:
+            unique = "UNIQUE " if index.definition.startswith("UNIQUE ") else ""
+            add(f"index {s}.{name}", f"CREATE {unique}INDEX {quote_ident(name)} ON "
+                                     f"{_qualified(s, t)} {index.definition.removeprefix(unique)}")
+    for (s, t, name), definition in catalog.policies.items():
+        if (s, t) in tables:
+            add(f"policy {s}.{t} {name}", f"CREATE POLICY {quote_ident(name)} ON "
+                                          f"{_qualified(s, t)} {definition}")
+    for (s, name), owner in catalog.sequences.items():
+        if not wanted(s) or (owner is not None and owner[1] in INTERNAL_TABLES):
+            continue
+        add(f"sequence {s}.{name}", f"AS {catalog.sequence_types.get((s, name), 'bigint')}")
+        if owner is not None:
+            add(f"sequence {s}.{name}", "OWNED BY " + ".".join(map(quote_ident, owner)))
+    for (kind, s, parent, name), obj in catalog.objects.items():
+        if not wanted(s) or parent in INTERNAL_TABLES:
+            continue
+        label = f"{kind} {s}.{parent} {name}" if kind == "trigger" else f"{kind} {s}.{name}"
+        add(label, *obj.definition.strip().splitlines())
+        if obj.comment is not None:
+            add(label, f"COMMENT {_literal(obj.comment)}")
+    return found
+
+
+def column_line(column: ColumnInfo) -> str:
+    """A column as pg_dump writes it in CREATE TABLE: "email character varying(120) NOT NULL"."""
+    parts = [quote_ident(column.name), column.type]
+    if column.collation:
+        parts.append(f"COLLATE {quote_ident(column.collation)}")
+    if column.generated is not None:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    if column.identity:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    if column.default is not None:
+        parts.append(f"DEFAULT {column.default}")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    if column.compression:
+        parts.append(f"COMPRESSION {column.compression}")
+    if column.storage:
+        parts.append(f"STORAGE {column.storage.upper()}")
+    return " ".join(parts)
+
+
+def _constraint(c: Constraint) -> tuple[str, str]:
+    """(object, line): a CHECK is part of its table's CREATE TABLE, as pg_dump writes it; a
+    key, a unique or an exclusion constraint is a "constraint", a foreign key an "fk
+    constraint", named "schema.table name"."""
+    line = f"CONSTRAINT {quote_ident(c.name)} {c.definition}"
+    if c.kind == "c":
+        return f"table {c.schema}.{c.table}", line
+    kind = "fk constraint" if c.kind == "f" else "constraint"
+    return f"{kind} {c.schema}.{c.table} {c.name}", line
+
+
+def _qualified(schema: str, name: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _line_diff(expected: list[str], actual: list[str]) -> list[str]:
+    diff = difflib.ndiff(expected, actual)
+    return [f"{d[0]} {d[2:].strip()}" for d in diff if d[:1] in "+-"]
 
 
 # pg_dump's object types -> the kinds inspect reports such objects as (inspect/catalog.py).
@@ -267,8 +284,3 @@ def _comparable(name: str, routine: bool) -> str:
     base, _, args = name.partition("(")
     args = args.rstrip(")").strip()
     return f"{base}/{args.count(',') + 1 if args else 0}"
-
-
-def _line_diff(expected: list[str], actual: list[str]) -> list[str]:
-    diff = difflib.ndiff(expected, actual)
-    return [f"{d[0]} {d[2:].strip()}" for d in diff if d[:1] in "+-"]

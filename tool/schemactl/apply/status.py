@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import psycopg
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from schemactl import progress
@@ -19,6 +20,8 @@ from schemactl.apply.session import migration_session
 from schemactl.db.throwaway import create_database, drop_database
 from schemactl.db.urls import display, normalize, redact
 from schemactl.db.versions import mismatch
+from schemactl.diff import shadow_cache
+from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.errors import SchemactlError
 from schemactl.ignore import IgnoreList, Left, load_ignore_list
 from schemactl.project import Project
@@ -82,6 +85,10 @@ def drift_of(project: Project, settings: Settings, url: URL,
     """Differences between the database and a shadow migrated to the same revision (a
     tenant schema is compared with a schema of the same name in the shadow)."""
     server = shadow_server_url(settings, project.root)
+    if schema is None and revision is not None and revision == revisions.head(project):
+        kept = _kept_shadow(project, settings, server)
+        if kept is not None:
+            return drift.compare(_read_database(url), kept)
     try:
         shadow = create_database(server, prefix=f"{settings.shadow_database_prefix}_shadow")
     except psycopg.Error as exc:
@@ -96,12 +103,53 @@ def drift_of(project: Project, settings: Settings, url: URL,
                 # Unverified: status reports changed files itself, and must still show drift.
                 runner.upgrade(project, settings, shadow, to=revision, verify=False,
                                schema=schema)
-            expected = drift.dump_schema(shadow, schema)
+            expected = read_catalog_of(shadow)
     finally:
         drop_database(shadow)
+    return drift.compare(_read_database(url), expected, schema)
+
+
+def _read_database(url: URL) -> Catalog:
     with progress.step("reading the database's schema"):
-        actual = drift.dump_schema(url, schema)
-    return drift.compare(actual, expected)
+        return read_catalog_of(url)
+
+
+def _kept_shadow(project: Project, settings: Settings, server: URL) -> Catalog | None:
+    """The catalog of a copy of the shadow at head that plan keeps for this very history
+    (diff/shadow_cache.py: its key is every revision file and schemactl's code), when there
+    is one: a file copy on the server instead of replaying every migration."""
+    prefix = settings.shadow_database_prefix
+    key = shadow_cache.history_key(project)
+    name = shadow_cache.entry_name(prefix, key) if key else None
+    if name is None or not shadow_cache.exists(server, name):
+        return None
+    try:
+        copy = create_database(server, prefix=f"{prefix}_shadow", template=name)
+    except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+        return None  # cleared or being copied meanwhile: build a shadow as without it
+    try:
+        with progress.step("copying the kept shadow database"):
+            return read_catalog_of(copy)
+    finally:
+        drop_database(copy)
+
+
+def read_catalog_of(url: URL) -> Catalog:
+    """The catalog model of the database at url, read in a read-only transaction: catalog
+    queries only, the way `plan --against` reads it. With an empty search_path, as pg_dump
+    reads: a search_path set on the target's role or database (a tenant's schema first) is
+    not on the shadow, and would print every name of that schema otherwise than there."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql("SET LOCAL search_path = ''")
+            try:
+                return read_catalog(conn)
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)

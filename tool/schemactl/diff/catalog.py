@@ -93,6 +93,16 @@ class Catalog:
     indexes: dict[tuple[str, str, str], Index] = field(default_factory=dict)
     # Functions, procedures, views, materialized views and their indexes, triggers.
     objects: dict[ObjectKey, DbObject] = field(default_factory=dict)
+    # Read for drift (status), which compares them itself. Not part of equality, so what a
+    # plan's rehearsal checks (its downgrade gives the catalog back) stays what it was:
+    # row-level security policies, (schema, table, policy) -> "AS PERMISSIVE FOR ALL TO ...",
+    # which the YAML does not hold; tables with row-level security, (schema, table) ->
+    # (enabled, forced); comments on tables (column "") and their columns, (schema, table,
+    # column) -> text, which a plan compares through Alembic.
+    policies: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False)
+    row_security: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict,
+                                                                   compare=False)
+    comments: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False)
     # Only for the desired side: the DDL as compiled from the YAML's own text, keyed like the
     # dicts above. PostgreSQL's printed form is for comparing; it is not always stable when
     # run again (an IN list comes back as = ANY (ARRAY[...]) with other casts), so the
@@ -126,6 +136,7 @@ def read_catalog(conn: Connection) -> Catalog:
         catalog.enums[(schema, name)] = tuple(labels)
     _read_tables(conn, catalog)
     _read_sequences(conn, catalog)
+    _read_row_security(conn, catalog)
     catalog.objects = read_objects(conn)
     catalog.busy_schemas = {name for (name,) in conn.execute(text(_BUSY_SCHEMAS))}
     catalog.busy_schemas |= {schema for (schema, _), owner in catalog.sequences.items()
@@ -174,6 +185,33 @@ def _read_sequences(conn: Connection, catalog: Catalog) -> None:
         owner = (owner_schema, owner_table, owner_column) if owner_table else None
         catalog.sequences[(schema, name)] = owner
         catalog.sequence_types[(schema, name)] = type_
+
+
+def _read_row_security(conn: Connection, catalog: Catalog) -> None:
+    for schema, table, enabled, forced in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE {_TABLE} AND (c.relrowsecurity OR c.relforcerowsecurity)""")):
+        if (schema, table) in catalog.tables:
+            catalog.row_security[(schema, table)] = (enabled, forced)
+    for schema, table, name, definition in conn.execute(text("""
+            SELECT schemaname, tablename, policyname,
+                   'AS ' || permissive || ' FOR ' || cmd || ' TO ' || array_to_string(roles, ', ')
+                   || coalesce(' USING (' || qual || ')', '')
+                   || coalesce(' WITH CHECK (' || with_check || ')', '')
+            FROM pg_policies""")):
+        if (schema, table) in catalog.tables:
+            catalog.policies[(schema, table, name)] = definition
+    for schema, table, column, comment in conn.execute(text(f"""
+            SELECT n.nspname, c.relname, coalesce(a.attname, ''), d.description
+            FROM pg_description d
+            JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+                 AND d.objsubid > 0
+            WHERE {_TABLE} AND (d.objsubid = 0 OR a.attnum IS NOT NULL)""")):
+        if (schema, table) in catalog.tables:
+            catalog.comments[(schema, table, column)] = comment
 
 
 # Ordinary and partitioned tables in user schemas; c is the table's pg_class row.
