@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_drift_made_by_hand_is_reported_and_exits_3(
     assert "index public.users_name" not in done.stdout  # pending, not drift
     # status only reads: the hand-made change and the data are still there
     assert db.execute("SELECT id, name, nickname FROM users").fetchall() == [(1, "ada", None)]
+
+
+def test_objects_the_catalog_comparison_cannot_read_are_named_not_compared(
+        project: Project, db_url: URL) -> None:
+    """A domain or an aggregate made by hand is not seen by the drift comparison; status
+    says so, object by object, instead of calling the database clean in silence."""
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    psql(db_url, "CREATE DOMAIN positive AS integer CHECK (VALUE > 0)")
+    done = schemactl(project, "status", url=db_url)
+    assert "Not compared: 1 object the YAML cannot express" in done.stdout, done.stdout
+    assert "positive" in done.stdout.split("Not compared:")[1]
+    document = json.loads(schemactl(project, "status", "--json", url=db_url).stdout)
+    assert document["not_compared"] == [
+        {"kind": "domain", "name": "public.positive", "reason": ""}]
 
 
 def test_a_comment_changed_by_hand_is_drift(project: Project, db_url: URL) -> None:

@@ -39,6 +39,9 @@ class StatusReport:
     warnings: list[str] = field(default_factory=list)  # shown, but do not make it unclean
     # Objects of the database that the project's ignore list names: never drift.
     left_alone: list[Left] = field(default_factory=list)
+    # Objects the YAML (and so the drift comparison) cannot express, not named by the ignore
+    # list: drift in them is not seen, and the report says so.
+    not_compared: list[Left] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -62,19 +65,21 @@ def status(project: Project, settings: Settings, url: URL, schema: str | None = 
     if with_drift:
         ignore = load_ignore_list(project.root)
         report.drift = drift_of(project, settings, url, current, schema)
-        if ignore:
-            report.drift = _left_alone(report, ignore, url, schema)
+        report.drift = _left_alone(report, ignore, url, schema)
     return report
 
 
 def _left_alone(report: StatusReport, ignore: IgnoreList, url: URL,
                 schema: str | None) -> list[DriftItem]:
     """The report's drift without the objects the ignore list names, which are recorded
-    as left alone (as inspect names them); an entry that names nothing is a warning."""
+    as left alone (as inspect names them); an entry that names nothing is a warning. What
+    inspect reports the YAML cannot express and the list does not name is recorded as not
+    compared: the catalog comparison does not read those kinds."""
     from schemactl.inspect.catalog import inspect_database
 
     left = ignore.sort_out(inspect_database(url, [schema] if schema else None).unsupported)
     report.left_alone = list(left.left_alone)
+    report.not_compared = list(left.not_compared)
     report.warnings.extend(left.stale_warnings())
     kept, _ = drift.without_left_alone(report.drift, left.left_alone)
     return kept

@@ -378,6 +378,7 @@ def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
         "edited_after_apply": report.edited_after_apply,
         "warnings": report.warnings,
         "left_alone": [item.as_dict() for item in report.left_alone],
+        "not_compared": [item.as_dict() for item in report.not_compared],
     }
 
 
@@ -403,6 +404,12 @@ def _show_status_details(report: status_mod.StatusReport) -> None:
              "(never drift):")
         for alone in report.left_alone:
             echo(f"  {alone}")
+    if report.not_compared:
+        n = len(report.not_compared)
+        echo(f"Not compared: {n} object{'s' if n != 1 else ''} the YAML cannot express "
+             f"(drift in them is not seen; name them in {IGNORE_FILE} to leave them alone):")
+        for unseen in report.not_compared:
+            echo(f"  {unseen}")
     for problem in report.file_problems:
         echo(f"File changed: {problem}")
     for path in report.edited_after_apply:
