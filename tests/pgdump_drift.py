@@ -6,14 +6,13 @@ object, and compared object by object. status reads drift from the catalog model
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import subprocess
 
 from sqlalchemy.engine import URL
 
-from schemactl.apply.drift import DriftItem
+from schemactl.apply.drift import DriftItem, paired
 from schemactl.apply.history import TABLE as HISTORY_TABLE
 from schemactl.db import embedded
 from schemactl.db.urls import libpq_dsn, redact
@@ -115,22 +114,6 @@ def _quote_state(line: str, closer: str | None) -> str | None:
 
 
 def compare(database: str, expected: str) -> list[DriftItem]:
-    """What the database dump has that the expected dump has not, and the other way round."""
-    actual_objects, expected_objects = objects(database), objects(expected)
-    items = []
-    for key in sorted(set(actual_objects) | set(expected_objects)):
-        if key not in expected_objects:
-            items.append(DriftItem(key, "extra", [f"+ {x}" for x in actual_objects[key]]))
-        elif key not in actual_objects:
-            items.append(DriftItem(key, "missing", [f"- {x}" for x in expected_objects[key]]))
-        elif actual_objects[key] != expected_objects[key]:
-            items.append(DriftItem(key, "changed", _line_diff(expected_objects[key],
-                                                              actual_objects[key])))
-    return items
-
-
-
-
-def _line_diff(expected: list[str], actual: list[str]) -> list[str]:
-    diff = difflib.ndiff(expected, actual)
-    return [f"{d[0]} {d[2:].strip()}" for d in diff if d[:1] in "+-"]
+    """What the database dump has that the expected dump has not, and the other way round
+    (paired as the product pairs its catalog objects: only how objects are read differs)."""
+    return paired(objects(database), objects(expected))

@@ -36,7 +36,12 @@ class DriftItem:
 def compare(database: Catalog, expected: Catalog, schema: str | None = None) -> list[DriftItem]:
     """What the database has that the expected catalog has not, and the other way round,
     object by object, sorted by name; of one tenant schema only when schema is given."""
-    actual_objects, expected_objects = objects(database, schema), objects(expected, schema)
+    return paired(objects(database, schema), objects(expected, schema))
+
+
+def paired(actual_objects: dict[str, list[str]],
+           expected_objects: dict[str, list[str]]) -> list[DriftItem]:
+    """Two sides' objects (name -> the lines that say what each is) -> what differs, by name."""
     items = []
     for key in sorted(set(actual_objects) | set(expected_objects)):
         if key not in expected_objects:

@@ -25,12 +25,12 @@ from alembic.script import Script, ScriptDirectory
 
 from schemactl.diff.ops import GROUP_BREAK
 from schemactl.errors import SchemactlError
+from schemactl.plan.locks import classify
 from schemactl.project import Project
 from schemactl.render.sqlcheck import CheckedStatement, EnumLabels, SqlCheckError, check_sql
 from schemactl.settings import Settings, load_settings, pg_duration
 
 BASE = "base"
-_CONCURRENT_BUILD = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", re.I)
 _RUNNING = re.compile(r"^-- Running (upgrade|downgrade) (.*?) ->(.*)$")
 
 
@@ -287,7 +287,8 @@ def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
             lines += [f"{label}: outside a transaction"] if label else []
             lines += [f"-- Outside a transaction: {first.outside_transaction}.",
                       "-- If the script stops after this point, this revision is partly applied."]
-            if _CONCURRENT_BUILD.match(first.sql):
+            kind = classify(first.sql)
+            if kind is not None and kind.key == "create index concurrently":
                 lines.append("-- If it fails, it leaves an INVALID index: drop it "
                              "(DROP INDEX CONCURRENTLY) before running it again.")
             lines += _statement_notes(first) + [first.sql + ";", ""]
