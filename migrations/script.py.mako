@@ -18,6 +18,9 @@ depends_on = ${repr(depends_on)}
 schemactl_hazards: list[dict[str, str]] = ${hazards if hazards else "[]"}
 # The hazards of downgrade(), shown by `schemactl downgrade`.
 schemactl_downgrade_hazards: list[dict[str, str]] = ${downgrade_hazards if downgrade_hazards else "[]"}
+# What the plan knew of some statements that their SQL does not say (an old type, a
+# generated column), by statement digest: `schemactl lint` judges them with it.
+schemactl_facts: dict[str, dict[str, object]] = ${facts if facts else "{}"}
 
 
 def upgrade() -> None:

@@ -36,11 +36,15 @@ def _strongest_held(observer: psycopg.Connection, pid: int, oid: int) -> Lock | 
     return max((Lock.parse(mode) for mode in modes), default=None)
 
 
-def _state(conn: psycopg.Connection, oid: int) -> tuple[int | None, int]:
+def _state(conn: psycopg.Connection, oid: int) -> tuple[int | None, int, list[int]]:
+    """The table's relfilenode, its scans in this transaction, its indexes' relfilenodes."""
     row = conn.execute("SELECT relfilenode FROM pg_class WHERE oid = %s", (oid,)).fetchone()
     scans = conn.execute("SELECT pg_stat_get_xact_numscans(%s)", (oid,)).fetchone()
-    assert scans is not None
-    return (row[0] if row else None), scans[0]
+    indexes = conn.execute(
+        "SELECT coalesce(array_agg(c.relfilenode ORDER BY c.relfilenode), '{}') FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s", (oid,)).fetchone()
+    assert scans is not None and indexes is not None
+    return (row[0] if row else None), scans[0], indexes[0]
 
 
 def _in_transaction(db: psycopg.Connection, dsn: str, kind: StatementKind,
@@ -57,8 +61,8 @@ def _in_transaction(db: psycopg.Connection, dsn: str, kind: StatementKind,
     scanned = after[1] > before[1]
     if not scanned:
         return held, Cost.CATALOG
-    # A scan that leaves a new index behind is an index build.
-    built = "INDEX" in locks.normalize(kind.example) or "UNIQUE" in locks.normalize(kind.example)
+    # A scan that leaves a new or rebuilt index behind is an index build.
+    built = after[2] != before[2]
     return held, Cost.INDEX_BUILD if built else Cost.SCAN
 
 

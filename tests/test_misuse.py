@@ -99,6 +99,8 @@ SETUPS: dict[str, Callable[[Path], None]] = {
                                 f"down_revision = '{_id(_second(root))}'"),
     "garbage_hazards": lambda root: _first(root).write_text(
         _first(root).read_text() + "\nschemactl_hazards = 12\n"),
+    "garbage_facts": lambda root: _first(root).write_text(
+        _first(root).read_text() + "\nschemactl_facts = ['x']\n"),
     "garbage_downgrade_hazards": lambda root: _first(root).write_text(
         _first(root).read_text() + "\nschemactl_downgrade_hazards = 'drop'\n"),
     "binary_sum": lambda root: (root / "migrations" / "schemactl.sum").write_bytes(

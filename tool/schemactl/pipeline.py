@@ -291,8 +291,13 @@ def lint_revisions(project: Project, settings: Settings,
         path = project.sql_dir / (Path(script.path).stem + ".sql")
         text = path.read_text(encoding="utf-8") if path.is_file() else revision_sql(
             project, script.revision, settings)[1]
+        facts = getattr(script.module, "schemactl_facts", None) or {}
+        if not isinstance(facts, dict) or not all(isinstance(v, dict) for v in facts.values()):
+            raise SchemactlError(f"{script.path}: schemactl_facts is not a dict of dicts",
+                                 hint="restore the file from version control, or delete the "
+                                 "line: lint then judges every statement on its SQL alone")
         findings += lint(script.revision, text,
-                         list(getattr(script.module, "schemactl_hazards", None) or []))
+                         list(getattr(script.module, "schemactl_hazards", None) or []), facts)
     return findings
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
-from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard, is_narrowing, is_widening
+from schemactl.diff.ops import Facts, SqlStepOp, StepInfo
+from schemactl.plan.hazards import is_narrowing, is_widening
 from schemactl.plan.locks import type_change_rewrites
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident
@@ -195,23 +195,20 @@ def _split_type_change(op: ops.MigrateOperation, current: Catalog,
         return [f"{prefix} DROP DEFAULT", *statements,
                 *([f"{prefix} SET DEFAULT {default}"] if default is not None else [])]
 
-    where = f"table {op.table_name}, column {op.column_name}"
     step = SqlStepOp(change(new_sql, new_default), change(old_sql, old_default), StepInfo(
         "alter", "column", key[0], op.table_name, op.column_name,
-        f"type {old_sql} -> {new_sql}", _type_hazards(old, new, where),
-        _type_hazards(new, old, where), rewrites=type_change_rewrites(old, new)))
+        f"type {old_sql} -> {new_sql}", _type_facts(old, new), _type_facts(new, old)))
     op.existing_type, op.modify_type = new, None
     untouched = (op.modify_nullable is None and op.modify_comment is False
                  and op.modify_server_default is False and op.modify_name is None)
     return [step] if untouched else [step, op]
 
 
-def _type_hazards(old: Any, new: Any, where: str) -> tuple[Hazard, ...]:
-    if is_narrowing(old, new):
-        return (Hazard("DS106", where, "values that do not fit are lost or rejected"),)
-    if is_widening(old, new):
-        return ()
-    return (Hazard("MF105", where, "existing values are cast to the new type"),)
+def _type_facts(old: Any, new: Any) -> Facts:
+    """How a type change treats the values there are, and whether it rewrites the table."""
+    judged = ("narrowing" if is_narrowing(old, new) else "widening" if is_widening(old, new)
+              else "cast")
+    return Facts(type_change=judged, rewrites=type_change_rewrites(old, new))
 
 
 def _is_enum(type_: Any) -> bool:

@@ -33,7 +33,6 @@ from alembic.operations import ops
 from sqlalchemy import DefaultClause
 
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
 from schemactl.plan.locks import is_volatile
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident, quote_literal
@@ -54,9 +53,6 @@ _KEY_BODY = re.compile(
 
 Container = TypeVar("Container", ops.UpgradeOps, ops.DowngradeOps)
 
-
-# A fill that is a constant (a quoted literal or a number, perhaps cast) never leaves NULL.
-_CONSTANT = re.compile(r"^\(?\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d+)?)(?:::[\w ]+(?:\[\])*)?\s*\)?$")
 Fills = Mapping[tuple[str, str, str], str]  # (schema, table, column) -> SQL for existing rows
 BATCH_PAGES = 1000  # pages of the table per backfill transaction (8 MB with 8 kB pages)
 
@@ -247,18 +243,14 @@ def _nullability(schema: str | None, table_name: str, column_name: str, not_null
     set_not_null = set_not_null_statements(schema, table_name, column_name, fill)
     drop_not_null = [f"ALTER TABLE {qualified(schema, table_name)} ALTER COLUMN "
                      f"{quote_ident(column_name)} DROP NOT NULL"]
-    where = f"table {table_name}, column {column_name}"
-    hazard: tuple[Hazard, ...] = () if fill is not None and _CONSTANT.match(fill) else (Hazard(
-        "MF101", where, "fails if the backfill leaves a row NULL" if fill
-        else "fails if a row holds NULL"),)
     info = StepInfo("alter", "column", schema or DEFAULT_SCHEMA, table_name, column_name,
                     "NOT NULL" + (f", existing rows = {fill}" if fill else ""))
     if not not_null:
         if fill:
             return SqlStepOp(filled, [], replace(info, detail=f"existing rows = {fill}"))
         return SqlStepOp(drop_not_null, set_not_null, replace(
-            info, detail="nullable", reverse_hazards=hazard))
-    return SqlStepOp(set_not_null, drop_not_null, replace(info, hazards=hazard))
+            info, detail="nullable"))
+    return SqlStepOp(set_not_null, drop_not_null, info)
 
 
 def set_not_null_statements(schema: str | None, table_name: str, column_name: str,

@@ -19,10 +19,24 @@ from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import text
 
 from schemactl import progress
-from schemactl.plan.hazards import Hazard
 
 # Which way a step goes, and its opposite (Terraform's symbols are chosen in plan/).
 _OPPOSITE = {"create": "drop", "drop": "create", "alter": "alter", "rename": "rename"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a typed change knows that its SQL does not say; plan/analyze.py judges its
+    hazards from them and from the SQL."""
+
+    # A type change: "narrowing" (values may not fit), "widening" (every value fits
+    # unchanged) or "cast" (each value is converted, and the conversion may fail).
+    type_change: str | None = None
+    rewrites: bool | None = None  # a type change: whether PostgreSQL rewrites the table
+    removed_values: tuple[str, ...] = ()  # enum values the change removes
+    # A column's own stored values are replaced by a generated expression's.
+    replaces_values: bool = False
+    recomputed: bool = False  # a dropped column that was generated: nothing is lost
 
 
 @dataclass
@@ -35,11 +49,10 @@ class StepInfo:
     table: str | None
     name: str
     detail: str = ""  # e.g. "draft -> published" or the new definition
-    hazards: tuple[Hazard, ...] = ()
-    reverse_hazards: tuple[Hazard, ...] = ()
+    facts: Facts = Facts()
+    reverse_facts: Facts = Facts()  # the same, of the reverse step
     # A drop + create of the same object shows as one "-/+" replace in the plan.
     replaces: bool = False
-    rewrites: bool | None = None  # a type change: whether PostgreSQL rewrites the table
 
 
 @Operations.register_operation("run_sql")
@@ -59,8 +72,8 @@ class SqlStepOp(MigrateOperation):
     def reverse(self) -> SqlStepOp:
         step = self.step
         if step is not None:
-            step = replace(step, verb=_OPPOSITE[step.verb], hazards=step.reverse_hazards,
-                           reverse_hazards=step.hazards, rewrites=None)
+            step = replace(step, verb=_OPPOSITE[step.verb], facts=step.reverse_facts,
+                           reverse_facts=step.facts)
         return SqlStepOp(self.reverse_statements, self.statements, step)
 
     def to_diff_tuple(self) -> tuple[Any, ...]:

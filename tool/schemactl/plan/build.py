@@ -12,19 +12,13 @@ from alembic.operations import Operations, ops
 from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql
 
-from schemactl.diff.ops import SqlStepOp
+from schemactl.diff.ops import Facts, SqlStepOp
 from schemactl.ignore import Sorted
-from schemactl.plan.analyze import OWN_CODES, lock_hazards
+from schemactl.plan.analyze import Change, analyze, table_key
 from schemactl.plan.hazards import Hazard
-from schemactl.plan.locks import (
-    Cost,
-    Lock,
-    StatementKind,
-    kind_of_statements,
-    strongest,
-    table_of,
-)
+from schemactl.plan.locks import Cost, Lock, StatementKind, strongest
 from schemactl.spec.types import DEFAULT_SCHEMA
+from schemactl.sqltext import qualified
 
 _SYMBOL = {"create": "+", "drop": "-", "alter": "~", "rename": "~"}
 
@@ -41,7 +35,7 @@ class Step:
     sql: tuple[str, ...] = ()
     # On an existing table: the lock model's row for the step's costliest statement.
     statement: StatementKind | None = None
-    rewrites: bool | None = None  # a type change: whether it rewrites (the old type decides)
+    facts: Facts = Facts()  # what the typed change knows that its SQL does not say
     table_size: str = ""  # e.g. "~1,000,000 rows, 42.0 MB", when a live database was asked
 
     @property
@@ -111,39 +105,26 @@ class Plan:
 
 
 def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
-    steps = [_step(op) for op in _flatten(upgrade_ops)]
-    new_tables = {(_schema(op.schema), op.table_name) for op in upgrade_ops.ops
-                  if isinstance(op, ops.CreateTableOp)}
-    return Plan([_analyzed(step, new_tables) for step in _merge_replaces(steps)], upgrade_ops)
+    """The plan of these ops: each step with the hazards the analyzers find (plan/analyze.py)
+    and, on an existing table, the lock and cost of its costliest statement."""
+    steps = _merge_replaces([_step(op) for op in _flatten(upgrade_ops)])
+    created = frozenset(table_key(qualified(op.schema, op.table_name))
+                        for op in upgrade_ops.ops if isinstance(op, ops.CreateTableOp))
+    analyzed = []
+    before: tuple[str, ...] = ()  # the statements of the steps before, in their order
+    for step in steps:
+        change = Change(_where(step), step.sql, before, created, step.facts)
+        analyzed.append(replace(step, hazards=analyze(change),
+                                statement=strongest(change.kinds())))
+        before += step.sql
+    return Plan(analyzed, upgrade_ops)
 
 
-def _analyzed(step: Step, new_tables: set[tuple[str, str]]) -> Step:
-    """The lock and cost of a step on an existing table, and the LK hazards they earn."""
-    if (step.schema, step.table) in new_tables:
-        return step
-    if step.table is None:  # e.g. an enum change that alters the columns using the type
-        statements = tuple(sql for sql in step.sql if _on_existing_table(sql, new_tables))
-    else:
-        statements = step.sql
-    kinds = [kind for index, sql in enumerate(statements)
-             if (kind := kind_of_statements(statements[:index + 1], step.rewrites,
-                                            last_only=True)) is not None]
-    if not kinds:
-        return step
-    where = (f"table {step.table}" if step.table else f"{step.kind} {step.name}") + (
-        "" if step.kind == "table" or step.table is None else f", {step.kind} {step.name}")
-    hazards = tuple(h for h in step.hazards if h.code not in OWN_CODES)  # ours to say
-    for kind in kinds:  # every statement's own hazards: a replace both drops and builds
-        hazards = lock_hazards(kind, where, hazards, keep_own=True)
-    return replace(step, statement=strongest(kinds), hazards=hazards)
-
-
-def _on_existing_table(sql: str, new_tables: set[tuple[str, str]]) -> bool:
-    table = table_of(sql)
-    if table is None:  # DROP INDEX names only the index, which exists: its table too
-        return True
-    schema, _, name = table.rpartition(".")
-    return (schema or DEFAULT_SCHEMA, name) not in new_tables
+def _where(step: Step) -> str:
+    """The object a step's hazards name: `table users, column email`, `enum status`."""
+    if step.table is None:
+        return f"{step.kind} {step.name}"
+    return f"table {step.table}" + ("" if step.kind == "table" else f", {step.kind} {step.name}")
 
 
 def _flatten(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
@@ -165,8 +146,7 @@ def _merge_replaces(steps: list[Step]) -> list[Step]:
         if step.action == "+/+" and key in drops:
             old = drops[key]
             merged.append(Step("-/+", step.kind, step.schema, step.table, step.name, step.detail,
-                               old.hazards + step.hazards, old.sql + step.sql,
-                               rewrites=step.rewrites))
+                               sql=old.sql + step.sql, facts=step.facts))
         else:
             merged.append(step)
     return merged
@@ -199,15 +179,11 @@ def _step(op: ops.MigrateOperation) -> Step:
         return Step("+", "table", _schema(op.schema), op.table_name, op.table_name,
                     f"{columns} columns", (), sql)
     if isinstance(op, ops.DropTableOp):
-        return Step("-", "table", _schema(op.schema), op.table_name, op.table_name, "",
-                    (Hazard("DS101", f"table {op.table_name}", "drops the table and all its rows"),),
-                    sql)
+        return Step("-", "table", _schema(op.schema), op.table_name, op.table_name, "", (), sql)
     if isinstance(op, ops.AddColumnOp):
         return _add_column(op, sql)
     if isinstance(op, ops.DropColumnOp):
-        return Step("-", "column", _schema(op.schema), op.table_name, op.column_name, "",
-                    (Hazard("DS102", f"table {op.table_name}, column {op.column_name}",
-                            "drops the column and its data"),), sql)
+        return Step("-", "column", _schema(op.schema), op.table_name, op.column_name, "", (), sql)
     if isinstance(op, ops.AlterColumnOp):
         return _alter_column(op, sql)
     if isinstance(op, (ops.CreateTableCommentOp, ops.DropTableCommentOp)):
@@ -236,37 +212,23 @@ def _sql_step(op: SqlStepOp) -> Step:
         if info.verb == "alter":
             action = "-/+"
     return Step(action, info.kind, info.schema, info.table, info.name, info.detail,
-                info.hazards, tuple(op.statements), rewrites=info.rewrites)
+                sql=tuple(op.statements), facts=info.facts)
 
 
 def _add_column(op: ops.AddColumnOp, sql: tuple[str, ...]) -> Step:
     column = op.column
-    hazards: tuple[Hazard, ...] = ()
-    has_value = (column.server_default is not None or column.identity is not None
-                 or column.computed is not None)
-    if not column.nullable and not has_value:
-        hazards = (Hazard("MF106", f"table {op.table_name}, column {column.name}",
-                          "fails if the table has rows: NOT NULL and no default"),)
-    if column.computed is not None:
-        hazards += (Hazard("LK103", f"table {op.table_name}, column {column.name}",
-                           "computes the column for every row"),)
     detail = str(column.type.compile(dialect=postgresql.dialect())) + ("" if column.nullable else " NOT NULL")
     if column.server_default is not None and column.identity is None and column.computed is None:
         detail += f" DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]
-    return Step("+", "column", _schema(op.schema), op.table_name, column.name, detail, hazards,
-                sql)
+    return Step("+", "column", _schema(op.schema), op.table_name, column.name, detail, (), sql)
 
 
 def _alter_column(op: ops.AlterColumnOp, sql: tuple[str, ...]) -> Step:
-    where = f"table {op.table_name}, column {op.column_name}"
     details: list[str] = []
-    hazards: list[Hazard] = []
     # (Type changes never arrive here: diff/autogen.py makes them steps of their own.)
     if op.modify_nullable is not None:
         details.append("nullable" if op.modify_nullable else "NOT NULL")
-        if op.modify_nullable is False:
-            hazards.append(Hazard("MF101", where, "fails if a row holds NULL"))
     if op.modify_comment is not False:
         details.append(f"comment -> {op.modify_comment!r}")
     return Step("~", "column", _schema(op.schema), op.table_name, op.column_name,
-                ", ".join(details), tuple(hazards), sql)
+                ", ".join(details), (), sql)

@@ -38,10 +38,10 @@ CODES: dict[str, tuple[HazardKind, str]] = {
     "MF105": (HazardKind.MAY_FAIL, "type change with cast"),
     "MF106": (HazardKind.MAY_FAIL, "add NOT NULL column without default to existing table"),
     "MF107": (HazardKind.MAY_FAIL, "add exclusion constraint"),
-    "LK101": (HazardKind.TABLE_REWRITE, "rewrites the table (type change, volatile default)"),
+    "LK101": (HazardKind.TABLE_REWRITE, "rewrites the table (type change, volatile default, SET LOGGED)"),
     "LK102": (HazardKind.LONG_LOCK, "create index without CONCURRENTLY locks writes"),
     "LK103": (HazardKind.TABLE_REWRITE, "add stored generated column rewrites the table"),
-    "LK104": (HazardKind.LONG_LOCK, "unique or primary key builds its index under ACCESS EXCLUSIVE"),
+    "LK104": (HazardKind.LONG_LOCK, "builds an index under ACCESS EXCLUSIVE (key, collation)"),
     "LK105": (HazardKind.LONG_LOCK, "scans the table while blocking writes"),
     "LK106": (HazardKind.LONG_LOCK, "drop index without CONCURRENTLY blocks reads and writes"),
 }

@@ -4,9 +4,9 @@ Input: the SQL text of a revision (the file in migrations/sql/, hand-edited or n
 SQL rendered from a hand-written revision file) and the hazards the revision records.
 Output: a list of `Finding`. The statements are split with sqlglot's tokenizer (so a `;`
 inside a string or comment does not split) and judged by the same rules as a plan: the lock
-model (plan/locks.py) through the lock analyzer (plan/analyze.py), and drops of
-data-holding objects (the DS codes sqlcheck uses). A statement on a table created earlier
-in the same script needs no lock-safe form.
+model, drops of data, changes that may fail on existing rows: the analyzers of
+plan/analyze.py, which see here only what the SQL says (not a type change's old type). A
+statement on a table created earlier in the same script earns no lock or data hazard.
 
 A finding is acknowledged when the revision records a hazard with the same code (plan wrote
 it and the revision was reviewed), or when a comment `-- schemactl: ack CODE` stands in the
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import TokenError
@@ -25,18 +26,9 @@ from sqlglot.tokens import TokenType
 
 from schemactl.errors import SchemactlError
 from schemactl.plan import locks
-from schemactl.plan.analyze import lock_hazards
+from schemactl.plan.analyze import Change, analyze, facts_from_record, table_key
 from schemactl.plan.hazards import Hazard
-from schemactl.render.sqlcheck import DROP_CODES
 
-_DROPS = (
-    (re.compile(r"^DROP TABLE (?:IF EXISTS )?([^\s(]+)"), "table"),
-    (re.compile(r"^ALTER TABLE (?:ONLY )?(?:IF EXISTS )?(\S+) DROP (?:COLUMN )?(?!CONSTRAINT )"
-                r"(?:IF EXISTS )?"), "column"),
-    (re.compile(r"^DROP SCHEMA (?:IF EXISTS )?(\S+)"), "schema"),
-    (re.compile(r"^DROP TYPE (?:IF EXISTS )?(\S+)"), "type"),
-    (re.compile(r"^DROP EXTENSION (?:IF EXISTS )?(\S+)"), "extension"),
-)
 _ACK = re.compile(r"--\s*schemactl:\s*ack\s+([A-Z]{2}\d{3}(?:[\s,]+[A-Z]{2}\d{3})*)", re.I)
 
 
@@ -87,35 +79,24 @@ def _acks(text: str) -> frozenset[str]:
                      for code in re.split(r"[\s,]+", match.group(1)))
 
 
-def lint(revision: str, text: str, recorded: Sequence[Mapping[str, str]]) -> list[Finding]:
-    """The findings of one revision's SQL, each marked acknowledged or not."""
+def lint(revision: str, text: str, recorded: Sequence[Mapping[str, str]],
+         facts: Mapping[str, Mapping[str, Any]] | None = None) -> list[Finding]:
+    """The findings of one revision's SQL, each marked acknowledged or not. `facts`: the
+    revision's `schemactl_facts`, what its plan knew of some statements (an edited
+    statement no longer has its digest, and is judged on its SQL alone)."""
     recorded_codes = {hazard.get("code") for hazard in recorded}
-    created: set[str] = set()
+    created: set[tuple[str, str]] = set()
     findings = []
-    earlier: list[str] = []  # the statements before, in their order (context for the lock model)
+    earlier: tuple[str, ...] = ()  # the statements before, in their order (their context)
     for statement in split_statements(text, revision):
-        earlier.append(statement.sql)
         normalized = locks.normalize(statement.sql)
         table = locks.table_of(normalized)
         if normalized.startswith("CREATE TABLE") and table:
-            created.add(table)
-            continue
-        for hazard in _hazards(normalized, table, created, earlier[:-1]):
+            created.add(table_key(table))
+        change = Change("", (statement.sql,), earlier, frozenset(created),
+                        facts_from_record(facts or {}, statement.sql))
+        for hazard in analyze(change):
             acknowledged = hazard.code in recorded_codes or hazard.code in statement.acks
             findings.append(Finding(revision, statement.line, hazard, acknowledged))
+        earlier += (statement.sql,)
     return findings
-
-
-def _hazards(normalized: str, table: str | None, created: set[str],
-             earlier: Sequence[str]) -> tuple[Hazard, ...]:
-    found: tuple[Hazard, ...] = ()
-    for pattern, kind in _DROPS:
-        match = pattern.match(normalized)
-        if match:
-            found += (Hazard(DROP_CODES[kind], f"{kind} {match.group(1).lower()}",
-                             f"drops the {kind} and what it holds"),)
-    kind_row = locks.classify(normalized, earlier)
-    if kind_row is not None and table not in created:
-        where = f"table {table}" if table else "the index's table"
-        found += lock_hazards(kind_row, where)
-    return found

@@ -153,6 +153,13 @@ KINDS: tuple[StatementKind, ...] = (
         "drop column", _T + r"DROP (COLUMN )?(?!CONSTRAINT )", Lock.ACCESS_EXCLUSIVE,
         Cost.CATALOG, "ALTER TABLE t DROP COLUMN r"),
     StatementKind(
+        "alter column collation", _T + r"ALTER (COLUMN )?\S+ (SET DATA )?TYPE .* COLLATE ",
+        Lock.ACCESS_EXCLUSIVE, Cost.INDEX_BUILD,
+        'ALTER TABLE t ALTER COLUMN s TYPE varchar(10) COLLATE "C"',
+        setup="CREATE INDEX t_s_idx ON t (s)",
+        note="the same type in another collation: no rewrite, but the column's indexes are "
+        "built again"),
+    StatementKind(
         "alter column type, binary coercible", _T + r"ALTER (COLUMN )?\S+ (SET DATA )?TYPE "
         r"(TEXT|VARCHAR|CHARACTER VARYING)\b", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t ALTER COLUMN s TYPE text USING s::text",
@@ -228,6 +235,9 @@ KINDS: tuple[StatementKind, ...] = (
         "drop constraint", _T + r"DROP CONSTRAINT ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t DROP CONSTRAINT t_a_check",
         setup="ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a >= 0)"),
+    StatementKind(
+        "set logged or unlogged", _T + r"SET (UN)?LOGGED$", Lock.ACCESS_EXCLUSIVE, Cost.REWRITE,
+        "ALTER TABLE t SET UNLOGGED", note="the table is written again, with or without WAL"),
     StatementKind(
         "rename", _T + r"RENAME ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t RENAME COLUMN r TO r2"),

@@ -12,6 +12,7 @@ from sqlalchemy import PrimaryKeyConstraint
 
 from schemactl.diff.autogen import reverse
 from schemactl.diff.groups import in_groups
+from schemactl.plan.analyze import statement_facts
 from schemactl.plan.build import Plan, build_plan
 
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
@@ -69,6 +70,13 @@ def _hazard_list(plan: Plan) -> str:
     return "[\n" + "".join(f"    {h.as_record()!r},\n" for h in plan.hazards) + "]"
 
 
+def _facts_literal(plan: Plan) -> str:
+    facts = statement_facts(plan.steps)
+    if not facts:
+        return "{}"
+    return "{\n" + "".join(f"    {digest!r}: {value!r},\n" for digest, value in facts.items()) + "}"
+
+
 # A type SQLAlchemy has no class for is rendered as schemactl.sqltypes.PgType('xml').
 TYPES_MODULE = "schemactl.sqltypes"
 
@@ -86,6 +94,7 @@ def revision_parts(plan: Plan) -> dict[str, str]:
         "downgrades": downgrades,
         "hazards": _hazard_list(plan),
         "downgrade_hazards": _hazard_list(undo),
+        "facts": _facts_literal(plan),
         "imports": f"import {TYPES_MODULE}" if uses_types else "",
     }
 

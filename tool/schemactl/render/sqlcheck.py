@@ -32,19 +32,10 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from schemactl.errors import SchemactlError
+from schemactl.plan.analyze import DROP_CODES  # the code that must mark each kind of drop
 
 _DIALECT = Postgres()
 VERSION_TABLE = "alembic_version"
-
-# Which hazard code must mark the drop of each kind of object (see plan.hazards.CODES).
-DROP_CODES = {
-    "table": "DS101",
-    "column": "DS102",
-    "schema": "DS103",
-    "enum value": "DS104",
-    "type": "DS105",
-    "extension": "DS107",
-}
 
 # Statement families where sqlglot rejects valid PostgreSQL that Alembic plugins emit
 # (e.g. alembic-postgresql-enum's `DROP FUNCTION f(arg "schema"."type")`). They are kept as

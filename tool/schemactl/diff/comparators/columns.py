@@ -12,8 +12,7 @@ from schemactl.diff.catalog import Catalog, ColumnInfo
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.enums import recreated_columns
 from schemactl.diff.comparators.sequences import sequence_as
-from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
+from schemactl.diff.ops import Facts, SqlStepOp, StepInfo
 from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 _SERIAL = re.compile(r"^nextval\('(?P<seq>[^']+)'::regclass\)$")
@@ -118,17 +117,19 @@ def _drop_column(column: ColumnInfo) -> str:
 
 
 def _generated(old: ColumnInfo, new: ColumnInfo, source: str | None) -> SqlStepOp:
-    where = f"table {new.table}, column {new.name}"
     detail = f"generated {old.generated or '(none)'} -> {new.generated or '(none)'}"
+    # Dropping a generated column loses nothing (the expression gives its values back); a
+    # plain column made generated loses its own values.
+    recompute = Facts(recomputed=True)
     if new.generated is None:
         # DROP EXPRESSION keeps the stored values as ordinary data.
         return SqlStepOp([_alter(old, "DROP EXPRESSION")], [_drop_column(old), _add_generated(old)],
-                         StepInfo("alter", "column", new.schema, new.table, new.name, detail))
-    hazards: tuple[Hazard, ...] = (Hazard("LK103", where, "recomputes the column for every row"),)
-    if old.generated is None:
-        hazards += (Hazard("DS102", where, "the column's stored values are replaced"),)
+                         StepInfo("alter", "column", new.schema, new.table, new.name, detail,
+                                  reverse_facts=Facts(recomputed=True, replaces_values=True)))
+    facts = Facts(recomputed=True, replaces_values=old.generated is None)
     reverse = ([_alter(new, "DROP EXPRESSION")] if old.generated is None
                else [_drop_column(new), _add_generated(old)])
     return SqlStepOp([_drop_column(old), _add_generated(new, source)], reverse,
                      StepInfo("alter", "column", new.schema, new.table, new.name, detail,
-                              hazards=hazards, replaces=True))
+                              facts, Facts() if old.generated is None else recompute,
+                              replaces=True))

@@ -15,12 +15,10 @@ from collections.abc import Callable
 from schemactl.diff.catalog import Catalog, Constraint, Index
 from schemactl.diff.comparators import Steps
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident
 
 _KIND = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check",
          "x": "exclusion"}
-_ADD_HAZARD = {"u": "MF102", "c": "MF103", "f": "MF104", "p": "MF102", "x": "MF107"}
 Obj = Constraint | Index
 
 
@@ -50,26 +48,16 @@ def _rename(obj: Obj, new_name: str) -> str:
     return f"ALTER INDEX {qualified(obj.schema, obj.name)} RENAME TO {quote_ident(new_name)}"
 
 
-def _add_hazards(obj: Obj) -> tuple[Hazard, ...]:
-    where = f"table {obj.table}, {_kind(obj)} {obj.name}"
-    if isinstance(obj, Constraint):
-        return (Hazard(_ADD_HAZARD[obj.kind], where, "existing rows may violate it"),)
-    hazards = [Hazard("LK102", where, "blocks writes to the table while it builds")]
-    if obj.definition.startswith("UNIQUE "):
-        hazards.append(Hazard("MF102", where, "existing rows may hold duplicates"))
-    return tuple(hazards)
-
-
 def _add(obj: Obj, source: str | None, replaces: bool = False) -> SqlStepOp:
     return SqlStepOp([source or create_sql(obj)], [drop_sql(obj)], StepInfo(
         "create", _kind(obj), obj.schema, obj.table, obj.name, obj.definition,
-        hazards=_add_hazards(obj), replaces=replaces))
+        replaces=replaces))
 
 
 def _remove(obj: Obj, replaces: bool = False) -> SqlStepOp:
     return SqlStepOp([drop_sql(obj)], [create_sql(obj)], StepInfo(
         "drop", _kind(obj), obj.schema, obj.table, obj.name, obj.definition,
-        reverse_hazards=_add_hazards(obj), replaces=replaces))
+        replaces=replaces))
 
 
 # Adds run in this order and drops in the reverse one: a foreign key needs the primary key,

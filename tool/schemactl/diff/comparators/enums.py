@@ -14,8 +14,7 @@ import re
 from schemactl.diff.catalog import Catalog, ColumnInfo, Constraint, Index
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.constraints import create_sql, drop_sql
-from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
+from schemactl.diff.ops import Facts, SqlStepOp, StepInfo
 from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 
@@ -37,8 +36,7 @@ def compare_enums(current: Catalog, desired: Catalog) -> Steps:
         steps.last.append(SqlStepOp(
             [f"DROP TYPE {qualified(schema, name)}"],
             [create_type_sql(schema, name, current.enums[key])],
-            StepInfo("drop", "enum", schema, None, name,
-                     hazards=(Hazard("DS105", f"enum {name}", "drops the type"),))))
+            StepInfo("drop", "enum", schema, None, name)))
     for key in sorted(set(current.enums) & set(desired.enums)):
         old, new = current.enums[key], desired.enums[key]
         if old != new:
@@ -51,14 +49,10 @@ def _change_values(key: tuple[str, str], old: tuple[str, ...], new: tuple[str, .
     schema, name = key
     columns = _columns_using(current, schema, name)
     dependents = _dependents(columns, current, desired)
-    removed = [v for v in old if v not in new]
-    hazards = tuple(Hazard("DS104", f"enum {name}, value {v}",
-                           "removes the value; rows holding it make the migration fail")
-                    for v in removed)
-    reverse_hazards = tuple(Hazard("DS104", f"enum {name}, value {v}", "removes the value")
-                            for v in new if v not in old)
     detail = f"[{', '.join(old)}] -> [{', '.join(new)}]"
-    info = StepInfo("alter", "enum", schema, None, name, detail, hazards, reverse_hazards)
+    info = StepInfo("alter", "enum", schema, None, name, detail,
+                    Facts(removed_values=tuple(v for v in old if v not in new)),
+                    Facts(removed_values=tuple(v for v in new if v not in old)))
     back = {(c.schema, c.table, c.name): c.default for c in columns}
     ahead = {k: desired.columns[k].default if k in desired.columns else None for k in back}
     forward = (_add_values(schema, name, old, new) if _is_append_only(old, new)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from schemactl.diff.catalog import Catalog
 from schemactl.diff.comparators import Steps
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import quote_ident, quote_literal
 
@@ -15,8 +14,7 @@ def compare_schemas(current: Catalog, desired: Catalog) -> Steps:
     for name in sorted(desired.schemas - current.schemas):
         steps.before.append(SqlStepOp(
             [f"CREATE SCHEMA {quote_ident(name)}"], [f"DROP SCHEMA {quote_ident(name)}"],
-            StepInfo("create", "schema", name, None, name,
-                     reverse_hazards=(Hazard("DS103", f"schema {name}", "drops the schema"),))))
+            StepInfo("create", "schema", name, None, name)))
     return steps
 
 
@@ -49,8 +47,7 @@ def drop_schemas(current: Catalog, desired: Catalog) -> list[SqlStepOp]:
     it would take that along. `public` always stays."""
     gone = current.schemas - desired.schemas - current.busy_schemas - {DEFAULT_SCHEMA}
     return [SqlStepOp([f"DROP SCHEMA {quote_ident(name)}"], [f"CREATE SCHEMA {quote_ident(name)}"],
-                      StepInfo("drop", "schema", name, None, name, "empty once the plan has run",
-                               hazards=(Hazard("DS103", f"schema {name}", "drops the schema"),)))
+                      StepInfo("drop", "schema", name, None, name, "empty once the plan has run"))
             for name in sorted(gone)]
 
 
@@ -80,7 +77,5 @@ def compare_extensions(current: Catalog, desired: Catalog) -> Steps:
         steps.last.append(SqlStepOp(
             [f"DROP EXTENSION {quote_ident(name)}"],
             [f"CREATE EXTENSION IF NOT EXISTS {quote_ident(name)}"],
-            StepInfo("drop", "extension", current.extensions[name], None, name,
-                     hazards=(Hazard("DS107", f"extension {name}",
-                                     "drops the extension and the objects it provides"),))))
+            StepInfo("drop", "extension", current.extensions[name], None, name)))
     return steps

@@ -11,7 +11,6 @@ from __future__ import annotations
 from schemactl.diff.catalog import Catalog, ColumnInfo
 from schemactl.diff.comparators import Steps
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.hazards import Hazard
 from schemactl.sqltext import qualified, quote_ident
 
 Params = tuple[tuple[str, str], ...]
@@ -52,14 +51,11 @@ def _restored_by_downgrade(column: ColumnInfo) -> list[SqlStepOp]:
 
 def _persistence(key: tuple[str, str], unlogged: bool) -> SqlStepOp:
     table = qualified(*key)
-    where = f"table {key[1]}"
     return SqlStepOp(
         [f"ALTER TABLE {table} SET {'UNLOGGED' if unlogged else 'LOGGED'}"],
         [f"ALTER TABLE {table} SET {'LOGGED' if unlogged else 'UNLOGGED'}"],
         StepInfo("alter", "table", key[0], key[1], key[1],
-                 "unlogged" if unlogged else "logged",
-                 hazards=(Hazard("LK103", where, "rewrites the table"),),
-                 reverse_hazards=(Hazard("LK103", where, "rewrites the table"),)))
+                 "unlogged" if unlogged else "logged"))
 
 
 def _with(params: Params) -> str:
@@ -89,13 +85,11 @@ def _column_settings(old: ColumnInfo | None, new: ColumnInfo) -> list[SqlStepOp]
     # A new column gets its collation from ADD COLUMN / CREATE TABLE.
     if old is not None and old.collation != new.collation:
         def collate(info: ColumnInfo) -> str:
-            collation = f" COLLATE {quote_ident(info.collation)}" if info.collation else ""
-            return f"{alter} TYPE {info.type}{collation}"
+            # Said even when it is the default, so that the statement shows what it does.
+            return f"{alter} TYPE {info.type} COLLATE {quote_ident(info.collation or 'default')}"
         steps.append(SqlStepOp([collate(new)], [collate(old)], StepInfo(
             "alter", "column", new.schema, new.table, new.name,
-            f"collation {old.collation or '(default)'} -> {new.collation or '(default)'}",
-            hazards=(Hazard("LK103", f"table {new.table}, column {new.name}",
-                            "rebuilds the indexes on the column"),))))
+            f"collation {old.collation or '(default)'} -> {new.collation or '(default)'}")))
     # Back to the default: compression has DEFAULT, storage goes back to the type's own.
     defaults = {"compression": "default", "storage": new.type_storage or "extended"}
     for setting, default in defaults.items():
