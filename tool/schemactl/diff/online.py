@@ -3,9 +3,12 @@
 Input: the UpgradeOps of a plan. Output: the same UpgradeOps where each step on a table
 that the revision does not create itself takes the form that lets the application go on:
 
-- CREATE INDEX / DROP INDEX -> CONCURRENTLY (run outside a transaction);
-- ADD UNIQUE / PRIMARY KEY -> a unique index built concurrently, then ADD CONSTRAINT ...
-  USING INDEX (catalog only);
+- CREATE INDEX / DROP INDEX -> CONCURRENTLY (run outside a transaction), with IF NOT EXISTS
+  / IF EXISTS: such a statement commits by itself before apply can record its group, so a
+  run that stops in between runs it again (PostgreSQL's "already exists, skipping" notice
+  is shown, not hidden);
+- ADD UNIQUE / PRIMARY KEY -> a unique index built concurrently (IF NOT EXISTS, as above),
+  then ADD CONSTRAINT ... USING INDEX (catalog only);
 - ADD FOREIGN KEY / CHECK -> ADD ... NOT VALID (catalog only), then VALIDATE CONSTRAINT
   (a scan that lets reads and writes go on, in a transaction of its own);
 - SET NOT NULL -> a CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL (which then
@@ -40,8 +43,10 @@ from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _QUALIFIED = rf"{_NAME}(?:\.{_NAME})?"
-_CREATE_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY )")
-_DROP_INDEX = re.compile(r"^DROP INDEX (?!CONCURRENTLY )(?!IF EXISTS )(?=\S+$)")
+# A named index (IF NOT EXISTS needs the name), or an unnamed one (CONCURRENTLY only).
+_CREATE_INDEX = re.compile(
+    rf"^CREATE (UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?(?P<named>(?={_NAME} ON ))?")
+_DROP_INDEX = re.compile(rf"^DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(?={_QUALIFIED}$)")
 _ADD_CONSTRAINT = re.compile(
     rf"^ALTER TABLE (?P<table>{_QUALIFIED}) ADD CONSTRAINT (?P<name>{_NAME}) "
     r"(?P<kind>FOREIGN KEY|CHECK|UNIQUE|PRIMARY KEY)\s*(?P<rest>.*)$", re.DOTALL)
@@ -181,11 +186,14 @@ def safe_statements(statements: list[str]) -> list[str]:
 
 
 def _safe_statement(statement: str) -> list[str]:
+    # IF [NOT] EXISTS: each runs again after a run that stopped before recording it.
     if _CREATE_INDEX.match(statement):
-        return [_CREATE_INDEX.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY ",
-                                  statement, count=1)]
+        return [_CREATE_INDEX.sub(
+            lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY "
+                      + ("IF NOT EXISTS " if m.group("named") is not None else ""),
+            statement, count=1)]
     if _DROP_INDEX.match(statement):
-        return [_DROP_INDEX.sub("DROP INDEX CONCURRENTLY ", statement, count=1)]
+        return [_DROP_INDEX.sub("DROP INDEX CONCURRENTLY IF EXISTS ", statement, count=1)]
     match = _ADD_CONSTRAINT.match(statement)
     if match is None or re.search(r"\bNOT VALID\s*$", statement):
         return [statement]
@@ -199,7 +207,7 @@ def _safe_statement(statement: str) -> list[str]:
     # looks for it; the constraint then owns it.
     index_body = key["columns"] + (key["include"] or "") + (
         " NULLS NOT DISTINCT" if key["nulls"] else "")
-    return [f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} {index_body}",
+    return [f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {index_body}",
             f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}"
             f"{key['deferrable'] or ''}"]
 
