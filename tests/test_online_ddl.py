@@ -316,3 +316,56 @@ def test_a_run_that_stopped_right_after_a_statement_outside_a_transaction_comple
         assert conn.execute("SELECT enum_range(NULL::mood)::text").fetchone() == (
             "{low,mid,high}",)
     assert not make_plan(project, settings_for(server_url)).has_changes
+
+
+def test_an_atomic_plan_adds_a_filled_not_null_column_to_a_table_with_rows(
+        tmp_path: Path, server_url: URL, db_url: URL) -> None:
+    """`plan --atomic` of new NOT NULL columns the YAML fills (backfill_sql, or backfill
+    beside a default that new rows get): added nullable, filled, SET NOT NULL, in the one
+    transaction; no MF106, which would say the revision fails on a table with rows."""
+    project = _adopted(tmp_path, server_url, db_url,
+                       "INSERT INTO items (code, qty) VALUES ('a', 1), ('b', NULL)")
+    (project.root / ".env").write_text(
+        f"SHADOW_DATABASE_URL={server_url.render_as_string(hide_password=False)}\n")
+    set_schema(project, BEFORE.replace(
+        "      qty: {type: integer, nullable: true}\n",
+        "      qty: {type: integer, nullable: true}\n"
+        "      twice: {type: bigint, backfill_sql: \"id * 2\"}\n"
+        "      origin: {type: text, default: new, backfill: legacy}\n"))
+    planned = schemactl(project, "plan", "--atomic", "-m", "filled")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "MF106" not in planned.stdout, planned.stdout
+    assert "LK105" in planned.stdout  # SET NOT NULL scans under ACCESS EXCLUSIVE: said
+    revision = next(project.versions_dir.glob("*_filled.py")).read_text()
+    assert "MF106" not in revision
+    assert "commit_group" not in revision and "outside_transaction" not in revision
+    assert "UPDATE items SET twice = (id * 2) WHERE twice IS NULL" in revision
+    assert "UPDATE items SET origin = 'legacy'::text WHERE origin IS NULL" in revision
+
+    applied = schemactl(project, "apply", url=db_url)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        conn.execute("INSERT INTO items (code, twice) VALUES ('c', 0)")
+        assert conn.execute("SELECT code, twice = id * 2, origin FROM items ORDER BY code") \
+            .fetchall() == [("a", True, "legacy"), ("b", True, "legacy"), ("c", False, "new")]
+        not_null = conn.execute("SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = "
+                                "'items'::regclass AND attname IN ('twice', 'origin') "
+                                "ORDER BY 1").fetchall()
+        assert not_null == [("origin", True), ("twice", True)]
+    again = schemactl(project, "plan", "--atomic", "--check")
+    assert again.returncode == 0 and "No changes." in again.stdout, again.stdout + again.stderr
+
+    rev_id = next(project.versions_dir.glob("*_filled.py")).name.split("_")[0]
+    parent = next(p for p in project.versions_dir.glob("*_items.py")).name.split("_")[0]
+    assert parent < rev_id
+    down = schemactl(project, "downgrade", parent, "--yes", url=db_url)
+    assert down.returncode == 0, down.stdout + down.stderr
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                            "'items'::regclass AND attname IN ('twice', 'origin') "
+                            "AND NOT attisdropped").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (3,)
+    assert schemactl(project, "apply", url=db_url).returncode == 0
+    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
+        assert conn.execute("SELECT code, twice = id * 2, origin FROM items ORDER BY code") \
+            .fetchall() == [("a", True, "legacy"), ("b", True, "legacy"), ("c", True, "legacy")]

@@ -86,14 +86,20 @@ def lock_safe(container: Container, fills: Fills | None = None,
     return type(container)(_defaults_before_fills(result))
 
 
-def filled_in_place(container: Container, fills: Fills) -> Container:
+def filled_in_place(container: Container, fills: Fills,
+                    backfilled: Set[tuple[str, str, str]] = frozenset()) -> Container:
     """For --atomic plans: a column that becomes NOT NULL gets its existing rows filled by
-    one UPDATE just before, in the revision's one transaction (its new default first)."""
+    one UPDATE just before, in the revision's one transaction (its new default first); a
+    new column whose YAML says how existing rows are filled (backfill, backfill_sql) is
+    added nullable, filled by one UPDATE, then made NOT NULL, in that same transaction."""
     for op in container.ops:
         if not isinstance(op, ops.ModifyTableOps):
             continue
         steps: list[ops.MigrateOperation] = []
         for inner in op.ops:
+            if isinstance(inner, ops.AddColumnOp):
+                steps += _added_and_filled(inner, fills, backfilled)
+                continue
             key = (op.schema or DEFAULT_SCHEMA, op.table_name,
                    getattr(inner, "column_name", ""))
             if isinstance(inner, ops.AlterColumnOp) and inner.modify_nullable is False \
@@ -106,6 +112,44 @@ def filled_in_place(container: Container, fills: Fills) -> Container:
             steps.append(inner)
         op.ops = steps
     return type(container)(_defaults_before_fills(list(container.ops)))
+
+
+def _added_and_filled(op: ops.AddColumnOp, fills: Fills,
+                      backfilled: Set[tuple[str, str, str]]) -> list[ops.MigrateOperation]:
+    """The --atomic form of a new column the YAML fills (or that is NOT NULL without a
+    default, and has a fill): ADD COLUMN (nullable, no default), SET DEFAULT, UPDATE, SET
+    NOT NULL. One ADD COLUMN ... NOT NULL would fail on a table with rows, and one with a
+    DEFAULT would give existing rows the default instead of what the YAML says."""
+    column = op.column
+    key = (op.schema or DEFAULT_SCHEMA, op.table_name, column.name)
+    default = column.server_default
+    plain = column.identity is None and column.computed is None
+    stated = key in backfilled
+    if not plain or key not in fills or not (stated or (not column.nullable and default is None)):
+        return [op]
+    fill = fills[key]
+    bare = column._copy()
+    bare.nullable, bare.server_default = True, None
+    steps: list[ops.MigrateOperation] = [ops.AddColumnOp(op.table_name, bare, schema=op.schema)]
+    table, name = qualified(op.schema, op.table_name), quote_ident(column.name)
+    alter = f"ALTER TABLE {table} ALTER COLUMN {name}"
+    if isinstance(default, DefaultClause):
+        expression = str(default.arg)
+        steps.append(SqlStepOp([f"{alter} SET DEFAULT {expression}"], [f"{alter} DROP DEFAULT"],
+                               StepInfo("alter", "column", key[0], op.table_name, column.name,
+                                        f"default -> {expression}")))
+    update = f"UPDATE {table} SET {name} = {fill} WHERE {name} IS NULL"
+    if column.nullable:
+        steps.append(SqlStepOp([update], [], StepInfo(
+            "alter", "column", key[0], op.table_name, column.name, f"existing rows = {fill}")))
+        return steps
+    hazards = () if _CONSTANT.match(fill) else (
+        Hazard("MF101", f"table {op.table_name}, column {column.name}",
+               "fails if the fill leaves a row NULL"),)
+    steps.append(SqlStepOp([update, f"{alter} SET NOT NULL"], [f"{alter} DROP NOT NULL"],
+                           StepInfo("alter", "column", key[0], op.table_name, column.name,
+                                    f"NOT NULL, existing rows = {fill}", hazards=hazards)))
+    return steps
 
 
 def _defaults_before_fills(result: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
