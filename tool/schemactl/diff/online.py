@@ -37,7 +37,7 @@ from sqlalchemy import DefaultClause
 
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard
-from schemactl.plan.locks import is_volatile
+from schemactl.plan.locks import by_key, classify, is_volatile
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident, quote_literal
 
@@ -226,7 +226,38 @@ def _safe_op(op: ops.MigrateOperation, fills: Fills,
 
 def safe_statements(statements: list[str]) -> list[str]:
     """Each statement in its lock-safe form (statements already safe are kept as they are)."""
-    return [safe for statement in statements for safe in _safe_statement(statement)]
+    safe = [form for statement in statements for form in _safe_statement(statement)]
+    return _not_null_proven_first(safe)
+
+
+_SET_NOT_NULL = re.compile(
+    rf"^ALTER TABLE (?P<table>{_QUALIFIED}) ALTER COLUMN (?P<column>{_NAME}) SET NOT NULL$")
+
+
+def _not_null_proven_first(statements: list[str]) -> list[str]:
+    """A SET NOT NULL within another step (a nullable column made an identity column, which
+    PostgreSQL allows only on a NOT NULL column) would scan the table under ACCESS
+    EXCLUSIVE. The helper check is added NOT VALID and validated at the start of the step,
+    before anything else of it (a default it drops still fills inserts meanwhile), and SET
+    NOT NULL, where it was, then skips its scan; the helper is dropped right after it."""
+    result = list(statements)
+    for statement in statements:
+        match = _SET_NOT_NULL.match(statement)
+        index = result.index(statement)
+        if match is None or classify(statement, result[:index]) != by_key("set not null"):
+            continue
+        table, column = match["table"], match["column"]
+        helper = quote_ident(_helper_name(_unquoted(table.rpartition(".")[2]),
+                                          _unquoted(column)))
+        result[index:index + 1] = [statement, f"ALTER TABLE {table} DROP CONSTRAINT {helper}"]
+        result[:0] = [
+            f"ALTER TABLE {table} ADD CONSTRAINT {helper} CHECK ({column} IS NOT NULL) NOT VALID",
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {helper}"]
+    return result
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
 def _safe_statement(statement: str) -> list[str]:
