@@ -290,6 +290,9 @@ def test_a_run_that_stopped_right_after_a_statement_outside_a_transaction_comple
     rev_id = path.name.split("_")[0]
     script = next(project.sql_dir.glob("*_safe.sql")).read_text()
     assert "ADD VALUE IF NOT EXISTS 'mid'" in script
+    # What a DBA whose build failed does, since IF NOT EXISTS would skip an INVALID index.
+    assert "-- If it fails, it leaves an INVALID index: drop it at once (DROP INDEX CONCURRENTLY " \
+        "IF EXISTS items_code_idx;), or running it again skips it as existing." in script
 
     # The killed run: groups 1..group done (the offline SQL of the revision, through psql),
     # the history at group - 1, as apply leaves it when stopped before recording `group`.
