@@ -398,3 +398,24 @@ def test_revisions_in_the_wrong_direction_or_unknown_are_clear_errors(
     unknown = schemactl(project, "downgrade", "0042", "--yes", url=db_url)
     assert unknown.returncode == 1 and "'0042'" in unknown.stderr
     assert revision_of(db) == "0002"
+
+
+def test_a_statement_that_did_nothing_is_said_by_apply_and_fleet_apply(
+        project: Project, db_url: URL, server_url: URL) -> None:
+    """PostgreSQL's "..., skipping" notice (a statement guarded by IF [NOT] EXISTS that
+    found its work done) is a line of the output, for one database and for a fleet."""
+    write_revision(project, "0003", "guarded", ["DROP INDEX IF EXISTS users_nope_idx"],
+                   down="0002")
+    done = schemactl(project, "apply", url=db_url)
+    assert done.returncode == 0, done.stderr
+    assert '0003_guarded: PostgreSQL: index "users_nope_idx" does not exist, skipping' \
+        in done.stderr, done.stderr
+    assert schemactl(project, "downgrade", "0002", "--yes", url=db_url).returncode == 0
+    host = f"{server_url.host or 'localhost'}:{server_url.port or 5432}"
+    (project.root / "fleet.yaml").write_text(
+        f"databases:\n  - postgresql://{server_url.username or 'postgres'}@{host}/"
+        f"{db_url.database}\n")
+    fleet = schemactl(project, "apply", "--fleet", "--yes")
+    assert fleet.returncode == 0, fleet.stdout + fleet.stderr
+    assert '  0003_guarded: PostgreSQL: index "users_nope_idx" does not exist, skipping' \
+        in fleet.stderr, fleet.stderr

@@ -139,7 +139,7 @@ def test_steps_take_their_lock_safe_forms_by_default(tmp_path: Path, server_url:
     assert "MF101" in steps["column qty"] and "MF103" in steps["check n_positive"]
     assert "[ACCESS EXCLUSIVE, rewrite]" in steps["column n"] and "LK101" in steps["column n"]
     sql = {s.name: s.sql for s in plan.steps}
-    assert sql["a_n_idx"] == ("CREATE INDEX CONCURRENTLY a_n_idx ON a (n)",)
+    assert sql["a_n_idx"] == ("CREATE INDEX CONCURRENTLY IF NOT EXISTS a_n_idx ON a (n)",)
     assert sql["qty"][-2:] == ("ALTER TABLE a ALTER COLUMN qty SET NOT NULL",
                                "ALTER TABLE a DROP CONSTRAINT a_qty_not_null")
 

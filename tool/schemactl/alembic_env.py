@@ -64,7 +64,8 @@ def _options(config: Any, project: Project) -> dict[str, Any]:
         "version_table": VERSION_TABLE,
         "version_table_schema": config.attributes.get(SCHEMA_ATTRIBUTE),
         # apply: record each completed transaction group, resume after the last (diff/ops.py)
-        **{key: config.attributes[key] for key in (_ops.PROGRESS_OPTION, _ops.RESUME_OPTION)
+        **{key: config.attributes[key] for key in (_ops.PROGRESS_OPTION, _ops.RESUME_OPTION,
+                                                  _ops.NOTE_OPTION)
            if key in config.attributes},
     }
 

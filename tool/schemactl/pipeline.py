@@ -137,7 +137,8 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
         before = read_catalog(conn)
         upgrade_ops = diff(metadata, spec, conn, desired)
         if atomic:
-            upgrade_ops = filled_in_place(upgrade_ops, existing_row_fills(spec))
+            upgrade_ops = filled_in_place(upgrade_ops, existing_row_fills(spec),
+                                          stated_backfills(spec))
         else:
             upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec), stated_backfills(spec))
         if not is_empty(upgrade_ops):

@@ -48,7 +48,7 @@ COMMIT;
 -- Transaction group 4 of 5: outside a transaction
 -- Outside a transaction: CREATE INDEX CONCURRENTLY cannot run inside a transaction block.
 -- If the script stops after this point, this revision is partly applied.
--- If it fails, it leaves an INVALID index: drop it (DROP INDEX CONCURRENTLY) before running it again.
+-- If it fails, it leaves an INVALID index: drop it at once (DROP INDEX CONCURRENTLY IF EXISTS users_image_file_idx;) before running it again.
 CREATE INDEX CONCURRENTLY users_image_file_idx ON users (image_file);
 
 -- Transaction group 5 of 5

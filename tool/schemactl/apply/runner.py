@@ -19,7 +19,8 @@ Nothing here prints: progress goes to the hooks, the outcome is an ApplyResult.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from schemactl.apply.lock import LockHolder, key_for, migration_lock
 from schemactl.apply.revisions import Revision
 from schemactl.apply.session import migration_session
 from schemactl.db.errors import pg_message
-from schemactl.diff.ops import PROGRESS_OPTION, RESUME_OPTION
+from schemactl.diff.ops import NOTE_OPTION, PROGRESS_OPTION, RESUME_OPTION
 from schemactl.errors import SchemactlError
 from schemactl.project import Project
 from schemactl.settings import Settings
@@ -84,6 +85,9 @@ class Hooks:
     on_start: Callable[[Revision, int, int], None] = _ignore  # revision, index (1-based), total
     on_retry: Callable[[Revision, int, float], None] = _ignore  # revision, attempt, sleep seconds
     on_done: Callable[[StepResult], None] = _ignore
+    # Something the run did by itself, or skipped: PostgreSQL's "... already exists,
+    # skipping" of a statement an earlier run had completed, an INVALID index dropped.
+    on_note: Callable[[Revision, str], None] = _ignore
 
 
 def current_revision(conn: Connection, schema: str | None = None) -> str | None:
@@ -240,12 +244,14 @@ def _run_step(project: Project, settings: Settings, conn: Connection, rev: Revis
     started = time.monotonic()
     while True:
         try:
-            return _run_once(project, conn, rev, direction, attempt, schema)
+            with _notes_shown(conn, rev, hooks):
+                return _run_once(project, conn, rev, direction, attempt, schema,
+                                 lambda message: hooks.on_note(rev, message))
         except sqlalchemy.exc.DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             # A revision in transaction groups is retried too: the next run resumes after its
             # last completed group (a concurrent index build that waited too long for old
-            # transactions fails this way, and leaves an INVALID index the retry drops).
+            # transactions fails this way; the INVALID index it leaves is dropped at once).
             retry = (rev.transactional or rev.resumable) and attempt <= settings.lock_retries
             if sqlstate == LOCK_NOT_AVAILABLE and retry:
                 if conn.in_transaction():
@@ -281,11 +287,33 @@ def _record_failure(conn: Connection, rev: Revision, direction: Direction, start
         pass
 
 
+@contextmanager
+def _notes_shown(conn: Connection, rev: Revision, hooks: Hooks) -> Iterator[None]:
+    """PostgreSQL's notices that a statement of the revision did nothing ("relation ...
+    already exists, skipping": the IF NOT EXISTS of a concurrent index build that an
+    earlier run completed but could not record) reach the user: nothing is skipped
+    silently."""
+    def forward(diagnostic: Any) -> None:
+        message = diagnostic.message_primary or ""
+        if message.endswith("skipping"):
+            hooks.on_note(rev, f"PostgreSQL: {message}")
+
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.add_notice_handler(forward)
+    try:
+        yield
+    finally:
+        driver.remove_notice_handler(forward)
+
+
 def _run_once(project: Project, conn: Connection, rev: Revision, direction: Direction,
-              attempt: int, schema: str | None = None) -> StepResult:
+              attempt: int, schema: str | None = None,
+              note: Callable[[str], None] = _ignore) -> StepResult:
     config = project.alembic_config()
     config.attributes["connection"] = conn
     config.attributes[SCHEMA_ATTRIBUTE] = schema
+    config.attributes[NOTE_OPTION] = note
     started = time.monotonic()
     if not rev.transactional:
         # The revision commits part way itself, so Alembic must own the transactions
@@ -351,8 +379,8 @@ def _failure(conn: Connection, rev: Revision, direction: Direction, at: str | No
         f"{verb} of revision {rev.name} failed; the database stays at revision "
         f"{at or 'base (empty)'}. This revision runs in transaction groups: "
         f"{_groups_done(conn, rev, direction, schema)} completed and stay; the failing group was "
-        "rolled back (a statement outside a transaction, such as CREATE INDEX "
-        "CONCURRENTLY, may leave an INVALID index, which the next run drops).",
+        "rolled back (a CREATE INDEX CONCURRENTLY that fails leaves an INVALID index, which "
+        "apply drops at once, or when it could not, on the next run).",
         f"  statement: {_shorten(str(exc.statement or ''))}",
         f"  PostgreSQL: {pg_message(exc)}",
     ]

@@ -188,8 +188,11 @@ def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
         echo(f"      lock timeout in {rev.name}; rolled back, retry {attempt} in {pause:g}s",
              err=True)
 
+    def on_note(rev: Revision, message: str) -> None:
+        echo(f"      {rev.name}: {message}", err=True)
+
     return Hooks(confirm=_confirm(yes), on_lock_wait=on_lock_wait, on_start=progress.start,
-                 on_retry=on_retry, on_done=progress.done)
+                 on_retry=on_retry, on_done=progress.done, on_note=on_note)
 
 
 def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, yes: bool,

@@ -145,6 +145,11 @@ def _summary(result: FleetResult, verb: str) -> None:
     ordered = sorted(result.outcomes, key=lambda o: order.get(o.result, 4))
     _table([[o.target, o.result, f"{_rev(o.before)} -> {_rev(o.after)}", f"{o.duration_ms} ms"]
             for o in ordered], ["TARGET", "RESULT", "REVISION", "TIME"])
+    for outcome in ordered:
+        if outcome.detail.get("notes"):
+            echo(f"\n{outcome.target}:", err=True)
+            for note in outcome.detail["notes"]:
+                echo(f"  {note}", err=True)
     for outcome in result.failed:
         echo(f"\n{outcome.target} failed:", err=True)
         for line in (outcome.error or "").splitlines():

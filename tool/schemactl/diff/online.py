@@ -3,9 +3,12 @@
 Input: the UpgradeOps of a plan. Output: the same UpgradeOps where each step on a table
 that the revision does not create itself takes the form that lets the application go on:
 
-- CREATE INDEX / DROP INDEX -> CONCURRENTLY (run outside a transaction);
-- ADD UNIQUE / PRIMARY KEY -> a unique index built concurrently, then ADD CONSTRAINT ...
-  USING INDEX (catalog only);
+- CREATE INDEX / DROP INDEX -> CONCURRENTLY (run outside a transaction), with IF NOT EXISTS
+  / IF EXISTS: such a statement commits by itself before apply can record its group, so a
+  run that stops in between runs it again (PostgreSQL's "already exists, skipping" notice
+  is shown, not hidden);
+- ADD UNIQUE / PRIMARY KEY -> a unique index built concurrently (IF NOT EXISTS, as above),
+  then ADD CONSTRAINT ... USING INDEX (catalog only);
 - ADD FOREIGN KEY / CHECK -> ADD ... NOT VALID (catalog only), then VALIDATE CONSTRAINT
   (a scan that lets reads and writes go on, in a transaction of its own);
 - SET NOT NULL -> a CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL (which then
@@ -33,14 +36,16 @@ from alembic.operations import ops
 from sqlalchemy import DefaultClause
 
 from schemactl.diff.ops import SqlStepOp, StepInfo
-from schemactl.plan.locks import is_volatile
+from schemactl.plan.locks import by_key, classify, is_volatile
 from schemactl.spec.types import DEFAULT_SCHEMA
 from schemactl.sqltext import qualified, quote_ident, quote_literal
 
 _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _QUALIFIED = rf"{_NAME}(?:\.{_NAME})?"
-_CREATE_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY )")
-_DROP_INDEX = re.compile(r"^DROP INDEX (?!CONCURRENTLY )(?!IF EXISTS )(?=\S+$)")
+# A named index (IF NOT EXISTS needs the name), or an unnamed one (CONCURRENTLY only).
+_CREATE_INDEX = re.compile(
+    rf"^CREATE (UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?(?P<named>(?={_NAME} ON ))?")
+_DROP_INDEX = re.compile(rf"^DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(?={_QUALIFIED}$)")
 _ADD_CONSTRAINT = re.compile(
     rf"^ALTER TABLE (?P<table>{_QUALIFIED}) ADD CONSTRAINT (?P<name>{_NAME}) "
     r"(?P<kind>FOREIGN KEY|CHECK|UNIQUE|PRIMARY KEY)\s*(?P<rest>.*)$", re.DOTALL)
@@ -77,14 +82,20 @@ def lock_safe(container: Container, fills: Fills | None = None,
     return type(container)(_defaults_before_fills(result))
 
 
-def filled_in_place(container: Container, fills: Fills) -> Container:
+def filled_in_place(container: Container, fills: Fills,
+                    backfilled: Set[tuple[str, str, str]] = frozenset()) -> Container:
     """For --atomic plans: a column that becomes NOT NULL gets its existing rows filled by
-    one UPDATE just before, in the revision's one transaction (its new default first)."""
+    one UPDATE just before, in the revision's one transaction (its new default first); a
+    new column whose YAML says how existing rows are filled (backfill, backfill_sql) is
+    added nullable, filled by one UPDATE, then made NOT NULL, in that same transaction."""
     for op in container.ops:
         if not isinstance(op, ops.ModifyTableOps):
             continue
         steps: list[ops.MigrateOperation] = []
         for inner in op.ops:
+            if isinstance(inner, ops.AddColumnOp):
+                steps += _added_and_filled(inner, fills, backfilled)
+                continue
             key = (op.schema or DEFAULT_SCHEMA, op.table_name,
                    getattr(inner, "column_name", ""))
             if isinstance(inner, ops.AlterColumnOp) and inner.modify_nullable is False \
@@ -97,6 +108,41 @@ def filled_in_place(container: Container, fills: Fills) -> Container:
             steps.append(inner)
         op.ops = steps
     return type(container)(_defaults_before_fills(list(container.ops)))
+
+
+def _added_and_filled(op: ops.AddColumnOp, fills: Fills,
+                      backfilled: Set[tuple[str, str, str]]) -> list[ops.MigrateOperation]:
+    """The --atomic form of a new column the YAML fills (or that is NOT NULL without a
+    default, and has a fill): ADD COLUMN (nullable, no default), SET DEFAULT, UPDATE, SET
+    NOT NULL. One ADD COLUMN ... NOT NULL would fail on a table with rows, and one with a
+    DEFAULT would give existing rows the default instead of what the YAML says."""
+    column = op.column
+    key = (op.schema or DEFAULT_SCHEMA, op.table_name, column.name)
+    default = column.server_default
+    plain = column.identity is None and column.computed is None
+    stated = key in backfilled
+    if not plain or key not in fills or not (stated or (not column.nullable and default is None)):
+        return [op]
+    fill = fills[key]
+    bare = column._copy()
+    bare.nullable, bare.server_default = True, None
+    steps: list[ops.MigrateOperation] = [ops.AddColumnOp(op.table_name, bare, schema=op.schema)]
+    table, name = qualified(op.schema, op.table_name), quote_ident(column.name)
+    alter = f"ALTER TABLE {table} ALTER COLUMN {name}"
+    if isinstance(default, DefaultClause):
+        expression = str(default.arg)
+        steps.append(SqlStepOp([f"{alter} SET DEFAULT {expression}"], [f"{alter} DROP DEFAULT"],
+                               StepInfo("alter", "column", key[0], op.table_name, column.name,
+                                        f"default -> {expression}")))
+    update = f"UPDATE {table} SET {name} = {fill} WHERE {name} IS NULL"
+    if column.nullable:
+        steps.append(SqlStepOp([update], [], StepInfo(
+            "alter", "column", key[0], op.table_name, column.name, f"existing rows = {fill}")))
+        return steps
+    steps.append(SqlStepOp([update, f"{alter} SET NOT NULL"], [f"{alter} DROP NOT NULL"],
+                           StepInfo("alter", "column", key[0], op.table_name, column.name,
+                                    f"NOT NULL, existing rows = {fill}")))
+    return steps
 
 
 def _defaults_before_fills(result: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
@@ -173,15 +219,49 @@ def _safe_op(op: ops.MigrateOperation, fills: Fills,
 
 def safe_statements(statements: list[str]) -> list[str]:
     """Each statement in its lock-safe form (statements already safe are kept as they are)."""
-    return [safe for statement in statements for safe in _safe_statement(statement)]
+    safe = [form for statement in statements for form in _safe_statement(statement)]
+    return _not_null_proven_first(safe)
+
+
+_SET_NOT_NULL = re.compile(
+    rf"^ALTER TABLE (?P<table>{_QUALIFIED}) ALTER COLUMN (?P<column>{_NAME}) SET NOT NULL$")
+
+
+def _not_null_proven_first(statements: list[str]) -> list[str]:
+    """A SET NOT NULL within another step (a nullable column made an identity column, which
+    PostgreSQL allows only on a NOT NULL column) would scan the table under ACCESS
+    EXCLUSIVE. The helper check is added NOT VALID and validated at the start of the step,
+    before anything else of it (a default it drops still fills inserts meanwhile), and SET
+    NOT NULL, where it was, then skips its scan; the helper is dropped right after it."""
+    result = list(statements)
+    for statement in statements:
+        match = _SET_NOT_NULL.match(statement)
+        index = result.index(statement)
+        if match is None or classify(statement, result[:index]) != by_key("set not null"):
+            continue
+        table, column = match["table"], match["column"]
+        helper = quote_ident(_helper_name(_unquoted(table.rpartition(".")[2]),
+                                          _unquoted(column)))
+        result[index:index + 1] = [statement, f"ALTER TABLE {table} DROP CONSTRAINT {helper}"]
+        result[:0] = [
+            f"ALTER TABLE {table} ADD CONSTRAINT {helper} CHECK ({column} IS NOT NULL) NOT VALID",
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {helper}"]
+    return result
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
 def _safe_statement(statement: str) -> list[str]:
+    # IF [NOT] EXISTS: each runs again after a run that stopped before recording it.
     if _CREATE_INDEX.match(statement):
-        return [_CREATE_INDEX.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY ",
-                                  statement, count=1)]
+        return [_CREATE_INDEX.sub(
+            lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY "
+                      + ("IF NOT EXISTS " if m.group("named") is not None else ""),
+            statement, count=1)]
     if _DROP_INDEX.match(statement):
-        return [_DROP_INDEX.sub("DROP INDEX CONCURRENTLY ", statement, count=1)]
+        return [_DROP_INDEX.sub("DROP INDEX CONCURRENTLY IF EXISTS ", statement, count=1)]
     match = _ADD_CONSTRAINT.match(statement)
     if match is None or re.search(r"\bNOT VALID\s*$", statement):
         return [statement]
@@ -195,7 +275,7 @@ def _safe_statement(statement: str) -> list[str]:
     # looks for it; the constraint then owns it.
     index_body = key["columns"] + (key["include"] or "") + (
         " NULLS NOT DISTINCT" if key["nulls"] else "")
-    return [f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} {index_body}",
+    return [f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {index_body}",
             f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}"
             f"{key['deferrable'] or ''}"]
 

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy.exc
 from alembic.autogenerate import renderers
 from alembic.migration import MigrationContext
 from alembic.operations import MigrateOperation, Operations
@@ -144,6 +145,9 @@ GROUP_BREAK = "-- schemactl: end of transaction group"
 # a completed group, and the number of groups an earlier, failed run completed.
 PROGRESS_OPTION = "schemactl_group_done"
 RESUME_OPTION = "schemactl_resume_after"
+# ... and a callback that tells the user something a run did by itself (an INVALID index
+# dropped): a line of apply's output, not a progress label that vanishes.
+NOTE_OPTION = "schemactl_note"
 
 
 @dataclass
@@ -234,7 +238,11 @@ def _run_outside_transaction(operations: Operations, operation: OutsideTransacti
             assert context.connection is not None
             with progress.notices(context.connection.connection.driver_connection,
                                   _first_words(operation.statement)):
-                context.impl._exec(statement)
+                try:
+                    context.impl._exec(statement)
+                except sqlalchemy.exc.DBAPIError:
+                    _drop_invalid_index(context, operation.statement, failed=True)
+                    raise
             _group_done(context, state)  # autocommit: recorded at once
     else:  # the plan's rehearsal: the caller's (empty) transaction ends first
         conn = context.connection
@@ -261,9 +269,14 @@ _CONCURRENT_INDEX = re.compile(
     rf"\s+ON\s+(?:ONLY\s+)?(?:({_NAME})\.)?{_NAME}", re.IGNORECASE)
 
 
-def _drop_invalid_index(context: MigrationContext, statement: str) -> None:
+def _drop_invalid_index(context: MigrationContext, statement: str,
+                        failed: bool = False) -> None:
     """A concurrent index build that failed (duplicates, a cancel, a lost connection)
-    leaves an INVALID index behind, under the name the retry wants: drop it first."""
+    leaves an INVALID index behind. A unique one goes on refusing duplicates on every write
+    (and every index slows writes down) until it is dropped, and IF NOT EXISTS would skip
+    the rebuild. So it is dropped right after the failure (failed=True: the original error
+    is then raised, and a failure of this drop only noted), and before each build, in case
+    the run that failed could not (killed, connection lost)."""
     match = _CONCURRENT_INDEX.match(statement)
     if match is None:
         return
@@ -271,13 +284,40 @@ def _drop_invalid_index(context: MigrationContext, statement: str) -> None:
     name = f"{schema}.{index}" if schema else index
     conn = context.connection
     assert conn is not None
-    invalid = conn.execute(
-        text("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
-        {"name": name}).scalar()
-    if invalid:
-        print(f"Dropping the INVALID index {name} that an earlier, failed build left behind",
-              file=sys.stderr)
-        conn.execute(text(f"DROP INDEX CONCURRENTLY {name}"))
+    try:
+        invalid = conn.execute(
+            text("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+            {"name": name}).scalar()
+        if invalid:
+            conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        if not failed:
+            raise
+        _note(context, f"the failed build left the INVALID index {name}, and dropping it "
+                       f"failed too ({_one_line(exc)}); the next apply drops it, or run "
+                       f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        return
+    if invalid and failed:
+        _note(context, f"Dropped the INVALID index {name} that the failed build left behind "
+                       "(it would have gone on slowing, or refusing, writes to the table)")
+    elif invalid:
+        _note(context, f"Dropping the INVALID index {name} that an earlier, failed build "
+                       "left behind")
+
+
+def _one_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split())[:300]
+
+
+def _note(context: MigrationContext, message: str) -> None:
+    """A line for the user (apply prints it); without a listener (a shadow's replay),
+    stderr, as nothing a run does by itself may go unsaid."""
+    note = context.opts.get(NOTE_OPTION)
+    if note is not None:
+        note(message)
+    else:
+        print(message, file=sys.stderr)
 
 
 @renderers.dispatch_for(CommitGroupOp)

@@ -102,7 +102,9 @@ def _migrate(job: Job, target: Target) -> Outcome:
             start.append(path[0].down_id if direction == "up" else path[0].id)
         _refuse_unapproved(job.approved, direction, path)
 
-    hooks = Hooks(confirm=confirm, on_done=lambda step: done.append(step.revision.id))
+    notes: list[str] = []  # what a run did by itself or skipped (runner.Hooks.on_note)
+    hooks = Hooks(confirm=confirm, on_done=lambda step: done.append(step.revision.id),
+                  on_note=lambda rev, message: notes.append(f"{rev.name}: {message}"))
     try:
         if job.action == "up":
             result = runner.upgrade(project, job.settings, target.url, job.to, hooks,
@@ -114,10 +116,11 @@ def _migrate(job: Job, target: Target) -> Outcome:
         # Every revision before the failing one committed: the target stands there now.
         at = _current_or_none(job, target)
         return Outcome(target.name, "failed", start[0] if start else at, at,
-                       revisions=done, error=_message(exc))
+                       revisions=done, error=_message(exc), detail={"notes": notes})
     ran: Result = "applied" if job.action == "up" else "undone"
     return Outcome(target.name, ran if result.steps else "unchanged", result.before,
-                   result.after, revisions=[s.revision.id for s in result.steps])
+                   result.after, revisions=[s.revision.id for s in result.steps],
+                   detail={"notes": notes})
 
 
 def _current_or_none(job: Job, target: Target) -> str | None:

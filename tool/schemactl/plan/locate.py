@@ -79,7 +79,8 @@ def _find(spec: SchemaSpec, statement: str, position: int | None) -> _Object | N
     table = _table_of(spec, statement)
     if table is None:
         return None
-    named = re.match(r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|ALTER\s+TABLE\s+.*?\s+ADD\s+CONSTRAINT)"
+    named = re.match(r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?(?:\s+IF\s+NOT\s+EXISTS)?"
+                     r"|ALTER\s+TABLE\s+.*?\s+ADD\s+CONSTRAINT)"
                      r"\s+(\"(?:[^\"]|\"\")+\"|[\w$]+)", statement, re.I | re.S)
     if position is None and named is not None:
         # No position: the statement is about the index or constraint it creates.
@@ -98,7 +99,8 @@ def _find(spec: SchemaSpec, statement: str, position: int | None) -> _Object | N
 
 def _table_of(spec: SchemaSpec, statement: str) -> TableSpec | None:
     """The table the statement is about: the one named right after TABLE or ON."""
-    match = re.match(r"\s*(?:CREATE\s+TABLE|ALTER\s+TABLE|CREATE\s+(?:UNIQUE\s+)?INDEX\s+\S+\s+ON"
+    match = re.match(r"\s*(?:CREATE\s+TABLE|ALTER\s+TABLE|CREATE\s+(?:UNIQUE\s+)?INDEX"
+                     r"(?:\s+CONCURRENTLY)?(?:\s+IF\s+NOT\s+EXISTS)?\s+\S+\s+ON"
                      r"|COMMENT\s+ON\s+(?:TABLE|COLUMN))\s+(?:ONLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?",
                      statement, re.I)
     if match is None:

@@ -118,7 +118,7 @@ KINDS: tuple[StatementKind, ...] = (
     StatementKind(
         "create index concurrently", r"^CREATE (UNIQUE )?INDEX CONCURRENTLY ",
         Lock.SHARE_UPDATE_EXCLUSIVE, Cost.INDEX_BUILD,
-        "CREATE INDEX CONCURRENTLY t_a_idx ON t (a)", transaction=False,
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a)", transaction=False,
         note="reads and writes go on; waits for transactions that hold the table"),
     StatementKind(
         "create index", r"^CREATE (UNIQUE )?INDEX ", Lock.SHARE, Cost.INDEX_BUILD,
@@ -127,7 +127,7 @@ KINDS: tuple[StatementKind, ...] = (
     StatementKind(
         "drop index concurrently", r"^DROP INDEX CONCURRENTLY ",
         Lock.SHARE_UPDATE_EXCLUSIVE, Cost.CATALOG,
-        "DROP INDEX CONCURRENTLY t_s_idx", setup="CREATE INDEX t_s_idx ON t (s)",
+        "DROP INDEX CONCURRENTLY IF EXISTS t_s_idx", setup="CREATE INDEX t_s_idx ON t (s)",
         transaction=False),
     StatementKind(
         "drop index", r"^DROP INDEX ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,

@@ -289,8 +289,7 @@ def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
                       "-- If the script stops after this point, this revision is partly applied."]
             kind = classify(first.sql)
             if kind is not None and kind.key == "create index concurrently":
-                lines.append("-- If it fails, it leaves an INVALID index: drop it "
-                             "(DROP INDEX CONCURRENTLY) before running it again.")
+                lines += _invalid_index_note(first.sql)
             lines += _statement_notes(first) + [first.sql + ";", ""]
             continue
         lines += [label] if label else []
@@ -299,6 +298,27 @@ def _render_revision(revision: RevisionSql, downgrade: bool) -> list[str]:
             lines += _statement_notes(statement) + [statement.sql + ";", ""]
         lines += ["COMMIT;", ""]
     return lines
+
+
+_INDEX_NAME = re.compile(
+    r'^CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(IF\s+NOT\s+EXISTS\s+)?'
+    r'((?:"(?:[^"]|"")+"|[^\s."(]+))\s+ON\s+(?:ONLY\s+)?(?:((?:"(?:[^"]|"")+"|[^\s."(]+))\.)?',
+    re.IGNORECASE)
+
+
+def _invalid_index_note(sql: str) -> list[str]:
+    """What a DBA does when the build fails: drop the INVALID index it leaves (a unique one
+    goes on refusing duplicates on writes), which IF NOT EXISTS would otherwise skip."""
+    match = _INDEX_NAME.match(sql)
+    if match is None:
+        return ["-- If it fails, it leaves an INVALID index: drop it "
+                "(DROP INDEX CONCURRENTLY) before running it again."]
+    guarded, index, schema = match.groups()
+    name = f"{schema}.{index}" if schema else index
+    return [f"-- If it fails, it leaves an INVALID index: drop it at once "
+            f"(DROP INDEX CONCURRENTLY IF EXISTS {name};)"
+            + (", or running it again skips it as existing." if guarded
+               else " before running it again.")]
 
 
 def _outside(statement: CheckedStatement, revision: RevisionSql) -> bool:

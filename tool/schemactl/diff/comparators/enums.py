@@ -106,8 +106,10 @@ def _add_values(schema: str, name: str, old: tuple[str, ...], new: tuple[str, ..
             continue
         following = next((v for v in new[i + 1:] if v in old), None)
         position = f" BEFORE {quote_literal(following)}" if following else ""
-        statements.append(
-            f"ALTER TYPE {qualified(schema, name)} ADD VALUE {quote_literal(value)}{position}")
+        # IF NOT EXISTS: a run that stopped after it committed (offline SQL run again from
+        # the top, a hand-made autocommit block) can run it again.
+        statements.append(f"ALTER TYPE {qualified(schema, name)} ADD VALUE IF NOT EXISTS "
+                          f"{quote_literal(value)}{position}")
     return statements
 
 
