@@ -257,3 +257,29 @@ def test_status_at_head_after_a_plan_reads_the_shadow_plan_kept(
     assert done.returncode == 3
     assert "index public.users_name: missing from the database" in done.stdout
     assert "table public.users: differs\n      + nickname text\n" in done.stdout
+
+
+def test_pending_rewrites_and_long_locks_say_how_big_their_table_is(
+        tmp_path: Path, db_url: URL) -> None:
+    project = new_project(tmp_path / "sized")
+    write_revision(project, "0001", "create_items", [
+        "CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)",
+        "INSERT INTO items SELECT g, g FROM generate_series(1, 5000) g",
+        "ANALYZE items",
+    ], ["DROP TABLE items"])
+    write_revision(project, "0002", "wider_qty",
+                   ["ALTER TABLE items ALTER COLUMN qty TYPE bigint USING qty::bigint"],
+                   ["ALTER TABLE items ALTER COLUMN qty TYPE integer USING qty::integer"],
+                   down="0001", hazards=[{"code": "LK101", "kind": "table rewrite",
+                                          "object": "table items, column qty",
+                                          "message": "rewrites the table"}])
+    assert schemactl(project, "apply", "--to", "0001", url=db_url).returncode == 0
+    done = schemactl(project, "status", url=db_url)
+    assert done.returncode == 3
+    assert "! LK101 (table rewrite) table items, column qty: rewrites the table " \
+           "(items: ~5,000 rows, " in done.stdout, done.stdout
+    as_json = json.loads(schemactl(project, "status", "--json", url=db_url).stdout)
+    assert as_json["table_sizes"]["items"]["rows"] == 5000
+    assert as_json["table_sizes"]["items"]["total_bytes"] > 100_000
+    dry = schemactl(project, "apply", "--dry-run", url=db_url)
+    assert "(items: ~5,000 rows, " in dry.stdout, dry.stdout

@@ -32,6 +32,14 @@ class RevisionHazard:
     def destructive(self) -> bool:
         return self.kind == HazardKind.DATA_LOSS.value
 
+    @property
+    def costly_table(self) -> str | None:
+        """The table a rewrite or a long lock is on, whose size tells how long it takes."""
+        costly = (HazardKind.TABLE_REWRITE.value, HazardKind.LONG_LOCK.value)
+        if self.kind not in costly or not self.object.startswith("table "):
+            return None
+        return self.object.removeprefix("table ").split(",")[0].strip() or None
+
     def __str__(self) -> str:
         return f"{self.code} ({self.kind}) {self.object}: {self.message}"
 

@@ -24,6 +24,7 @@ from schemactl.diff import shadow_cache
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.errors import SchemactlError
 from schemactl.ignore import IgnoreList, Left, load_ignore_list
+from schemactl.inspect.sizes import TableSize, sizes_by_name
 from schemactl.project import Project
 from schemactl.settings import Settings, shadow_server_url
 
@@ -42,6 +43,8 @@ class StatusReport:
     # Objects the YAML (and so the drift comparison) cannot express, not named by the ignore
     # list: drift in them is not seen, and the report says so.
     not_compared: list[Left] = field(default_factory=list)
+    # The tables the pending revisions rewrite or lock long, with their size (catalog read).
+    sizes: dict[str, TableSize] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -59,6 +62,7 @@ def status(project: Project, settings: Settings, url: URL, schema: str | None = 
         pending = revisions.upgrade_path(project, current, "head") if head else []
         edited = runner.edited_after_apply(project, conn, current, schema)
     report = StatusReport(current, head, pending, [], checksums.verify(project), edited)
+    report.sizes = costly_table_sizes(url, pending, schema)
     shadow = settings.shadow_database_url
     warning = mismatch(url, normalize(shadow.get_secret_value())) if shadow else None
     report.warnings.extend([warning] if warning else [])
@@ -67,6 +71,15 @@ def status(project: Project, settings: Settings, url: URL, schema: str | None = 
         report.drift = drift_of(project, settings, url, current, schema)
         report.drift = _left_alone(report, ignore, url, schema)
     return report
+
+
+def costly_table_sizes(url: URL, pending: list[Revision],
+                       schema: str | None = None) -> dict[str, TableSize]:
+    """How big each table is that a pending revision rewrites or locks while it scans: what
+    its LK hazards cost on this database."""
+    names = {table for rev in pending for hazard in rev.hazards
+             if (table := hazard.costly_table) is not None}
+    return sizes_by_name(url, names, schema) if names else {}
 
 
 def _left_alone(report: StatusReport, ignore: IgnoreList, url: URL,

@@ -4,9 +4,9 @@ apply, downgrade, status, check, hash."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.engine import URL
@@ -34,6 +34,9 @@ from schemactl.ignore import FILE_NAME as IGNORE_FILE
 from schemactl.pipeline import lint_revisions
 from schemactl.project import Project
 from schemactl.settings import Settings, duration_seconds, target_url
+
+if TYPE_CHECKING:
+    from schemactl.inspect.sizes import TableSize
 
 PROGRESS_BAR_FROM = 5  # revisions; fewer than this and a line per revision says enough
 
@@ -98,7 +101,10 @@ def _describe(rev: Revision) -> str:
     return f"  {rev.name}" + (f"  {title}" if title and title not in rev.name else "")
 
 
-def _show_plan(direction: Direction, path: list[Revision]) -> None:
+def _show_plan(direction: Direction, path: list[Revision],
+               sizes: Mapping[str, TableSize] | None = None) -> None:
+    """The revisions and their hazards; a rewrite or long lock says how big its table is
+    on this database (`sizes`)."""
     verb = "apply" if direction == "up" else "undo"
     echo(f"Revisions to {verb} ({len(path)}):")
     for rev in path:
@@ -108,7 +114,9 @@ def _show_plan(direction: Direction, path: list[Revision]) -> None:
             echo("      ? the hazards of undoing it were not recorded (planned by an older "
                  "schemactl): review its downgrade()")
         for hazard in hazards or ():
-            echo("      " + output.style(f"! {hazard}", "hazard"))
+            table = hazard.costly_table
+            size = f" ({table}: {sizes[table]})" if sizes and table and table in sizes else ""
+            echo("      " + output.style(f"! {hazard}{size}", "hazard"))
         if not rev.transactional:
             echo("      ! not atomic: commits part way (autocommit_block); not retried")
 
@@ -123,11 +131,12 @@ def _needs_consent(direction: Direction, path: list[Revision]) -> list[Revision]
     return list(path) if direction == "down" else [r for r in path if r.destructive]
 
 
-def _confirm(yes: bool) -> Callable[[Direction, list[Revision]], None]:
+def _confirm(yes: bool, url: URL) -> Callable[[Direction, list[Revision]], None]:
     def confirm(direction: Direction, path: list[Revision]) -> None:
         if not path:
             return
-        _show_plan(direction, path)
+        _show_plan(direction, path, status_mod.costly_table_sizes(url, path)
+                   if direction == "up" else None)
         risky = _needs_consent(direction, path)
         if not risky or yes:
             return
@@ -178,7 +187,7 @@ class _Progress:
             echo(f"  {step.revision.name}: {step.duration_ms} ms")
 
 
-def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
+def _hooks(yes: bool, lock_wait: float, progress: _Progress, url: URL) -> Hooks:
     def on_lock_wait(holder: LockHolder | None) -> None:
         who = f" (held by {holder})" if holder else ""
         echo(f"Waiting for another migration run to finish{who}; up to {lock_wait:g}s "
@@ -191,7 +200,7 @@ def _hooks(yes: bool, lock_wait: float, progress: _Progress) -> Hooks:
     def on_note(rev: Revision, message: str) -> None:
         echo(f"      {rev.name}: {message}", err=True)
 
-    return Hooks(confirm=_confirm(yes), on_lock_wait=on_lock_wait, on_start=progress.start,
+    return Hooks(confirm=_confirm(yes, url), on_lock_wait=on_lock_wait, on_start=progress.start,
                  on_retry=on_retry, on_done=progress.done, on_note=on_note)
 
 
@@ -210,7 +219,7 @@ def _run(ctx: Context, direction: Direction, to: str, database_url: str | None, 
         return
     progress = _Progress()
     result = None
-    hooks = _hooks(yes, lock_wait, progress)
+    hooks = _hooks(yes, lock_wait, progress, url)
     try:
         if direction == "up":
             result = runner.upgrade(project, settings, url, to, hooks, lock_wait,
@@ -231,7 +240,9 @@ def _dry_run(project: Project, settings: Settings, url: URL, direction: Directio
 
     result = runner.preview(project, settings, url, direction, to)
     if result.steps:
-        _show_plan(direction, [step.revision for step in result.steps])
+        path = [step.revision for step in result.steps]
+        _show_plan(direction, path, status_mod.costly_table_sizes(url, path)
+                   if direction == "up" else None)
         start, end = (result.before, result.after or "base") if direction == "up" \
             else (result.before or "base", result.after or "base")
         echo(offline_script(project, start, end, downgrade=direction == "down",
@@ -375,6 +386,8 @@ def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
         "target": display(url), "current": report.current, "head": report.head,
         "clean": report.clean,
         "pending": [output.revision_json(rev) for rev in report.pending],
+        "table_sizes": {table: {"rows": size.rows, "total_bytes": size.total_bytes}
+                        for table, size in sorted(report.sizes.items())},
         "drift": [{"object": item.object, "change": item.change, "diff": item.diff}
                   for item in report.drift],
         "file_problems": [{"path": p.path, "reason": p.reason} for p in report.file_problems],
@@ -387,7 +400,7 @@ def _status_json(url: URL, report: status_mod.StatusReport) -> dict[str, Any]:
 
 def _show_status_details(report: status_mod.StatusReport) -> None:
     if report.pending:
-        _show_plan("up", report.pending)
+        _show_plan("up", report.pending, report.sizes)
         echo("  run `schemactl apply` to apply them")
     else:
         echo("Pending: none")

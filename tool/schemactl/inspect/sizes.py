@@ -36,6 +36,20 @@ def _bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+def sizes_by_name(url: URL, names: Iterable[str],
+                  schema: str | None = None) -> dict[str, TableSize]:
+    """Sizes by a table's name as a hazard gives it ("users" or "billing.invoices"); a bare
+    name is in `schema` (a tenant's), else in public."""
+    keys = {name: _key(name, schema) for name in set(names)}
+    found = table_sizes(url, keys.values())
+    return {name: found[key] for name, key in keys.items() if key in found}
+
+
+def _key(name: str, schema: str | None) -> tuple[str, str]:
+    owner, _, table = name.rpartition(".")
+    return owner or schema or "public", table
+
+
 def table_sizes(url: URL, tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableSize]:
     wanted = sorted(set(tables))
     if not wanted:
