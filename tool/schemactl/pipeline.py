@@ -164,6 +164,7 @@ def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     parts = []
     for name in ("schemas", "extensions", "enums", "tables", "sequences", "columns",
                  "constraints", "indexes", "sequence_types", "unlogged_tables", "table_storage",
+                 "partition_keys", "partitions",
                  "busy_schemas", "objects"):
         a, b = getattr(expected, name), getattr(got, name)
         keys = set(a) ^ set(b) if isinstance(a, set) else {k for k in set(a) | set(b)

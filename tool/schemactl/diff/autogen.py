@@ -41,7 +41,10 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                        compare_to: Any) -> bool:
         if type_ == "table":
-            return name not in INTERNAL_TABLES
+            # Partitions are reflected as tables; comparators/partitions.py has them.
+            key = (obj.schema or DEFAULT_SCHEMA, name)
+            return (name not in INTERNAL_TABLES and key not in current.partitions
+                    and key not in desired.partitions)
         if type_ in _OURS_ON_EXISTING_TABLES:
             table = obj.table
             return (table.schema or DEFAULT_SCHEMA, table.name) not in current.tables
@@ -89,7 +92,8 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
 def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
                                         current: Catalog) -> None:
     """A downgrade re-creates a dropped table from reflection, which knows nothing of
-    UNLOGGED or the table's storage parameters: take them from the catalog."""
+    UNLOGGED, the table's storage parameters or its PARTITION BY: take them from the
+    catalog."""
     for op in result:
         if not isinstance(op, ops.DropTableOp):
             continue
@@ -98,6 +102,8 @@ def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
             op.prefixes = ["UNLOGGED"]
         if key in current.table_storage:
             op.table_kw["postgresql_with"] = dict(current.table_storage[key])
+        if key in current.partition_keys:
+            op.table_kw["postgresql_partition_by"] = current.partition_keys[key]
 
 
 def _moved_extension_type(old: str, new: str, current: Catalog, desired: Catalog) -> bool:

@@ -31,6 +31,7 @@ from schemactl.diff.comparators.namespaces import (
     compare_schemas,
     drop_schemas,
 )
+from schemactl.diff.comparators.partitions import compare_partitions
 from schemactl.diff.comparators.renames import rename_steps
 from schemactl.diff.comparators.routines import compare_routines
 from schemactl.diff.comparators.sequences import compare_sequences
@@ -57,7 +58,7 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     # them); their adds last (they may need the columns the other steps make).
     steps = Steps(before=[*routines.drops, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
-                    compare_columns, compare_tables):
+                    compare_columns, compare_tables, compare_partitions):
         steps.extend(compare(current, desired))
         if compare is compare_enums:  # functions may use the types; tables may use them
             steps.before += routines.functions
