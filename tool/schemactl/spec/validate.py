@@ -1588,6 +1588,11 @@ class _Validator(NodeReader):
     def _bound(self, p: _Partition, key: PartitionKey) -> PartitionBound | None:
         node = p.values_node
         if is_text(node) and str(node.value) == "default":
+            if key.strategy == "hash":
+                self.error("E311", node, "a hash-partitioned table cannot have a default "
+                           "partition (PostgreSQL refuses it)", p.obj,
+                           "give it {modulus: m, remainder: r}")
+                return None
             return PartitionBound("default")
         forms = {"range": ("from", "to"), "list": ("in",), "hash": ("modulus", "remainder")}
         written = {"range": "{from: ..., to: ...}", "list": "{in: [...]}",
@@ -1699,8 +1704,9 @@ class _Validator(NodeReader):
         for kind, key_columns, where in keys:
             missing = [c for c in columns if c not in key_columns]
             if expressions:
+                what = "PRIMARY KEY" if kind == "primary key" else "UNIQUE"
                 self.error("E313", where, f"{kind} on a table partitioned by an expression: "
-                           f"PostgreSQL refuses it (unsupported {kind.upper()} constraint with "
+                           f"PostgreSQL refuses it (unsupported {what} constraint with "
                            "partition key definition)", obj,
                            "partition by columns, or leave the key out")
             elif missing:
