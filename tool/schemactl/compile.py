@@ -567,6 +567,24 @@ def partition_sql(partition: PartitionSpec) -> str:
             f"{bound_sql(partition.bound)}{sub}")
 
 
+def partitions_of(spec: SchemaSpec, table: TableSpec) -> list[PartitionSpec]:
+    """The partitions under a table, its partitions' own partitions too, parents first."""
+    under = {(table.schema, table.name)}
+    found = []
+    for partition in spec.partitions:  # validate puts parents first
+        if (partition.parent_schema, partition.parent) in under:
+            under.add((partition.schema, partition.name))
+            found.append(partition)
+    return found
+
+
+def after_create_sql(spec: SchemaSpec, table: TableSpec) -> list[str]:
+    """What creating a table takes besides CREATE TABLE and its indexes: its partitions,
+    then its columns' compression and storage (the generated models run these from an
+    after_create event; create_schema runs them after create_all, in the same order)."""
+    return [partition_sql(p) for p in partitions_of(spec, table)] + column_settings_sql(table)
+
+
 def column_settings_sql(table: TableSpec) -> list[str]:
     """What CREATE TABLE cannot say through SQLAlchemy: each column's compression and
     storage, set once the table exists (by create_schema; a plan compares catalogs)."""
