@@ -40,6 +40,9 @@ class StepInfo:
     # A drop + create of the same object shows as one "-/+" replace in the plan.
     replaces: bool = False
     rewrites: bool | None = None  # a type change: whether PostgreSQL rewrites the table
+    # Run on the baseline before the comparison (renames, a partition detached or attached):
+    # what is compared afterwards already sees it done.
+    on_baseline: bool = False
 
 
 @Operations.register_operation("run_sql")

@@ -26,6 +26,8 @@ _LOCK_CODES: dict[str, tuple[str, str]] = {
     "set not null": ("LK105", "scans every row under ACCESS EXCLUSIVE"),
     "add check": ("LK105", "scans every row under ACCESS EXCLUSIVE"),
     "add foreign key": ("LK105", "scans every row while blocking writes to both tables"),
+    "attach partition": ("LK105", "scans the partition's rows under ACCESS EXCLUSIVE to "
+                         "check them against the bound (and a DEFAULT partition's rows)"),
 }
 
 

@@ -9,11 +9,12 @@ catalog leaves them out), and PostgreSQL keeps them in step with the parent.
 - a new partition: CREATE TABLE ... PARTITION OF parent FOR VALUES ... (parents first);
 - a partition the YAML no longer has: DROP TABLE (its rows are lost: DS101), deepest first;
 - another bound or parent: DETACH PARTITION, then ATTACH PARTITION with the new bound (all
-  detaches before all attaches, so that two partitions may swap ranges).
+  detaches before all attaches, so that two partitions may swap ranges);
+- a partition that becomes a table of its own, or a table that becomes a partition of a
+  table that exists: DETACH / ATTACH PARTITION (partition_moves), rows kept.
 
 What PostgreSQL cannot alter is refused with a clear error rather than planned as a drop
-and a create: another partition key, or a table that becomes (or stops being) partitioned
-or a partition.
+and a create: another partition key, or a table that becomes (or stops being) partitioned.
 """
 
 from __future__ import annotations
@@ -43,6 +44,31 @@ def compare_partitions(current: Catalog, desired: Catalog) -> Steps:
     steps.after += [_detach(old[key], new[key]) for key in moved]
     steps.after += [_attach(old[key], new[key], _default_partition(current, new[key]))
                     for key in moved]
+    return steps
+
+
+def partition_moves(current: Catalog, desired: Catalog) -> list[SqlStepOp]:
+    """A partition that becomes a table of its own (DETACH PARTITION) and a table that
+    becomes a partition of a table that exists (ATTACH PARTITION): both keep the rows.
+    Like renames, these run on the baseline before the comparison (diff/compare.py), so that
+    the table's columns, keys and indexes are compared as they are after it."""
+    steps = []
+    for key in sorted(set(current.partitions) & desired.tables):
+        old = current.partitions[key]
+        if old.key is None:  # a partitioned partition cannot stand as a plain table
+            steps.append(SqlStepOp([_detach_sql(old)], [_attach_sql(old)], _info(
+                "alter", old, f"detach from {display_table(old.parent_schema, old.parent)}: "
+                "a table of its own", reverse_hazards=_attach_hazards(old, None),
+                on_baseline=True)))
+    for key in sorted(current.tables & set(desired.partitions)):
+        new = desired.partitions[key]
+        parent = (new.parent_schema, new.parent)
+        if new.key is None and (parent in current.partition_keys or (
+                parent in current.partitions and current.partitions[parent].key)):
+            default = _default_partition(current, new)
+            steps.append(SqlStepOp([_attach_sql(new)], [_detach_sql(new)], _info(
+                "alter", new, f"attach to {display_table(*parent)} {new.bound}",
+                hazards=_attach_hazards(new, default), on_baseline=True)))
     return steps
 
 
@@ -153,7 +179,8 @@ def _refuse_unalterable(current: Catalog, desired: Catalog) -> None:
             problems.append(f"table {display_table(*key)} becomes {became}")
     for key in sorted((current.tables & set(desired.partitions))
                       | (set(current.partitions) & desired.tables)):
-        became = "a partition" if key in desired.partitions else "a table of its own"
+        became = ("a partition of a new table, or a partitioned partition"
+                  if key in desired.partitions else "a table of its own, but is partitioned")
         problems.append(f"table {display_table(*key)} becomes {became}")
     if problems:
         raise SchemactlError("cannot plan a change PostgreSQL cannot make in place: "
