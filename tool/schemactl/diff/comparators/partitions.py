@@ -55,7 +55,7 @@ def partition_moves(current: Catalog, desired: Catalog) -> list[SqlStepOp]:
     steps = []
     for key in sorted(set(current.partitions) & desired.tables):
         old = current.partitions[key]
-        if old.key is None:  # a partitioned partition cannot stand as a plain table
+        if old.key == desired.partition_keys.get(key):  # partitioned alike, or not at all
             steps.append(SqlStepOp([_detach_sql(old)], [_attach_sql(old)], _info(
                 "alter", old, f"detach from {display_table(old.parent_schema, old.parent)}: "
                 "a table of its own", reverse_hazards=_attach_hazards(old, None),
@@ -63,7 +63,7 @@ def partition_moves(current: Catalog, desired: Catalog) -> list[SqlStepOp]:
     for key in sorted(current.tables & set(desired.partitions)):
         new = desired.partitions[key]
         parent = (new.parent_schema, new.parent)
-        if new.key is None and (parent in current.partition_keys or (
+        if new.key == current.partition_keys.get(key) and (parent in current.partition_keys or (
                 parent in current.partitions and current.partitions[parent].key)):
             default = _default_partition(current, new)
             steps.append(SqlStepOp([_attach_sql(new)], [_detach_sql(new)], _info(
@@ -103,9 +103,10 @@ def _scan_hazard(partition: Partition, default: str | None) -> tuple[Hazard, ...
                    "(fails if rows there belong to it)"),)
 
 
-def _info(verb: str, partition: Partition, detail: str, **more: object) -> StepInfo:
+def _info(verb: str, partition: Partition, detail: str, hazards: tuple[Hazard, ...] = (),
+          reverse_hazards: tuple[Hazard, ...] = (), on_baseline: bool = False) -> StepInfo:
     return StepInfo(verb, "table", partition.schema, partition.name, partition.name, detail,
-                    **more)  # type: ignore[arg-type]
+                    hazards=hazards, reverse_hazards=reverse_hazards, on_baseline=on_baseline)
 
 
 def _describe(partition: Partition) -> str:
@@ -179,8 +180,9 @@ def _refuse_unalterable(current: Catalog, desired: Catalog) -> None:
             problems.append(f"table {display_table(*key)} becomes {became}")
     for key in sorted((current.tables & set(desired.partitions))
                       | (set(current.partitions) & desired.tables)):
-        became = ("a partition of a new table, or a partitioned partition"
-                  if key in desired.partitions else "a table of its own, but is partitioned")
+        became = ("a partition of a table that does not exist yet, or is partitioned "
+                  "otherwise" if key in desired.partitions
+                  else "a table of its own that is partitioned otherwise")
         problems.append(f"table {display_table(*key)} becomes {became}")
     if problems:
         raise SchemactlError("cannot plan a change PostgreSQL cannot make in place: "
