@@ -248,10 +248,10 @@ class _Reader:
                 self.skip("partition bound or key", name, r["partition_bound"])
                 continue
             for con in constraints[oid]:
-                self.skip("partition's own constraint", f"{name}.{con['name']}")
+                self.skip("constraint of a partition only", f"{name}.{con['name']}")
             for index in indexes[oid]:
                 if not index["is_attached"]:
-                    self.skip("partition's own index", f"{name}.{index['name']}")
+                    self.skip("index of a partition only", f"{name}.{index['name']}")
             if r["comment"]:
                 self.skip("partition comment", name)
             if r["options"]:
