@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
+from schemactl.diff.comparators.constraints import create_sql
 from schemactl.diff.ops import SqlStepOp, StepInfo
 from schemactl.plan.hazards import Hazard, is_narrowing, is_widening
 from schemactl.plan.locks import type_change_rewrites
@@ -86,6 +87,7 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
                       for step in _split_type_change(inner, current, desired)]
     result = [op for op in produced.ops if not is_empty_op(op)]
     _dropped_tables_keep_their_settings(result, current)
+    result = _dropped_tables_keep_their_indexes(result, current)
     return result + _defer_forward_foreign_keys(result)
 
 
@@ -104,6 +106,23 @@ def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
             op.table_kw["postgresql_with"] = dict(current.table_storage[key])
         if key in current.partition_keys:
             op.table_kw["postgresql_partition_by"] = current.partition_keys[key]
+
+
+def _dropped_tables_keep_their_indexes(result: list[ops.MigrateOperation],
+                                       current: Catalog) -> list[ops.MigrateOperation]:
+    """A downgrade re-creates a dropped table from reflection, but not its indexes (Alembic
+    compares indexes only of tables that stay, see include_object): before each drop, a
+    step that does nothing on the way up and creates them again on the way down."""
+    out: list[ops.MigrateOperation] = []
+    for op in result:
+        if isinstance(op, ops.DropTableOp):
+            key = (op.schema or DEFAULT_SCHEMA, op.table_name)
+            out += [SqlStepOp([], [create_sql(index)], StepInfo(
+                        "drop", "index", schema, table, name, index.definition))
+                    for (schema, table, name), index in sorted(current.indexes.items())
+                    if (schema, table) == key]
+        out.append(op)
+    return out
 
 
 def _moved_extension_type(old: str, new: str, current: Catalog, desired: Catalog) -> bool:
