@@ -282,3 +282,45 @@ def test_baseline_against_an_unknown_revision_writes_nothing(
     assert "Traceback" not in result.output
     assert sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*")) == before
     assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("abc123",)]
+
+
+def test_baseline_adopts_a_partitioned_database(
+    db: psycopg.Connection, db_url: URL, server_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Partitioned tables and their partitions (range, list, hash, a sub-partition, keys and
+    indexes on the parents): inspect writes them, the YAML validates, plan --against finds
+    nothing to change, status no drift; a partition moved by hand is drift."""
+    monkeypatch.setenv("SHADOW_DATABASE_URL", url_text(server_url))
+    db.execute((DATA / "partitions.sql").read_text())
+    db.execute("INSERT INTO events VALUES (1, '2024-05-01', 'paris'), (2, '2001-01-01', NULL)")
+    project = make_project(tmp_path / "app")
+    target = url_text(db_url)
+
+    result = run("-C", str(project.root), "baseline", "--database-url", target)
+    assert result.exit_code == 0, result.output
+    text = (project.schema_dir / "public.yaml").read_text()
+    assert "partition_by: {range: [at]}" in text and "partition_of: events" in text
+    assert run("-C", str(project.root), "validate").exit_code == 0
+    again = run("-C", str(project.root), "plan", "--against", target)
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output
+    status = run("-C", str(project.root), "status", "--database-url", target)
+    assert "Drift: none" in status.output, status.output
+    assert db.execute("SELECT id FROM events_2024").fetchall() == [(1,)]
+
+    # The baseline run on an empty database builds the very same schema.
+    with throwaway_database(server_url, "schemactl_test") as fresh:
+        applied = run("-C", str(project.root), "apply", "--yes", "--database-url",
+                      url_text(fresh))
+        assert applied.exit_code == 0, applied.output
+        assert schema_lines(fresh) == schema_lines(db_url)
+
+    db.execute("ALTER TABLE events DETACH PARTITION events_2024")
+    db.execute("ALTER TABLE events ATTACH PARTITION events_2024 "
+               "FOR VALUES FROM ('2024-01-01') TO ('2024-07-01')")
+    drifted = run("-C", str(project.root), "status", "--database-url", target)
+    assert "table public.events_2024" in drifted.output, drifted.output
+    moved = run("-C", str(project.root), "plan", "--against", target)
+    assert "~ table events_2024: attach to events FOR VALUES FROM ('2024-01-01') TO " \
+           "('2025-01-01')" in moved.output, moved.output

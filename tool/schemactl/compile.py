@@ -44,6 +44,9 @@ from schemactl.spec.types import (
     IndexElement,
     IndexSpec,
     LiteralValue,
+    PartitionBound,
+    PartitionKey,
+    PartitionSpec,
     SchemaSpec,
     TableSpec,
     TypeRef,
@@ -530,8 +533,56 @@ def _table(
         options["prefixes"] = ["UNLOGGED"]
     if spec.storage:
         options["postgresql_with"] = dict(spec.storage)
+    if spec.partition_by:
+        options["postgresql_partition_by"] = partition_key_sql(spec.partition_by)
     return sa.Table(spec.name, metadata, *items, schema=_sa_schema(spec.schema),
                     comment=spec.comment, **options)
+
+
+def partition_key_sql(key: PartitionKey) -> str:
+    """`RANGE (at)`, `LIST ((lower(city)))`: what follows PARTITION BY."""
+    elements = [quote_ident(e.column) if e.column is not None
+                else index_expression_sql(e.expression or '') for e in key.elements]
+    return f"{key.strategy.upper()} ({', '.join(elements)})"
+
+
+def bound_sql(bound: PartitionBound) -> str:
+    """`FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`, `FOR VALUES IN (1, 2)`,
+    `FOR VALUES WITH (MODULUS 4, REMAINDER 0)` or `DEFAULT`."""
+    if bound.strategy == "range":
+        return f"FOR VALUES FROM ({', '.join(bound.lower)}) TO ({', '.join(bound.upper)})"
+    if bound.strategy == "list":
+        return f"FOR VALUES IN ({', '.join(bound.values)})"
+    if bound.strategy == "hash":
+        return f"FOR VALUES WITH (MODULUS {bound.modulus}, REMAINDER {bound.remainder})"
+    return "DEFAULT"
+
+
+def partition_sql(partition: PartitionSpec) -> str:
+    """CREATE TABLE ... PARTITION OF ...: SQLAlchemy has no words for it."""
+    sub = (f" PARTITION BY {partition_key_sql(partition.partition_by)}"
+           if partition.partition_by else "")
+    return (f"CREATE TABLE {qualified_table(partition.schema, partition.name)} PARTITION OF "
+            f"{qualified_table(partition.parent_schema, partition.parent)} "
+            f"{bound_sql(partition.bound)}{sub}")
+
+
+def partitions_of(spec: SchemaSpec, table: TableSpec) -> list[PartitionSpec]:
+    """The partitions under a table, its partitions' own partitions too, parents first."""
+    under = {(table.schema, table.name)}
+    found = []
+    for partition in spec.partitions:  # validate puts parents first
+        if (partition.parent_schema, partition.parent) in under:
+            under.add((partition.schema, partition.name))
+            found.append(partition)
+    return found
+
+
+def after_create_sql(spec: SchemaSpec, table: TableSpec) -> list[str]:
+    """What creating a table takes besides CREATE TABLE and its indexes: its partitions,
+    then its columns' compression and storage (the generated models run these from an
+    after_create event; create_schema runs them after create_all, in the same order)."""
+    return [partition_sql(p) for p in partitions_of(spec, table)] + column_settings_sql(table)
 
 
 def column_settings_sql(table: TableSpec) -> list[str]:
@@ -555,7 +606,9 @@ def compile_spec(spec: SchemaSpec) -> sa.MetaData:
     for table in spec.tables:
         _table(table, metadata, enums)
     metadata.info[INFO_SPEC] = spec
-    metadata.info[INFO_AFTER_CREATE] = [sql for t in spec.tables for sql in column_settings_sql(t)]
+    # Partitions (parents first) once their parents exist; then what CREATE TABLE cannot say.
+    metadata.info[INFO_AFTER_CREATE] = [partition_sql(p) for p in spec.partitions] + [
+        sql for t in spec.tables for sql in column_settings_sql(t)]
     metadata.info[INFO_EXTENSIONS] = spec.extensions
     metadata.info[INFO_SCHEMAS] = spec.schemas
     metadata.info[INFO_ENUMS] = enums

@@ -106,7 +106,8 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
                 # judge (a function's existence, an expression's type) is refused here.
                 raise located_error(spec, exc) from None
             with progress.step("comparing, and rehearsing the plan on the shadow"):
-                plan = build_plan(_diff(metadata, spec, conn, desired, settings.atomic))
+                plan = build_plan(_diff(metadata, spec, conn, desired, settings.atomic),
+                                  frozenset(desired.partition_keys))
     if against is not None:  # a live database knows how big the tables the steps touch are
         plan = plan.with_sizes(table_sizes(against, plan.costly_tables()))
         if inspection is not None and ignore is not None:
@@ -140,7 +141,8 @@ def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catal
             upgrade_ops = filled_in_place(upgrade_ops, existing_row_fills(spec),
                                           stated_backfills(spec))
         else:
-            upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec), stated_backfills(spec))
+            upgrade_ops = lock_safe(upgrade_ops, existing_row_fills(spec), stated_backfills(spec),
+                                    set(before.partition_keys) | set(desired.partition_keys))
         if not is_empty(upgrade_ops):
             _rehearse(conn, without_renames(upgrade_ops), "upgrade", spec)
             remaining = diff(metadata, spec, conn, desired)
@@ -165,6 +167,7 @@ def _catalog_difference(expected: Catalog, got: Catalog) -> str:
     parts = []
     for name in ("schemas", "extensions", "enums", "tables", "sequences", "columns",
                  "constraints", "indexes", "sequence_types", "unlogged_tables", "table_storage",
+                 "partition_keys", "partitions",
                  "busy_schemas", "objects"):
         a, b = getattr(expected, name), getattr(got, name)
         keys = set(a) ^ set(b) if isinstance(a, set) else {k for k in set(a) | set(b)

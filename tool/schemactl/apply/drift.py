@@ -80,6 +80,8 @@ def objects(catalog: Catalog, schema: str | None = None) -> dict[str, list[str]]
         add(f"table {s}.{t}")
         if (s, t) in catalog.unlogged_tables:
             add(f"table {s}.{t}", "UNLOGGED")
+        if key := catalog.partition_keys.get((s, t)):
+            add(f"table {s}.{t}", f"PARTITION BY {key}")
         if options := catalog.table_storage.get((s, t)):
             add(f"table {s}.{t}", "WITH (" + ", ".join(f"{k}={v}" for k, v in options) + ")")
         enabled, forced = catalog.row_security.get((s, t), (False, False))
@@ -88,6 +90,12 @@ def objects(catalog: Catalog, schema: str | None = None) -> dict[str, list[str]]
                 f"ALTER TABLE {_qualified(s, t)} ENABLE ROW LEVEL SECURITY;")
         if forced:
             add(f"table {s}.{t}", f"ALTER TABLE ONLY {_qualified(s, t)} FORCE ROW LEVEL SECURITY;")
+    # A partition: where it hangs; its columns, keys and indexes are its parent's.
+    for (s, t), partition in catalog.partitions.items():
+        if wanted(s):
+            add(f"table {s}.{t}", f"PARTITION OF {_qualified(partition.parent_schema, partition.parent)}"
+                                  f" {partition.bound}",
+                *([f"PARTITION BY {partition.key}"] if partition.key else []))
     # By name: the catalog keeps no column order worth comparing.
     for (s, t, _), column in sorted(catalog.columns.items()):
         if (s, t) in tables:
@@ -179,9 +187,10 @@ _INSPECT_KINDS: dict[str, tuple[str, ...]] = {
     "trigger": ("trigger",),
     "sequence": ("sequence",),
     "sequence owned by": ("sequence",),
-    "table": ("partitioned table", "partition", "inherited table", "foreign table",
-              "table with no column the YAML can express"),
-    "table attach": ("partition",),
+    "table": ("partitioned table", "partition of an unsupported table", "partition bound or key",
+              "partition comment", "partition storage parameters", "inherited table",
+              "foreign table", "table with no column the YAML can express"),
+    "table attach": ("partition of an unsupported table", "partition bound or key"),
     "foreign table": ("foreign table",),
     "view": ("view",),
     "materialized view": ("materialized view",),

@@ -151,7 +151,7 @@ def inspect(ctx: Context, database_url: str | None, schemas: tuple[str, ...],
 
     Reads the catalog in a few queries and writes one file per PostgreSQL schema
     (public.yaml, billing.yaml, ...), as a person would write it. Objects the YAML
-    language cannot express yet (views, functions, triggers, partitions, ...) are listed
+    language cannot express yet (policies, rules, a partition's own index, ...) are listed
     in a warning with their kind, count and names. The database is only read.
 
     A serial column keeps its default as `default_sql: nextval('t_id_seq'::regclass)`
@@ -198,7 +198,7 @@ def _has_yaml(directory: Path) -> bool:
 def baseline(ctx: Context, database_url: str | None, message: str, force: bool) -> None:
     """Adopt an existing database: the first revision = its schema, marked as applied.
 
-    A database holding objects the YAML cannot express (policies, partitions, some
+    A database holding objects the YAML cannot express (policies, a partition's own index, some
     functions, ...) is refused, naming each, unless schemactl-ignore.yaml names them all:
     then they are left alone, and listed (see docs/ignore-list.md).
     When schema/ holds no YAML yet, the database is inspected first (as `inspect`).

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
 from schemactl.diff.catalog import INTERNAL_TABLES, Catalog
+from schemactl.diff.comparators.constraints import create_sql
 from schemactl.diff.ops import Facts, SqlStepOp, StepInfo
 from schemactl.plan.hazards import is_narrowing, is_widening
 from schemactl.plan.locks import type_change_rewrites
@@ -41,7 +42,10 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                        compare_to: Any) -> bool:
         if type_ == "table":
-            return name not in INTERNAL_TABLES
+            # Partitions are reflected as tables; comparators/partitions.py has them.
+            key = (obj.schema or DEFAULT_SCHEMA, name)
+            return (name not in INTERNAL_TABLES and key not in current.partitions
+                    and key not in desired.partitions)
         if type_ in _OURS_ON_EXISTING_TABLES:
             table = obj.table
             return (table.schema or DEFAULT_SCHEMA, table.name) not in current.tables
@@ -83,13 +87,15 @@ def autogenerate(metadata: MetaData, connection: Connection, current: Catalog,
                       for step in _split_type_change(inner, current, desired)]
     result = [op for op in produced.ops if not is_empty_op(op)]
     _dropped_tables_keep_their_settings(result, current)
+    result = _dropped_tables_keep_their_indexes(result, current)
     return result + _defer_forward_foreign_keys(result)
 
 
 def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
                                         current: Catalog) -> None:
     """A downgrade re-creates a dropped table from reflection, which knows nothing of
-    UNLOGGED or the table's storage parameters: take them from the catalog."""
+    UNLOGGED, the table's storage parameters or its PARTITION BY: take them from the
+    catalog."""
     for op in result:
         if not isinstance(op, ops.DropTableOp):
             continue
@@ -98,6 +104,25 @@ def _dropped_tables_keep_their_settings(result: list[ops.MigrateOperation],
             op.prefixes = ["UNLOGGED"]
         if key in current.table_storage:
             op.table_kw["postgresql_with"] = dict(current.table_storage[key])
+        if key in current.partition_keys:
+            op.table_kw["postgresql_partition_by"] = current.partition_keys[key]
+
+
+def _dropped_tables_keep_their_indexes(result: list[ops.MigrateOperation],
+                                       current: Catalog) -> list[ops.MigrateOperation]:
+    """A downgrade re-creates a dropped table from reflection, but not its indexes (Alembic
+    compares indexes only of tables that stay, see include_object): before each drop, a
+    step that does nothing on the way up and creates them again on the way down."""
+    out: list[ops.MigrateOperation] = []
+    for op in result:
+        if isinstance(op, ops.DropTableOp):
+            key = (op.schema or DEFAULT_SCHEMA, op.table_name)
+            out += [SqlStepOp([], [create_sql(index)], StepInfo(
+                        "drop", "index", schema, table, name, index.definition))
+                    for (schema, table, name), index in sorted(current.indexes.items())
+                    if (schema, table) == key]
+        out.append(op)
+    return out
 
 
 def _moved_extension_type(old: str, new: str, current: Catalog, desired: Catalog) -> bool:

@@ -69,6 +69,24 @@ class ColumnInfo:
     type_storage: str | None = None  # the type's own storage (what SET STORAGE goes back to)
 
 
+@dataclass(frozen=True)
+class Partition:
+    """A table that is a partition of another. Its columns, keys and indexes are its
+    parent's (PostgreSQL keeps them in step), so the catalog holds only where it hangs."""
+
+    schema: str
+    name: str
+    parent_schema: str
+    parent: str
+    bound: str  # pg_get_expr(relpartbound): "FOR VALUES FROM ('2024-01-01') TO (...)", "DEFAULT"
+    key: str | None = None  # pg_get_partkeydef when it is partitioned itself: "LIST (city)"
+
+    def create_sql(self) -> str:
+        sub = f" PARTITION BY {self.key}" if self.key else ""
+        return (f"CREATE TABLE {qualified(self.schema, self.name)} PARTITION OF "
+                f"{qualified(self.parent_schema, self.parent)} {self.bound}{sub}")
+
+
 @dataclass
 class Catalog:
     schemas: set[str] = field(default_factory=set)
@@ -78,6 +96,11 @@ class Catalog:
     extension_versions: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     tables: set[tuple[str, str]] = field(default_factory=set)
+    # Partitioned tables (not partitions): their key as pg_get_partkeydef prints it.
+    partition_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Partitions, also those that are partitioned themselves: not in `tables`, and their
+    # columns, keys and indexes (their parent's copies) are in none of the dicts below.
+    partitions: dict[tuple[str, str], Partition] = field(default_factory=dict)
     unlogged_tables: set[tuple[str, str]] = field(default_factory=set)
     # Storage parameters of tables that have any: sorted (name, value) pairs.
     table_storage: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -226,11 +249,23 @@ _STORAGE = """CASE {s} WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'x' T
 
 
 def _read_tables(conn: Connection, catalog: Catalog) -> None:
-    for schema, table, persistence, options in conn.execute(text(f"""
-            SELECT n.nspname, c.relname, c.relpersistence, c.reloptions
+    for schema, table, persistence, options, key, bound, parent_schema, parent in conn.execute(
+            text(f"""
+            SELECT n.nspname, c.relname, c.relpersistence, c.reloptions,
+                   CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                   CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+                   pn.nspname, p.relname
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+            LEFT JOIN pg_class p ON p.oid = i.inhparent
+            LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace
             WHERE {_TABLE}""")):
-        if table not in INTERNAL_TABLES:
+        if bound is not None:
+            catalog.partitions[(schema, table)] = Partition(schema, table, parent_schema, parent,
+                                                            bound, key)
+        elif table not in INTERNAL_TABLES:
+            if key is not None:
+                catalog.partition_keys[(schema, table)] = key
             catalog.tables.add((schema, table))
             if persistence == "u":
                 catalog.unlogged_tables.add((schema, table))

@@ -31,6 +31,7 @@ from schemactl.diff.comparators.namespaces import (
     compare_schemas,
     drop_schemas,
 )
+from schemactl.diff.comparators.partitions import compare_partitions, partition_moves
 from schemactl.diff.comparators.renames import rename_steps
 from schemactl.diff.comparators.routines import compare_routines
 from schemactl.diff.comparators.sequences import compare_sequences
@@ -47,6 +48,12 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     for step in renames:
         for statement in step.statements:
             baseline.exec_driver_sql(statement.replace("%", "%%"))
+    # Partitions detached into tables of their own, tables attached as partitions: also
+    # run first, so that the comparison sees the tables as they are afterwards.
+    moves = partition_moves(read_catalog(baseline), desired)
+    for step in moves:
+        for statement in step.statements:
+            baseline.exec_driver_sql(statement.replace("%", "%%"))
     current = read_catalog(baseline)
     constraints = compare_constraints(current, desired,
                                       settle=lambda obj: settled_definition(baseline, obj))
@@ -57,7 +64,7 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     # them); their adds last (they may need the columns the other steps make).
     steps = Steps(before=[*routines.drops, *constraints.before])
     for compare in (compare_schemas, compare_extensions, compare_enums, compare_sequences,
-                    compare_columns, compare_tables):
+                    compare_columns, compare_tables, compare_partitions):
         steps.extend(compare(current, desired))
         if compare is compare_enums:  # functions may use the types; tables may use them
             steps.before += routines.functions
@@ -65,17 +72,19 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     without_foreign_keys(alembic_ops, early_foreign_key_drops(current, desired))
     # Schemas left empty go after everything else, their types and routines included.
-    return ops.UpgradeOps(ops=[*renames, *steps.before, *alembic_ops, *steps.after,
+    return ops.UpgradeOps(ops=[*renames, *moves, *steps.before, *alembic_ops, *steps.after,
                                *routines.retired, *steps.last,
                                *drop_schemas(current, desired)])
 
 
 def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:
-    """The steps other than the renames diff() already ran on the baseline."""
+    """The steps other than those diff() already ran on the baseline (renames, partition
+    moves)."""
     return ops.UpgradeOps(ops=[
         op for op in upgrade_ops.ops
-        if not (isinstance(op, SqlStepOp) and op.step is not None and op.step.verb == "rename"
-                and op.step.kind in ("table", "column", "enum", "enum value"))])
+        if not (isinstance(op, SqlStepOp) and op.step is not None and (op.step.on_baseline or (
+            op.step.verb == "rename" and op.step.kind in ("table", "column", "enum",
+                                                          "enum value"))))])
 
 
 def is_empty(upgrade_ops: ops.UpgradeOps) -> bool:

@@ -63,20 +63,27 @@ BATCH_PAGES = 1000  # pages of the table per backfill transaction (8 MB with 8 k
 
 
 def lock_safe(container: Container, fills: Fills | None = None,
-              backfilled: Set[tuple[str, str, str]] = frozenset()) -> Container:
+              backfilled: Set[tuple[str, str, str]] = frozenset(),
+              partitioned: Set[tuple[str, str]] = frozenset()) -> Container:
     """`fills`: what existing rows of a column get (compile.existing_row_fills);
     `backfilled`: the columns whose fill the YAML states (backfill, backfill_sql), which
-    a new column's default does not replace."""
+    a new column's default does not replace; `partitioned`: the partitioned tables (before
+    or after), where PostgreSQL refuses a concurrent index build or drop and a NOT VALID
+    foreign key: their indexes, keys and foreign keys keep the blocking form (the plan's
+    LK hazard says why)."""
     created = {(op.schema or DEFAULT_SCHEMA, op.table_name) for op in container.ops
                if isinstance(op, ops.CreateTableOp)}
     result: list[ops.MigrateOperation] = []
     for op in container.ops:
         if isinstance(op, ops.ModifyTableOps):
-            if (op.schema or DEFAULT_SCHEMA, op.table_name) not in created:
-                op.ops = [safe for inner in op.ops for safe in _safe_op(inner, fills or {}, backfilled)]
+            table = (op.schema or DEFAULT_SCHEMA, op.table_name)
+            if table not in created:
+                op.ops = [safe for inner in op.ops
+                          for safe in _safe_op(inner, fills or {}, backfilled, table in partitioned)]
             result.append(op)
         elif isinstance(op, SqlStepOp) and _on_existing_table(op, created):
-            result += _safe_op(op, fills or {}, backfilled)
+            on_parent = op.step is not None and (op.step.schema, op.step.table) in partitioned
+            result += _safe_op(op, fills or {}, backfilled, on_parent)
         else:
             result.append(op)
     return type(container)(_defaults_before_fills(result))
@@ -193,8 +200,8 @@ def _on_existing_table(op: SqlStepOp, created: set[tuple[str, str]]) -> bool:
     return step is not None and step.table is not None and (step.schema, step.table) not in created
 
 
-def _safe_op(op: ops.MigrateOperation, fills: Fills,
-             backfilled: Set[tuple[str, str, str]]) -> list[ops.MigrateOperation]:
+def _safe_op(op: ops.MigrateOperation, fills: Fills, backfilled: Set[tuple[str, str, str]],
+             partitioned: bool = False) -> list[ops.MigrateOperation]:
     if isinstance(op, SqlStepOp) and op.step is not None and op.step.replaces:
         # A changed index or constraint is dropped and made again under the same name. In
         # the safe forms each half would commit on its own, leaving the table without it
@@ -202,8 +209,8 @@ def _safe_op(op: ops.MigrateOperation, fills: Fills,
         # the blocking form keeps both in one transaction, and its LK hazard says so.
         return [op]
     if isinstance(op, SqlStepOp):
-        return [SqlStepOp(safe_statements(op.statements), safe_statements(op.reverse_statements),
-                          op.step)]
+        return [SqlStepOp(safe_statements(op.statements, partitioned),
+                          safe_statements(op.reverse_statements, partitioned), op.step)]
     if isinstance(op, ops.AddColumnOp):
         return _added_column(op, fills, backfilled)
     if isinstance(op, ops.AlterColumnOp) and op.modify_nullable is not None:
@@ -217,9 +224,12 @@ def _safe_op(op: ops.MigrateOperation, fills: Fills,
     return [op]
 
 
-def safe_statements(statements: list[str]) -> list[str]:
-    """Each statement in its lock-safe form (statements already safe are kept as they are)."""
-    safe = [form for statement in statements for form in _safe_statement(statement)]
+def safe_statements(statements: list[str], partitioned: bool = False) -> list[str]:
+    """Each statement in its lock-safe form (statements already safe are kept as they are).
+    On a partitioned table only checks and NOT NULL have one PostgreSQL accepts."""
+    safe = [form for statement in statements
+            for form in (_safe_on_partitioned(statement) if partitioned
+                         else _safe_statement(statement))]
     return _not_null_proven_first(safe)
 
 
@@ -251,6 +261,13 @@ def _not_null_proven_first(statements: list[str]) -> list[str]:
 
 def _unquoted(name: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') else name
+
+
+def _safe_on_partitioned(statement: str) -> list[str]:
+    match = _ADD_CONSTRAINT.match(statement)
+    if match is not None and match.group("kind") == "CHECK":
+        return _safe_statement(statement)
+    return [statement]
 
 
 def _safe_statement(statement: str) -> list[str]:

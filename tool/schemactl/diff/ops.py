@@ -38,6 +38,9 @@ class Facts:
     # A column's own stored values are replaced by a generated expression's.
     replaces_values: bool = False
     recomputed: bool = False  # a dropped column that was generated: nothing is lost
+    # A new or attached partition: the parent's DEFAULT partition, which PostgreSQL scans
+    # under ACCESS EXCLUSIVE to prove none of its rows belong to the new one.
+    scanned_default: str | None = None
 
 
 @dataclass
@@ -54,6 +57,9 @@ class StepInfo:
     reverse_facts: Facts = Facts()  # the same, of the reverse step
     # A drop + create of the same object shows as one "-/+" replace in the plan.
     replaces: bool = False
+    # Run on the baseline before the comparison (renames, a partition detached or attached):
+    # what is compared afterwards already sees it done.
+    on_baseline: bool = False
 
 
 @Operations.register_operation("run_sql")

@@ -6,8 +6,10 @@ queries (queries.py), whatever the size of the schema; `Inspection.queries` coun
 What the language cannot express is never dropped silently: each such object becomes an
 `Unsupported(kind, name, reason)` record and stays out of the spec. A column whose type the
 language lacks is left out together with the constraints and indexes that use it; a table
-the language cannot describe (partitioned, partition, inherited) is left out together with
-the foreign keys that point at it.
+the language cannot describe (inherited, foreign) is left out together with the foreign
+keys that point at it. Partitioned tables are tables with their partition key; partitions
+become PartitionSpecs (parent and bound): their columns, keys and indexes are their parent's
+copies, and what a partition has of its own (an index, a check) is reported.
 
 Serial columns (a default of nextval() on a sequence owned by the column) keep their
 default as `default_sql: nextval('t_id_seq'::regclass)`, so that a plan against the
@@ -45,6 +47,9 @@ from schemactl.spec.types import (
     ForeignKeySpec,
     IndexElement,
     IndexSpec,
+    PartitionBound,
+    PartitionKey,
+    PartitionSpec,
     PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
@@ -134,7 +139,7 @@ class _Reader:
         schema_rows = self.fetch(queries.SCHEMAS)
         extensions = self.read_extensions(self.fetch(queries.EXTENSIONS))
         enums = self.read_enums(self.fetch(queries.ENUMS))
-        tables = self.read_tables()
+        tables, partitions = self.read_tables()
         more = RoutineInspector(self.fetch, self.skip)
         functions, views = more.functions(), more.views(tables)
         triggers = more.triggers(tables, views)
@@ -144,7 +149,8 @@ class _Reader:
             self.skip(row["kind"], row["?column?"])
         names = tuple(r["name"] for r in schema_rows if r["name"] != DEFAULT_SCHEMA)
         spec = SchemaSpec(tables=tables, enums=enums, extensions=extensions,
-                          functions=functions, views=views, triggers=triggers)
+                          functions=functions, views=views, triggers=triggers,
+                          partitions=partitions)
         # Schemas nothing in the YAML is in (empty, or holding only what it cannot express)
         # are declared, so that they exist where the YAML is created.
         spec = replace(spec, declared_schemas=tuple(n for n in names if n not in spec.schemas))
@@ -179,9 +185,10 @@ class _Reader:
 
     # -- tables -----------------------------------------------------------------------------
 
-    def read_tables(self) -> tuple[TableSpec, ...]:
+    def read_tables(self) -> tuple[tuple[TableSpec, ...], tuple[PartitionSpec, ...]]:
         relations = self.fetch(queries.RELATIONS)
         kept = {r["oid"]: r for r in relations if self.keep_relation(r)}
+        partitions = {oid: r for oid, r in kept.items() if r["is_partition"]}
         self.kept_tables = set(kept)
         columns: dict[int, list[Row]] = defaultdict(list)
         for row in self.fetch(queries.COLUMNS):
@@ -196,10 +203,63 @@ class _Reader:
             indexes[row["table_oid"]].append(row)
         tables = []
         for oid, rel in kept.items():
+            if oid in partitions:
+                continue
             builder = _TableBuilder(self, rel, kept)
-            tables.append(builder.build(columns[oid], constraints[oid], indexes[oid]))
+            table = builder.build(columns[oid], constraints[oid], indexes[oid])
+            if rel["partition_key"]:
+                key = partition_key(rel["partition_key"], [c.name for c in table.columns])
+                if key is None:
+                    self.skip("partitioned table", f"{rel['schema']}.{rel['name']}",
+                              f"partition key {rel['partition_key']}")
+                    continue
+                table = replace(table, partition_by=key)
+            tables.append(table)
         had_columns = {(r["schema"], r["name"]) for oid, r in kept.items() if columns[oid]}
-        return self.settle_expressions(self.without_emptied_tables(tables, had_columns))
+        tables = list(self.settle_expressions(self.without_emptied_tables(tables, had_columns)))
+        return tuple(tables), self.read_partitions(partitions, kept, tables, constraints, indexes)
+
+    def read_partitions(self, partitions: dict[int, Row], kept: dict[int, Row],
+                        tables: list[TableSpec], constraints: dict[int, list[Row]],
+                        indexes: dict[int, list[Row]]) -> tuple[PartitionSpec, ...]:
+        """Partitions whose parent is in the spec, parents first. What a partition has of
+        its own (a check, an index not attached to its parent's) is reported."""
+        columns_of = {(t.schema, t.name): [c.name for c in t.columns] for t in tables}
+
+        def depth(oid: int) -> int:
+            parent = partitions[oid]["parent_oid"]
+            return 1 + depth(parent) if parent in partitions else 0
+
+        result: list[PartitionSpec] = []
+        known = set(columns_of)
+        root: dict[int, tuple[str, str]] = {}
+        for oid in sorted(partitions, key=lambda o: (depth(o), partitions[o]["schema"],
+                                                     partitions[o]["name"])):
+            r = partitions[oid]
+            name = f"{r['schema']}.{r['name']}"
+            parent = kept.get(r["parent_oid"])
+            if parent is None or (parent["schema"], parent["name"]) not in known:
+                self.skip("partition of an unsupported table", name)
+                continue
+            root[oid] = root.get(r["parent_oid"], (parent["schema"], parent["name"]))
+            bound = partition_bound(r["partition_bound"])
+            key = partition_key(r["partition_key"], columns_of.get(root[oid], []))
+            if bound is None or (r["partition_key"] and key is None):
+                self.skip("partition bound or key", name, r["partition_bound"])
+                continue
+            for con in constraints[oid]:
+                self.skip("constraint of a partition only", f"{name}.{con['name']}")
+            for index in indexes[oid]:
+                if not index["is_attached"]:
+                    self.skip("index of a partition only", f"{name}.{index['name']}")
+            if r["comment"]:
+                self.skip("partition comment", name)
+            if r["options"]:
+                self.skip("partition storage parameters", name)
+            known.add((r["schema"], r["name"]))
+            result.append(PartitionSpec(r["schema"], r["name"], parent["schema"],
+                                        parent["name"], bound, key))
+        return tuple(result)
 
     def without_emptied_tables(self, tables: list[TableSpec],
                                had_columns: set[tuple[str, str]]) -> list[TableSpec]:
@@ -289,13 +349,7 @@ class _Reader:
         if kind in _RELKIND_NAMES:
             self.skip(_RELKIND_NAMES[kind], name)
             return False
-        if kind == "p":
-            self.skip("partitioned table", name, "partitioning is not in the YAML language")
-            return False
-        if r["is_partition"]:
-            self.skip("partition", name)
-            return False
-        if r["inherits"]:
+        if r["inherits"] and not r["is_partition"]:
             self.skip("inherited table", name, "table inheritance is not in the YAML language")
             return False
         if r["row_security"]:
@@ -608,3 +662,77 @@ def mentioned(expression: str, names: Iterable[str]) -> set[str]:
     """Which of names occur in expression as identifiers (a conservative textual check)."""
     return {n for n in names if re.search(rf'(?<![\w"]){re.escape(n)}(?![\w"])|"{re.escape(n)}"',
                                           expression)}
+
+
+_BOUND_VALUE = re.compile(r"'(?:[^']|'')*'|[^,\s()]+")
+
+
+def _bound_values(text: str) -> tuple[str, ...]:
+    """The values of a printed bound, as validate spells them: a number that is not whole
+    is quoted (the YAML writes it as text, so that 1.50 stays 1.50)."""
+    return tuple(f"'{v}'" if re.fullmatch(r"-?\d*\.\d+(e[-+]?\d+)?|-?\d+e[-+]?\d+", v, re.I)
+                 else v for v in _BOUND_VALUE.findall(text))
+
+
+def partition_bound(text: str | None) -> PartitionBound | None:
+    """pg_get_expr(relpartbound) -> PartitionBound, its values as PostgreSQL prints them."""
+    if text is None:
+        return None
+    if text == "DEFAULT":
+        return PartitionBound("default")
+    if m := re.fullmatch(r"FOR VALUES FROM \((.*)\) TO \((.*)\)", text, re.DOTALL):
+        return PartitionBound("range", lower=_bound_values(m[1]), upper=_bound_values(m[2]))
+    if m := re.fullmatch(r"FOR VALUES IN \((.*)\)", text, re.DOTALL):
+        return PartitionBound("list", values=_bound_values(m[1]))
+    if m := re.fullmatch(r"FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)", text):
+        return PartitionBound("hash", modulus=int(m[1]), remainder=int(m[2]))
+    return None
+
+
+def partition_key(text: str | None, columns: list[str]) -> PartitionKey | None:
+    """pg_get_partkeydef -> PartitionKey: `RANGE (at)`, `LIST (lower(city))`. None for what
+    the YAML cannot write (an operator class or collation on a key)."""
+    if not text:
+        return None
+    m = re.fullmatch(r"(RANGE|LIST|HASH) \((.*)\)", text, re.DOTALL)
+    if m is None:
+        return None
+    elements = []
+    for part in _top_level_split(m[2]):
+        unquoted = part[1:-1].replace('""', '"') if part.startswith('"') else part
+        if unquoted in columns:
+            elements.append(IndexElement(column=unquoted))
+        elif re.fullmatch(r"[\w\"]+ [\w.\"]+( COLLATE .*)?", part) or " COLLATE " in part:
+            return None  # a column with an operator class or a collation
+        else:
+            inner = part[1:-1] if part.startswith("(") and _balanced(part[1:-1]) else part
+            elements.append(IndexElement(expression=inner))
+    strategy = m[1].lower()
+    return PartitionKey(strategy, tuple(elements))  # type: ignore[arg-type]
+
+
+def _top_level_split(text: str) -> list[str]:
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0

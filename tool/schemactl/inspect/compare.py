@@ -25,6 +25,7 @@ def canonical(spec: SchemaSpec, column_order: bool = True) -> SchemaSpec:
         views=tuple(sorted(spec.views, key=lambda v: (v.schema, v.name))),
         triggers=tuple(sorted(spec.triggers, key=lambda t: (t.schema, t.table, t.name))),
         declared_schemas=tuple(sorted(spec.declared_schemas)),
+        partitions=tuple(sorted(spec.partitions, key=lambda p: (p.schema, p.name))),
     )
 
 
@@ -54,6 +55,7 @@ def differences(expected: SchemaSpec, actual: SchemaSpec, column_order: bool = T
                    {e.name: e for e in actual.extensions}, out)
     _compare_named("function", _routines(expected.functions), _routines(actual.functions), out)
     _compare_named("view", _by_key(expected.views), _by_key(actual.views), out)
+    _compare_named("partition", _by_key(expected.partitions), _by_key(actual.partitions), out)
     _compare_named("trigger", {f"{t.schema}.{t.table}.{t.name}": t for t in expected.triggers},
                    {f"{t.schema}.{t.table}.{t.name}": t for t in actual.triggers}, out)
     if expected.schemas != actual.schemas:

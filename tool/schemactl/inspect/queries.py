@@ -68,6 +68,10 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        c.relrowsecurity AS row_security, {acl_differs("c.relacl", _RELATION_ACL)} AS has_grants,
        c.reloptions IS NOT NULL AS has_options, c.reloptions AS options,
        EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AS inherits,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
+       (SELECT i.inhparent FROM pg_inherits i WHERE c.relispartition AND i.inhrelid = c.oid)
+           AS parent_oid,
        obj_description(c.oid, 'pg_class') AS comment,
        own.deptype AS owned_how, own.refobjid AS owner_table, own.refobjsubid AS owner_column
 FROM pg_class c
@@ -197,7 +201,9 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
              LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
              ORDER BY u.ord) AS collation_names,
        ic.reloptions AS storage,
-       obj_description(i.indexrelid, 'pg_class') AS comment
+       obj_description(i.indexrelid, 'pg_class') AS comment,
+       -- a partition's copy of its parent's index
+       EXISTS (SELECT 1 FROM pg_inherits ii WHERE ii.inhrelid = i.indexrelid) AS is_attached
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid

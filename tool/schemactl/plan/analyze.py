@@ -52,6 +52,9 @@ class Change:
     before: tuple[str, ...] = ()  # the revision's statements that run before these
     created: Tables = frozenset()  # tables the revision creates before: empty and unused
     facts: Facts = field(default_factory=Facts)
+    # On a partitioned table, where PostgreSQL has no concurrent index build or drop and no
+    # NOT VALID foreign key: the hazard says so instead of offering them.
+    partitioned: bool = False
 
     def each(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
         """(statement, normalized, the statements before it) for each of its statements."""
@@ -256,6 +259,8 @@ _LOCK_CODES: dict[str, tuple[str, str]] = {
     "add check": ("LK105", "scans every row under ACCESS EXCLUSIVE"),
     "add foreign key": ("LK105", "scans every row while blocking writes to both tables"),
     "add column, generated or identity": ("LK103", "computes the column for every row"),
+    "attach partition": ("LK105", "scans the partition's rows under ACCESS EXCLUSIVE to "
+                         "check them against the bound (and a DEFAULT partition's rows)"),
 }
 
 
@@ -268,10 +273,23 @@ def _locks(change: Change) -> Iterator[Hazard]:
                                  else "the index's table")
         if kind.key in _LOCK_CODES:
             code, message = _LOCK_CODES[kind.key]
-            yield Hazard(code, where, message + _safe(kind))
+            safe = _PARTITIONED if change.partitioned and kind.key in _NO_SAFE_FORM_ON_PARENT \
+                else _safe(kind)
+            yield Hazard(code, where, message + safe)
         elif kind.cost is Cost.REWRITE:
             yield Hazard("LK101", where, f"rewrites the table under {kind.lock.label}"
                          + _safe(kind))
+    if change.facts.scanned_default:
+        default = change.facts.scanned_default
+        yield Hazard("LK105", f"table {default}", f"scans the default partition {default} "
+                     "under ACCESS EXCLUSIVE (fails if rows there belong to the new partition)")
+
+
+_NO_SAFE_FORM_ON_PARENT = {"create index", "drop index", "add unique or primary key",
+                           "add foreign key"}
+_PARTITIONED = ("; a partitioned table has no concurrent form (PostgreSQL refuses it): the "
+                "blocking one is kept; for an index, build it ON ONLY the parent, CONCURRENTLY "
+                "on each partition, then ALTER INDEX ... ATTACH PARTITION, by hand")
 
 
 def _safe(kind: StatementKind) -> str:

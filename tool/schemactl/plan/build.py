@@ -104,16 +104,19 @@ class Plan:
                 "not_compared": [x.as_dict() for x in self.left.not_compared]}
 
 
-def build_plan(upgrade_ops: ops.UpgradeOps) -> Plan:
+def build_plan(upgrade_ops: ops.UpgradeOps,
+               partitioned: frozenset[tuple[str, str]] = frozenset()) -> Plan:
     """The plan of these ops: each step with the hazards the analyzers find (plan/analyze.py)
-    and, on an existing table, the lock and cost of its costliest statement."""
+    and, on an existing table, the lock and cost of its costliest statement. `partitioned`:
+    the partitioned tables (a lock-safe form PostgreSQL refuses there is not offered)."""
     steps = _merge_replaces([_step(op) for op in _flatten(upgrade_ops)])
     created = frozenset(table_key(qualified(op.schema, op.table_name))
                         for op in upgrade_ops.ops if isinstance(op, ops.CreateTableOp))
     analyzed = []
     before: tuple[str, ...] = ()  # the statements of the steps before, in their order
     for step in steps:
-        change = Change(_where(step), step.sql, before, created, step.facts)
+        change = Change(_where(step), step.sql, before, created, step.facts,
+                        (step.schema, step.table or "") in partitioned)
         analyzed.append(replace(step, hazards=analyze(change),
                                 statement=strongest(change.kinds())))
         before += step.sql

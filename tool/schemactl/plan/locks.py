@@ -242,6 +242,13 @@ KINDS: tuple[StatementKind, ...] = (
         "rename", _T + r"RENAME ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t RENAME COLUMN r TO r2"),
     StatementKind(
+        "attach partition", _T + r"ATTACH PARTITION ", Lock.ACCESS_EXCLUSIVE, Cost.SCAN,
+        "ALTER TABLE p ATTACH PARTITION t FOR VALUES FROM (0) TO (100000)",
+        setup="CREATE TABLE p (id int, a int, s varchar(10), r int) PARTITION BY RANGE (id)",
+        note="the lock and the scan are the partition's (the partitioned table gets SHARE "
+        "UPDATE EXCLUSIVE): its rows are checked against the bound, and a DEFAULT partition's "
+        "against the new bound"),
+    StatementKind(
         "other alter table", r"^ALTER TABLE ", Lock.ACCESS_EXCLUSIVE, Cost.CATALOG,
         "ALTER TABLE t OWNER TO CURRENT_USER",
         note="any other ALTER TABLE form is assumed to take the strongest lock"),

@@ -20,7 +20,14 @@ from typing import Any
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
 
-from schemactl.compile import column_sa_type, column_settings_sql, index_key_sql, server_default_sql
+from schemactl.compile import (
+    after_create_sql,
+    column_sa_type,
+    index_key_sql,
+    partition_key_sql,
+    partitions_of,
+    server_default_sql,
+)
 from schemactl.render.model_names import (
     NETWORK_ALIASES,
     ModelNames,
@@ -266,6 +273,8 @@ def _table_args(table: TableSpec) -> list[str]:
         options.append('"prefixes": ["UNLOGGED"]')
     if table.storage:
         options.append(f'"postgresql_with": {_storage(table.storage)}')
+    if table.partition_by:
+        options.append(f'"postgresql_partition_by": {py(partition_key_sql(table.partition_by))}')
     if options:
         items.append(INDENT * 2 + "{" + ", ".join(options) + "}")
     return [f"{INDENT}__table_args__ = (", *(i + "," for i in items), f"{INDENT})"]
@@ -335,22 +344,33 @@ def _columnless(table: TableSpec, names: ModelNames) -> list[str]:
             call("sa.Table", args, "", f"{names.cls(table)} = ")]
 
 
-def _column_settings(table: TableSpec, names: ModelNames) -> list[str]:
-    """Column compression and storage: CREATE TABLE has no words for them (compile.py sets them
-    after the table exists), so create_all runs the same statements when it creates the table."""
+def _column_settings(table: TableSpec, names: ModelNames, spec: SchemaSpec) -> list[str]:
+    """Partitions, column compression and storage: CREATE TABLE has no words for them
+    (compile.py makes them after the table exists), so create_all runs the same statements
+    when it creates the table."""
     cls = names.cls(table)
     lines = [f'@sa.event.listens_for({cls}.__table__, "after_create")',
              call(f"def _column_settings_{cls}", ["target: sa.Table", "connection: sa.Connection",
                                                    "**kw: Any"], "") + " -> None:",
-             f'{INDENT}"""Column compression and storage, which CREATE TABLE cannot set."""']
+             f'{INDENT}"""{_what_after_create(table, spec)}"""']
     # text() reads `:name` as a parameter; an escaped colon stays a colon.
-    escaped = [statement.replace(":", "\\:") for statement in column_settings_sql(table)]
+    escaped = [statement.replace(":", "\\:") for statement in after_create_sql(spec, table)]
     lines += [call("connection.execute", [f"sa.text({py(statement)})"], INDENT)
               for statement in escaped]
     return lines
 
 
-def _class(table: TableSpec, names: ModelNames, enums: dict[tuple[str, str], Any]) -> list[str]:
+def _what_after_create(table: TableSpec, spec: SchemaSpec) -> str:
+    settings = "Column compression and storage, which CREATE TABLE cannot set."
+    if not partitions_of(spec, table):
+        return settings
+    if len(after_create_sql(spec, table)) == len(partitions_of(spec, table)):
+        return "The partitions, which CREATE TABLE makes one by one."
+    return "The partitions, then column compression and storage (CREATE TABLE cannot set them)."
+
+
+def _class(table: TableSpec, names: ModelNames, enums: dict[tuple[str, str], Any],
+           spec: SchemaSpec) -> list[str]:
     if not table.columns:
         return _columnless(table, names)
     lines = [f"class {names.cls(table)}(Base):"]
@@ -363,8 +383,8 @@ def _class(table: TableSpec, names: ModelNames, enums: dict[tuple[str, str], Any
     if relationships:
         lines.append("")
         lines += [_relationship(r, names) for r in relationships]
-    if column_settings_sql(table):
-        lines += ["", ""] + _column_settings(table, names)
+    if after_create_sql(spec, table):
+        lines += ["", ""] + _column_settings(table, names, spec)
     return lines
 
 
@@ -497,12 +517,12 @@ def render_models(spec: SchemaSpec) -> str:
     enums: dict[tuple[str, str], Any] = {
         (e.schema, e.name): postgresql.ENUM(*e.labels, name=e.name) for e in spec.enums}
     helpers = _helper_classes(spec, enums)
-    settings = any(column_settings_sql(t) for t in spec.tables)
+    settings = any(after_create_sql(spec, t) for t in spec.tables)
     blocks = [_imports(spec, names, bool(helpers) or settings), _base(), *helpers]
     aliases = _enums(spec, names)
     if aliases:
         blocks.append(aliases)
-    blocks += [_class(t, names, enums) for t in spec.tables]
+    blocks += [_class(t, names, enums, spec) for t in spec.tables]
     return module_text(header(spec, "SQLAlchemy models", "schemactl models", not_created(spec)),
                        blocks)
 

@@ -31,6 +31,9 @@ from schemactl.spec.types import (
     ForeignKeySpec,
     IndexElement,
     IndexSpec,
+    PartitionBound,
+    PartitionKey,
+    PartitionSpec,
     PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
@@ -75,6 +78,7 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         files[name] = text
 
     used = ({t.schema for t in spec.tables} | {e.schema for e in spec.enums}
+            | {p.schema for p in spec.partitions}
             | {f.schema for f in spec.functions} | {v.schema for v in spec.views})
     # Schemas that hold nothing the YAML describes are listed in public's file.
     empty = sorted(set(spec.schemas) - used - {x.schema for x in spec.extensions if x.schema})
@@ -82,6 +86,7 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
     triggers = list(spec.triggers)
     for schema in schemas:
         tables = [t for t in spec.tables if t.schema == schema]
+        partitions = [p for p in spec.partitions if p.schema == schema]
         enums = [e for e in spec.enums if e.schema == schema]
         extensions = list(spec.extensions) if schema == DEFAULT_SCHEMA else []
         routines = routine_sections([f for f in spec.functions if f.schema == schema],
@@ -89,7 +94,7 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
         namespaces = empty if schema == DEFAULT_SCHEMA else []
         if not split:
             add((schema,), render_file(schema, tables, enums, extensions, triggers, routines,
-                                       namespaces))
+                                       namespaces, partitions))
             continue
         if enums or extensions or namespaces:
             add((schema, "types"),
@@ -98,6 +103,8 @@ def render(spec: SchemaSpec, split: bool = False) -> dict[str, str]:
             add((schema, "routines"), render_file(schema, [], [], [], triggers, routines))
         for group_name, group in table_groups(tables):
             add((schema, group_name), render_file(schema, group, [], [], triggers))
+        if partitions:
+            add((schema, "partitions"), render_file(schema, [], [], [], partitions=partitions))
     return files
 
 
@@ -131,7 +138,7 @@ def table_groups(tables: list[TableSpec]) -> list[tuple[str, list[TableSpec]]]:
 def render_file(
     schema: str, tables: list[TableSpec], enums: list[EnumSpec], extensions: list[ExtensionSpec],
     triggers: list[TriggerSpec] | None = None, routines: list[str] | None = None,
-    namespaces: list[str] | None = None,
+    namespaces: list[str] | None = None, partitions: list[PartitionSpec] | None = None,
 ) -> str:
     lines = [HEADER.rstrip("\n")]
     if schema != DEFAULT_SCHEMA:
@@ -143,11 +150,13 @@ def render_file(
     if enums:
         lines.append("enums:")
         lines.extend(f"  {flow(e.name)}: {flow(list(e.labels))}" for e in enums)
-    if tables:
+    if tables or partitions:
         lines.append("tables:")
         for table in tables:
             lines.extend(_table(table))
             lines.extend(trigger_lines(table.schema, table.name, triggers or []))
+        for partition in partitions or []:
+            lines.extend(_partition(partition))
     lines.extend(routines or [])
     return "\n".join(lines) + "\n"
 
@@ -168,6 +177,8 @@ def _table(table: TableSpec) -> list[str]:
         lines.append("    unlogged: true")
     if table.storage:
         lines.append(f"    with: {flow(_storage(table.storage))}")
+    if table.partition_by:
+        lines.append(f"    partition_by: {flow(_partition_key(table.partition_by))}")
     lines.append("    columns:" if table.columns else "    columns: {}")
     for column in table.columns:
         lines.append(f"      {flow(column.name)}: {flow(_column(table, column, on_column))}")
@@ -204,6 +215,51 @@ def _table(table: TableSpec) -> list[str]:
         lines.append("    checks:")
         lines.extend(f"      {flow(c.name)}: {flow(c.expression)}" for c in table.checks)
     return lines
+
+
+def _partition(partition: PartitionSpec) -> list[str]:
+    parent = (partition.parent if partition.parent_schema == partition.schema
+              else f"{partition.parent_schema}.{partition.parent}")
+    lines = [f"  {flow(partition.name)}:", f"    partition_of: {flow(parent)}",
+             f"    values: {flow(_bound(partition.bound))}"]
+    if partition.partition_by:
+        lines.append(f"    partition_by: {flow(_partition_key(partition.partition_by))}")
+    return lines
+
+
+def _partition_key(key: PartitionKey) -> Any:
+    return {key.strategy: [e.column if e.column is not None else {"expression": e.expression}
+                           for e in key.elements]}
+
+
+def _bound(bound: PartitionBound) -> Any:
+    if bound.strategy == "default":
+        return "default"
+    if bound.strategy == "hash":
+        return {"modulus": bound.modulus, "remainder": bound.remainder}
+    if bound.strategy == "list":
+        return {"in": [_bound_value(v) for v in bound.values]}
+
+    def side(values: tuple[str, ...]) -> Any:
+        items = [_bound_value(v) for v in values]
+        return items[0] if len(items) == 1 else items
+
+    return {"from": side(bound.lower), "to": side(bound.upper)}
+
+
+def _bound_value(sql: str) -> Any:
+    """A bound value as PostgreSQL prints it -> the YAML value validate turns back into it:
+    '...' -> text, NULL -> null, true/false, whole numbers; other numbers stay text (so that
+    1.50 is not written as 1.5)."""
+    if sql.startswith("'"):
+        return sql[1:-1].replace("''", "'")
+    if sql == "NULL":
+        return None
+    if sql in ("true", "false"):
+        return sql == "true"
+    if re.fullmatch(r"-?\d+", sql):
+        return int(sql)
+    return sql  # MINVALUE, MAXVALUE, 1.5
 
 
 def _column_level_keys(table: TableSpec) -> dict[str, dict[str, Any]]:

@@ -202,6 +202,7 @@ class TableSpec:
     unlogged: bool = False
     storage: StorageParams = ()  # WITH (fillfactor = 70, autovacuum_enabled = false)
     exclusions: tuple[ExclusionSpec, ...] = ()
+    partition_by: PartitionKey | None = None  # a partitioned table: PARTITION BY ...
     mark: Mark = _mark()
 
     @property
@@ -210,6 +211,51 @@ class TableSpec:
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
+
+
+PartitionStrategy = Literal["range", "list", "hash"]
+
+
+@dataclass(frozen=True)
+class PartitionKey:
+    """PARTITION BY RANGE (at) / LIST (lower(city)) / HASH (id): keys are columns or
+    {expression: ...} (an IndexElement without options)."""
+
+    strategy: PartitionStrategy
+    elements: tuple[IndexElement, ...]
+
+
+@dataclass(frozen=True)
+class PartitionBound:
+    """FOR VALUES ... of a partition, each value as SQL text ('2024-01-01', 10, NULL,
+    MINVALUE, MAXVALUE): FROM (lower) TO (upper) for range, IN (values) for list, WITH
+    (MODULUS m, REMAINDER r) for hash; `default` for the DEFAULT partition."""
+
+    strategy: PartitionStrategy | Literal["default"]
+    lower: tuple[str, ...] = ()
+    upper: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    modulus: int = 0
+    remainder: int = 0
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """A table that is a partition of another: it has its parent's columns, keys and
+    indexes (PostgreSQL copies them), its bound, and its own PARTITION BY when it is
+    itself partitioned (a sub-partition's parent)."""
+
+    schema: str
+    name: str
+    parent_schema: str
+    parent: str
+    bound: PartitionBound
+    partition_by: PartitionKey | None = None
+    mark: Mark = _mark()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -250,11 +296,15 @@ class SchemaSpec:
     views: tuple[ViewSpec, ...] = ()  # and materialized views
     triggers: tuple[TriggerSpec, ...] = ()
     declared_schemas: tuple[str, ...] = ()  # `schemas:` in the YAML: they exist, maybe empty
+    # Partitions, parents before their own partitions (they are not in `tables`: they
+    # declare no columns of their own).
+    partitions: tuple[PartitionSpec, ...] = ()
 
     @property
     def schemas(self) -> tuple[str, ...]:
         """PostgreSQL namespaces used or declared, other than public, sorted."""
         names = {t.schema for t in self.tables} | {e.schema for e in self.enums}
+        names |= {p.schema for p in self.partitions}
         names |= {f.schema for f in self.functions} | {v.schema for v in self.views}
         names |= {x.schema for x in self.extensions if x.schema} | set(self.declared_schemas)
         return tuple(sorted(names - {DEFAULT_SCHEMA}))

@@ -32,6 +32,10 @@ Diagnostic codes (stable; tests and docs refer to them):
   E901 PostgreSQL refused, at plan, the SQL made from this object (plan/locate.py)
   E902, E903, E904: the ignore list, schemactl-ignore.yaml (ignore.py)
   E309, E802, E803: functions, procedures, views, materialized views, triggers (spec/routines.py)
+  E310 partition_of names a missing or not partitioned table
+  E311 partition key or bound that does not fit the strategy
+  E312 a partition declares what it takes from its parent (columns, keys, indexes, ...)
+  E313 a key on a partitioned table that PostgreSQL refuses (partition columns missing)
 """
 
 from __future__ import annotations
@@ -75,6 +79,10 @@ from schemactl.spec.types import (
     IndexMethod,
     IndexSpec,
     Mark,
+    PartitionBound,
+    PartitionKey,
+    PartitionSpec,
+    PartitionStrategy,
     PrimaryKeySpec,
     SchemaSpec,
     TableSpec,
@@ -91,6 +99,7 @@ from schemactl.spec.yamlnodes import (
     kind_name,
     plain_value,
 )
+from schemactl.sqltext import quote_literal
 
 # The keys each kind of mapping accepts. schema.json mirrors these (a test keeps them equal).
 TOP_KEYS = ("schema", "schemas", "extensions", "enums", "tables", *routines.SECTIONS)
@@ -111,7 +120,14 @@ TABLE_KEYS = (
     "unlogged",
     "with",
     "exclude",
+    "partition_by",
+    "partition_of",
+    "values",
 )
+# A partition takes its columns, keys and indexes from its parent: it says only these.
+PARTITION_KEYS = ("schema", "partition_of", "values", "partition_by")
+PARTITION_STRATEGIES = ("range", "list", "hash")
+PARTITION_KEY_ELEMENT_KEYS = ("column", "expression")
 COLUMN_KEYS = (
     "type",
     "nullable",
@@ -226,6 +242,8 @@ class _Table:
     unlogged: bool = False
     storage: tuple[tuple[str, str], ...] = ()
     exclusions: list[ExclusionSpec] = field(default_factory=list)
+    partition_by: PartitionKey | None = None
+    partition_by_mark: Mark | None = None
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -245,8 +263,26 @@ class _Table:
             storage=self.storage,
             exclusions=tuple(self.exclusions),
             renamed_from=self.renamed_from,
+            partition_by=self.partition_by,
             mark=self.mark,
         )
+
+
+@dataclass
+class _Partition:
+    """A partition while it is being read: its parent and bound are resolved in pass 3."""
+
+    schema: str
+    name: str
+    obj: str
+    mark: Mark
+    parent_schema: str
+    parent: str
+    parent_node: yaml.Node
+    values_node: yaml.Node
+    partition_by_node: yaml.Node | None = None
+    partition_by: PartitionKey | None = None
+    bound: PartitionBound | None = None
 
 
 def _qualified(schema: str, name: str) -> str:
@@ -260,6 +296,7 @@ class _Validator(NodeReader):
         self.declared_schemas: list[str] = []  # `schemas:`, also empty ones
         self.enums: list[EnumSpec] = []
         self.tables: list[_Table] = []
+        self.partitions: list[_Partition] = []
         # Where a renamed_from was written, for errors found in pass 3.
         self.rename_marks: dict[tuple[str, str, str], Mark] = {}
 
@@ -281,6 +318,7 @@ class _Validator(NodeReader):
         self._check_postgresql_limits()
         self._check_foreign_keys()
         self._check_renames()
+        partitions = self._check_partitions()
         tables = tuple(t.spec() for t in self.tables)
         more = routines.RoutineReader(self, tables)
         more.read(files)
@@ -294,6 +332,7 @@ class _Validator(NodeReader):
             views=tuple(more.views),
             triggers=tuple(more.triggers),
             declared_schemas=tuple(sorted(set(self.declared_schemas))),
+            partitions=partitions,
         )
 
     def _in(self, f: _File) -> None:
@@ -500,7 +539,9 @@ class _Validator(NodeReader):
             table = self._table(f, entry)
             if table is None:
                 continue
-            other = next((t for t in self.tables if (t.schema, t.name) == (table.schema, table.name)), None)
+            known: list[_Table | _Partition] = [*self.tables, *self.partitions]
+            other = next((t for t in known if (t.schema, t.name) == (table.schema, table.name)),
+                         None)
             if other is not None:
                 self.error(
                     "E301",
@@ -509,9 +550,12 @@ class _Validator(NodeReader):
                     table.obj,
                 )
                 continue
-            self.tables.append(table)
+            if isinstance(table, _Partition):
+                self.partitions.append(table)
+            else:
+                self.tables.append(table)
 
-    def _table(self, f: _File, entry: Entry) -> _Table | None:
+    def _table(self, f: _File, entry: Entry) -> _Table | _Partition | None:
         name = self.name(entry.key_node, None, "table name")
         if name is None:
             return None
@@ -531,7 +575,13 @@ class _Validator(NodeReader):
         schema = f.schema
         if "schema" in keys:
             schema = self.schema_name(keys["schema"].value, f"table {name}") or f.schema
+        if "partition_of" in keys:
+            return self._partition(schema, name, entry, keys)
         t = _Table(schema, name, f"table {_qualified(schema, name)}", self.mark(entry.key_node))
+        if "values" in keys:
+            self.error("E310", keys["values"].key_node, "values: is the bound of a partition, "
+                       "but this table has no partition_of:", t.obj,
+                       "add partition_of: <the partitioned table>")
         if "comment" in keys:
             t.comment = self.text(keys["comment"].value, t.obj, "comment")
         if "unlogged" in keys:
@@ -557,8 +607,91 @@ class _Validator(NodeReader):
             self._checks(t, keys["checks"].value)
         if "exclude" in keys:
             self._exclusions(t, keys["exclude"].value)
+        if "partition_by" in keys:
+            t.partition_by = self._partition_key(t, keys["partition_by"].value, t.obj)
+            t.partition_by_mark = self.mark(keys["partition_by"].value)
         self._check_local_constraint_names(t)
         return t
+
+    # -- partitions
+
+    def _partition(self, schema: str, name: str, entry: Entry,
+                   keys: dict[str, Entry]) -> _Partition | None:
+        obj = f"table {_qualified(schema, name)}"
+        for key, item in keys.items():
+            if key not in PARTITION_KEYS:
+                self.error("E312", item.key_node,
+                           f"a partition takes {key} from its parent table; it cannot declare "
+                           f"its own", obj, f"declare {key} on the partitioned table, or drop "
+                           "partition_of: to make this a table of its own")
+        parent_text = self.text(keys["partition_of"].value, obj, "partition_of")
+        if parent_text is None:
+            return None
+        parent_schema, _, parent = parent_text.rpartition(".")
+        if "values" not in keys:
+            self.error("E103", entry.key_node, "partition has no values: (its bound)", obj,
+                       "values: {from: ..., to: ...}, {in: [...]}, "
+                       "{modulus: m, remainder: r} or default")
+            return None
+        return _Partition(schema, name, obj, self.mark(entry.key_node), parent_schema or schema,
+                          parent, keys["partition_of"].value, keys["values"].value,
+                          keys["partition_by"].value if "partition_by" in keys else None)
+
+    def _partition_key(self, t: _Table, node: yaml.Node, obj: str) -> PartitionKey | None:
+        """`{range: [at]}`, `{list: [{expression: lower(city)}]}`, `{hash: [id]}`."""
+        entries = self.mapping(node, obj, PARTITION_STRATEGIES, "a mapping like {range: [column]}")
+        if entries is None:
+            return None
+        if len(entries) != 1:
+            self.error("E311", node, "partition_by needs exactly one of: range, list, hash", obj)
+            return None
+        [entry] = entries
+        items = ([entry.value] if is_text(entry.value) else
+                 self.sequence(entry.value, obj, "a list of columns or {expression: ...}"))
+        if items is None:
+            return None
+        if not items:
+            self.error("E105", entry.value, "partition key needs at least one column", obj)
+            return None
+        elements: list[IndexElement] = []
+        for item in items:
+            if is_text(item):
+                column = str(item.value)
+                if column not in t.column_nodes:
+                    self.error("E401", item, f"partition key names unknown column {column!r}",
+                               obj, did_you_mean(column, t.column_nodes))
+                    continue
+                elements.append(IndexElement(column=column))
+                continue
+            fields = self.mapping(item, obj, PARTITION_KEY_ELEMENT_KEYS,
+                                  "a column or {expression: ...}")
+            if fields is None:
+                continue
+            found = {e.key: e for e in fields}
+            if "column" in found and is_text(found["column"].value):
+                column = str(found["column"].value.value)
+                if column not in t.column_nodes:
+                    self.error("E401", found["column"].value,
+                               f"partition key names unknown column {column!r}", obj,
+                               did_you_mean(column, t.column_nodes))
+                    continue
+                elements.append(IndexElement(column=column))
+            elif "expression" in found:
+                fragment = self.fragment(found["expression"].value, obj, "expression")
+                if fragment is not None:
+                    self._check_fragment_columns(t, found["expression"].value, fragment[1], obj)
+                    elements.append(IndexElement(expression=fragment[0]))
+            else:
+                self.error("E103", item, "partition key needs column: or expression:", obj)
+        if len(elements) != len(items):
+            return None
+        strategy = cast(PartitionStrategy, entry.key)
+        if strategy == "list" and len(elements) > 1:
+            self.error("E311", entry.value, "list partitioning takes exactly one column or "
+                       "expression (PostgreSQL: cannot use \"list\" partition strategy with "
+                       "more than one column)", obj)
+            return None
+        return PartitionKey(strategy, tuple(elements))
 
     # -- columns
 
@@ -1395,12 +1528,209 @@ class _Validator(NodeReader):
 
     # ---- pass 3: across tables and files ---------------------------------------------------
 
+    def _check_partitions(self) -> tuple[PartitionSpec, ...]:
+        """Resolve each partition's parent (parents first), read its bound against the
+        parent's partition key, and check what PostgreSQL refuses on partitioned tables."""
+        tables = {(t.schema, t.name): t for t in self.tables}
+        for t in self.tables:
+            if t.partition_by is not None:
+                self._check_partitioned(t, t.partition_by, t.partition_by_mark or t.mark, t.obj)
+        done: dict[tuple[str, str], tuple[PartitionSpec, _Table]] = {}
+        pending = list(self.partitions)
+        while pending:
+            left: list[_Partition] = []
+            for p in pending:
+                key = (p.parent_schema, p.parent)
+                if key in tables:
+                    root, parent_key, parent_obj = tables[key], tables[key].partition_by, \
+                        tables[key].obj
+                elif key in done:
+                    parent_spec, root = done[key]
+                    parent_key, parent_obj = parent_spec.partition_by, f"table {_qualified(*key)}"
+                elif any((q.schema, q.name) == key for q in pending):
+                    left.append(p)  # its parent is a partition read later
+                    continue
+                else:
+                    self.error("E310", p.parent_node,
+                               f"partition_of names unknown table {_qualified(*key)!r}", p.obj,
+                               did_you_mean(p.parent, [name for _, name in tables]))
+                    continue
+                if parent_key is None:
+                    self.error("E310", p.parent_node,
+                               f"{parent_obj} is not partitioned, so it cannot have partitions",
+                               p.obj, f"add partition_by: to {parent_obj}")
+                    continue
+                spec = self._partition_spec(p, root, parent_key)
+                if spec is not None:
+                    done[(p.schema, p.name)] = (spec, root)
+            if len(left) == len(pending):
+                for p in left:
+                    self.error("E310", p.parent_node, "partition_of forms a cycle", p.obj)
+                break
+            pending = left
+        self._check_default_partitions([spec for spec, _ in done.values()])
+        return tuple(spec for spec, _ in done.values())
+
+    def _partition_spec(self, p: _Partition, root: _Table,
+                        parent_key: PartitionKey) -> PartitionSpec | None:
+        self.file = p.mark.file
+        bound = self._bound(p, parent_key)
+        own_key = None
+        if p.partition_by_node is not None:
+            own_key = self._partition_key(root, p.partition_by_node, p.obj)
+            if own_key is not None:  # the root's keys must cover this level's columns too
+                self._check_partitioned(root, own_key, self.mark(p.partition_by_node), p.obj)
+        if bound is None:
+            return None
+        return PartitionSpec(p.schema, p.name, p.parent_schema, p.parent, bound, own_key,
+                             p.mark)
+
+    def _bound(self, p: _Partition, key: PartitionKey) -> PartitionBound | None:
+        node = p.values_node
+        if is_text(node) and str(node.value) == "default":
+            if key.strategy == "hash":
+                self.error("E311", node, "a hash-partitioned table cannot have a default "
+                           "partition (PostgreSQL refuses it)", p.obj,
+                           "give it {modulus: m, remainder: r}")
+                return None
+            return PartitionBound("default")
+        forms = {"range": ("from", "to"), "list": ("in",), "hash": ("modulus", "remainder")}
+        written = {"range": "{from: ..., to: ...}", "list": "{in: [...]}",
+                   "hash": "{modulus: m, remainder: r}"}
+        entries = self.mapping(node, p.obj, ("from", "to", "in", "modulus", "remainder"),
+                               "a bound like {from: ..., to: ...}, or default")
+        if entries is None:
+            return None
+        keys = {e.key: e.value for e in entries}
+        if set(keys) != set(forms[key.strategy]):
+            self.error("E311", node, f"the parent is partitioned by {key.strategy}: a bound is "
+                       f"{written[key.strategy]} or default", p.obj,
+                       f"PostgreSQL: invalid bound specification for a {key.strategy} partition")
+            return None
+        count = len(key.elements)
+        if key.strategy == "range":
+            lower = self._bound_values(keys["from"], count, p.obj, "from", True)
+            upper = self._bound_values(keys["to"], count, p.obj, "to", True)
+            if lower is None or upper is None:
+                return None
+            return PartitionBound("range", lower=lower, upper=upper)
+        if key.strategy == "list":
+            items = ([keys["in"]] if is_text(keys["in"]) or is_null(keys["in"])
+                     else self.sequence(keys["in"], p.obj, "a list of values"))
+            if items is None:
+                return None
+            if not items:
+                self.error("E105", keys["in"], "in: needs at least one value", p.obj)
+                return None
+            values = [self._bound_values(item, 1, p.obj, "in", False) for item in items]
+            if any(v is None for v in values):
+                return None
+            return PartitionBound("list", values=tuple(v[0] for v in values if v))
+        modulus, remainder = (self._whole(keys[k], p.obj, k) for k in ("modulus", "remainder"))
+        if modulus is None or remainder is None:
+            return None
+        if modulus < 1 or not 0 <= remainder < modulus:
+            self.error("E311", node, f"modulus {modulus}, remainder {remainder}: the modulus "
+                       "must be at least 1 and the remainder from 0 to modulus - 1", p.obj)
+            return None
+        return PartitionBound("hash", modulus=modulus, remainder=remainder)
+
+    def _whole(self, node: yaml.Node, obj: str, what: str) -> int | None:
+        value = plain_value(node) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.error("E102", node, f"{what} must be a whole number, found {kind_name(node)}",
+                       obj)
+            return None
+        return value
+
+    def _bound_values(self, node: yaml.Node, count: int, obj: str, what: str,
+                      in_range: bool) -> tuple[str, ...] | None:
+        """Each value as SQL: a quoted literal, a number, true/false, NULL (list partitions),
+        or MINVALUE/MAXVALUE (range partitions)."""
+        items = list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
+        if len(items) != count:
+            self.error("E311", node, f"{what}: has {len(items)} value(s), the partition key has "
+                       f"{count} column(s)", obj,
+                       "a list of values, one per key column" if count > 1 else None)
+            return None
+        values: list[str] = []
+        for item in items:
+            if not isinstance(item, yaml.ScalarNode):
+                self.error("E102", item, f"{what}: a value must be a number or text, found "
+                           f"{kind_name(item)}", obj)
+                return None
+            value = plain_value(item)
+            if value is None:
+                if in_range:
+                    self.error("E311", item, "a range bound cannot be NULL", obj,
+                               "use MINVALUE or MAXVALUE for an open end")
+                    return None
+                values.append("NULL")
+            elif isinstance(value, bool):
+                values.append("true" if value else "false")
+            elif isinstance(value, int | float):
+                values.append(str(value))
+            elif in_range and str(value).upper() in ("MINVALUE", "MAXVALUE"):
+                values.append(str(value).upper())
+            else:
+                values.append(quote_literal(str(value)))
+        return tuple(values)
+
+    def _check_default_partitions(self, partitions: list[PartitionSpec]) -> None:
+        seen: dict[tuple[str, str], PartitionSpec] = {}
+        for p in partitions:
+            if p.bound.strategy != "default":
+                continue
+            parent = (p.parent_schema, p.parent)
+            if parent in seen:
+                self.error("E311", p.mark, f"table {_qualified(*parent)} already has a default "
+                           f"partition, {seen[parent].name} (at {seen[parent].mark})",
+                           f"table {_qualified(p.schema, p.name)}")
+            else:
+                seen[parent] = p
+
+    def _check_partitioned(self, t: _Table, key: PartitionKey, mark: Mark, obj: str) -> None:
+        """What PostgreSQL refuses on a partitioned table: a primary key or unique
+        constraint (or unique index) without every partition key column, any of them on an
+        expression key, UNLOGGED, exclusion constraints (before PostgreSQL 17)."""
+        columns = [e.column for e in key.elements if e.column is not None]
+        expressions = len(columns) != len(key.elements)
+        keys: list[tuple[str, tuple[str, ...], Mark]] = []
+        if t.primary_key:
+            keys.append(("primary key", t.primary_key.columns, t.primary_key.mark))
+        keys += [("unique constraint", u.columns, u.mark) for u in t.uniques]
+        keys += [("unique index", tuple(e.column or "" for e in i.elements), i.mark)
+                 for i in t.indexes if i.unique]
+        for kind, key_columns, where in keys:
+            missing = [c for c in columns if c not in key_columns]
+            if expressions:
+                what = "PRIMARY KEY" if kind == "primary key" else "UNIQUE"
+                self.error("E313", where, f"{kind} on a table partitioned by an expression: "
+                           f"PostgreSQL refuses it (unsupported {what} constraint with "
+                           "partition key definition)", obj,
+                           "partition by columns, or leave the key out")
+            elif missing:
+                self.error("E313", where, f"{kind} ({', '.join(key_columns)}) does not include "
+                           f"the partition key column(s) {', '.join(missing)}: PostgreSQL "
+                           "refuses it (unique constraint on partitioned table must include "
+                           "all partitioning columns)", obj,
+                           f"add {', '.join(missing)} to the {kind}")
+        if obj == t.obj:
+            if t.unlogged:
+                self.error("E313", mark, "a partitioned table cannot be unlogged", obj,
+                           "set unlogged: on no partitioned table")
+            for x in t.exclusions:
+                self.error("E313", x.mark, "exclusion constraints on partitioned tables need "
+                           "PostgreSQL 17 or later", obj)
+
     def _check_relation_names(self) -> None:
         """Tables, indexes, and PK/unique constraints (which are indexes) share one namespace
         per PostgreSQL schema; enums share the type namespace with tables' row types."""
         seen: dict[tuple[str, str], tuple[str, Mark]] = {}
         for t in self.tables:
             seen[(t.schema, t.name)] = (t.obj, t.mark)
+        for p in self.partitions:
+            seen[(p.schema, p.name)] = (p.obj, p.mark)
         for t in self.tables:
             named: list[tuple[str, str, Mark]] = []
             if t.primary_key:
