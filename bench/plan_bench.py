@@ -5,8 +5,13 @@ operation runs in turn, repeated --rounds times and interleaved (a, b, c, a, b, 
 that the server's load falls on all of them alike. Each figure is the median wall time of
 the whole process, as a user sees it, and its ratio to `pg_dump -s` of the same database:
 
-  plan (cold cache)      plan --check after `schemactl cache clear`: builds both databases
-  plan (warm cache)      plan --check again: the kept shadow and desired catalog
+  plan (cold cache)      plan --check --no-cache: replays the whole history into a shadow and
+                         builds the desired database, using nothing kept (what every plan of
+                         a fresh checkout paid before the sum file's `planned` marks)
+  plan (fresh checkout)  plan --check with the project's .schemactl/cache removed (as in a
+                         fresh CI clone): "No changes." from the sum file's mark of the YAML
+                         head was planned from, no database (diff/noop_cache.py)
+  plan (warm cache)      plan --check again (a local marker, or the same mark)
   plan, one change       plan --check with one column added to the YAML (not written)
   plan --against         plan --check against the target database at head
   check                  schemactl check
@@ -110,7 +115,11 @@ class Bench:
                        capture_output=True)
 
     def plan_cold(self) -> Callable[[], None]:
-        self.run("cache", "clear")
+        return lambda: self.run("plan", "--check", "--no-cache")
+
+    def plan_fresh(self) -> Callable[[], None]:
+        # What a clone does not have; the shadows kept on the server stay (for the other rows).
+        shutil.rmtree(self.project.root / ".schemactl" / "cache", ignore_errors=True)
         return lambda: self.run("plan", "--check")
 
     def plan_one_change(self) -> Callable[[], None]:
@@ -175,6 +184,7 @@ def bench_size(tables: int, server: URL, work: Path, rounds: int,
         operations: dict[str, Callable[[], Callable[[], None] | None]] = {
             "pg_dump -s": lambda: bench.pg_dump,
             "plan (cold cache)": bench.plan_cold,
+            "plan (fresh checkout)": bench.plan_fresh,
             "plan (warm cache)": lambda: lambda: bench.run("plan", "--check"),
             "plan, one change": bench.plan_one_change,
             "plan --against": lambda: lambda: bench.run(
@@ -194,6 +204,8 @@ def bench_size(tables: int, server: URL, work: Path, rounds: int,
                                  f"(there are: {', '.join(operations)})")
             operations = {label: prepare for label, prepare in operations.items()
                           if label in only or label == "pg_dump -s"}
+        if "plan, one change" in operations:
+            bench.plan_one_change()()  # untimed: keeps the shadow of the history, as a plan does
         for _ in range(rounds):
             for label, prepare in operations.items():
                 action = prepare()

@@ -37,6 +37,7 @@ from schemactl.diff import noop_cache
 from schemactl.diff.autogen import reverse
 from schemactl.diff.catalog import Catalog, read_catalog
 from schemactl.diff.compare import diff, is_empty, without_renames
+from schemactl.diff.content_keys import history_key
 from schemactl.diff.online import filled_in_place, lock_safe
 from schemactl.diff.shadow import copy_of, desired_catalog, shadow
 from schemactl.errors import SchemactlError
@@ -70,15 +71,16 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     database only answers catalog queries (no lock, no DDL, not even rolled back), and the
     diff runs on the copy like on any shadow. Without cache, the shadow is replayed from the
     history even when a kept copy of it exists (the result is the same). With cache, a
-    project whose YAML and history an earlier plan found equal is not compared again
-    (diff/noop_cache.py).
+    project whose YAML and history are known to plan to "No changes." (an earlier plan
+    found them equal, or plan wrote head from this very YAML: diff/noop_cache.py) is not
+    compared again, and no database is connected to.
 
     With `against`, the plan also says what it did not compare: what inspect reports the
     YAML cannot express, sorted out by the project's ignore list (ignore.py) into what is
     left alone on purpose and what is simply not compared. `inspection`: that database as
     the caller has already inspected it (it is not read twice)."""
     noop = noop_cache.key(project) if cache and against is None else None
-    if noop is not None and _known_empty(project, settings, noop):
+    if noop is not None and noop_cache.known_empty(project, noop) is not None:
         return build_plan(UpgradeOps(ops=[]))
     spec = load_spec(project)
     ignore = load_ignore_list(project.root) if against is not None else None
@@ -115,16 +117,6 @@ def make_plan(project: Project, settings: Settings, against: URL | None = None,
     if noop is not None and not plan.has_changes:
         noop_cache.remember_empty(project, noop, server_version(server))
     return plan
-
-
-def _known_empty(project: Project, settings: Settings, key: str) -> bool:
-    """An earlier plan of these very files found no changes, on a server of this version
-    (the YAML was valid then: it is the same YAML)."""
-    version = noop_cache.recorded_version(project, key)
-    if version is None:
-        return False
-    _one_head(project)
-    return version == server_version(shadow_server_url(settings, project.root))
 
 
 def _diff(metadata: MetaData, spec: SchemaSpec, conn: Connection, desired: Catalog,
@@ -223,18 +215,34 @@ def existing_revision_ids(project: Project) -> list[int]:
             if (m := re.match(r"^(\d+)[a-z]*_", p.name))]
 
 
+def planned_from(project: Project) -> tuple[str, str | None]:
+    """What a plan is made from, taken before it loads anything: the YAML's key and the
+    history's (diff/noop_cache.py); for write_revision."""
+    return noop_cache.yaml_key(project), history_key(project)
+
+
 def write_revision(project: Project, plan: Plan, message: str,
-                   settings: Settings | None = None) -> Path:
+                   settings: Settings | None = None,
+                   made_from: tuple[str, str | None] | None = None) -> Path:
     """Write the revision for the plan, its offline SQL (checked statement by statement),
     and re-record migrations/schemactl.sum. All or nothing: every target is checked for
-    writing first, and on any failure (the SQL check included) the project is left as it was."""
+    writing first, and on any failure (the SQL check included) the project is left as it was.
+
+    made_from: planned_from() taken before the plan was made (the plan compared that YAML with
+    that history). The sum file then marks the new revision as planned from that YAML, so
+    that the next plan of the same files is "No changes." without a database (noop_cache):
+    the plan rehearsed this revision on the shadow and found nothing left to do after it.
+    Not when the history is no longer the one compared (a revision added meanwhile)."""
     check_writable([project.versions_dir / "new.py", project.sql_dir / "new.sql", project.sum_file])
     with FileTransaction() as files:
         files.track(project.sum_file)
         path = files.created(_write_revision_file(project, plan, message))
         files.track(project.sql_dir / (path.stem + ".sql"))
-        checksums.record(project, [write_revision_sql(project, path.name.split("_", 1)[0],
-                                                      settings)])
+        sql = write_revision_sql(project, path.name.split("_", 1)[0], settings)
+        planned = None
+        if made_from is not None and history_key(project, leaving_out=path) == made_from[1]:
+            planned = (project.versions_dir / path.name, noop_cache.key(project, made_from[0]))
+        checksums.record(project, [sql], planned)
     return path
 
 

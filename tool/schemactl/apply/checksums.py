@@ -17,6 +17,14 @@ plan, `hash --sql`, rebase): it holds the hash of the two files' checksums at th
 While both files still have those checksums, `check` trusts the SQL to say what the revision
 does instead of rendering it again; a file edited since (and re-hashed) has no valid mark, so
 its SQL is rendered and compared.
+
+A `planned` line says what a revision written by `plan` was planned from: the key
+diff/noop_cache.py gives the project's files just after the write (the YAML under schema/,
+the whole history with that revision, env.py, schemactl's code). plan rehearsed that
+revision on the shadow and found nothing left to do, so while the files still hash to that
+key (and this file verifies), the next plan is "No changes." without replaying anything:
+
+    planned versions/0001_create_users.py sha256:<noop key>
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from schemactl.project import Project
 
 _TOTAL = "total"
 _RENDERED = "rendered "
+_PLANNED = "planned "
+_MARKS = (_RENDERED, _PLANNED)
 
 
 @dataclass(frozen=True)
@@ -75,18 +85,28 @@ def render(entries: dict[str, str]) -> str:
     return "\n".join([f"{_TOTAL} {_total(body)}", *body]) + "\n"
 
 
-def record(project: Project, rendered: Iterable[Path] = ()) -> None:
+def record(project: Project, rendered: Iterable[Path] = (),
+           planned: tuple[Path, str] | None = None) -> None:
     """(Re-)write the sum file from the files as they are now. rendered: SQL files schemactl
-    has just written from their revisions (marked as such; earlier marks are kept)."""
+    has just written from their revisions (marked as such); planned: a revision plan has just
+    written and the key of the files it was planned from (diff/noop_cache.py). Earlier marks
+    of files that still exist are kept: each says what it says of those files' contents only."""
     entries = _entries(project)
-    marks = {name: digest for name, digest in rendered_marks(project).items()
-             if name.removeprefix(_RENDERED) in entries}
+    marks = {name: digest for name, digest in _read_lines(project)[1].items()
+             if name.startswith(_MARKS) and _marked(name) in entries}
     for path in rendered:
         sql = _relative(project, path)
         revision = f"versions/{path.stem}.py"
         if sql in entries and revision in entries:
             marks[_RENDERED + sql] = pair_digest(entries[revision], entries[sql])
+    if planned is not None and _relative(project, planned[0]) in entries:
+        marks[_PLANNED + _relative(project, planned[0])] = "sha256:" + planned[1]
     project.sum_file.write_text(render({**entries, **marks}))
+
+
+def _marked(name: str) -> str:
+    """The file a mark is about."""
+    return name.removeprefix(_RENDERED).removeprefix(_PLANNED)
 
 
 def pair_digest(revision_digest: str, sql_digest: str) -> str:
@@ -97,6 +117,12 @@ def rendered_marks(project: Project) -> dict[str, str]:
     """The `rendered sql/...` lines of the sum file, by their name."""
     return {name: digest for name, digest in _read_lines(project)[1].items()
             if name.startswith(_RENDERED)}
+
+
+def planned_keys(project: Project) -> set[str]:
+    """The keys (hex) the `planned` lines record; see diff/noop_cache.py."""
+    return {digest.removeprefix("sha256:") for name, digest in _read_lines(project)[1].items()
+            if name.startswith(_PLANNED)}
 
 
 def trusted_sql(project: Project, revision_file: Path) -> bool:
@@ -113,7 +139,7 @@ def read(project: Project) -> tuple[str | None, dict[str, str]]:
     """The recorded total and the per-file checksums; (None, {}) when there is no sum file."""
     total, lines = _read_lines(project)
     return total, {name: digest for name, digest in lines.items()
-                   if not name.startswith(_RENDERED)}
+                   if not name.startswith(_MARKS)}
 
 
 def _read_lines(project: Project) -> tuple[str | None, dict[str, str]]:

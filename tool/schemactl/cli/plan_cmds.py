@@ -5,22 +5,26 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from schemactl.cli import output
 from schemactl.cli.common import Context, echo, handle_errors, main, message_text, pass_context
-from schemactl.db.urls import display, normalize
+from schemactl.diff import noop_cache
 from schemactl.errors import EXIT_HAZARD, EXIT_PENDING
 from schemactl.files import FileTransaction, check_writable
-from schemactl.pipeline import make_plan, write_revision
-from schemactl.plan.analyze import budget_violations
-from schemactl.plan.build import Plan
 from schemactl.plan.locks import Lock
 from schemactl.project import Project
-from schemactl.render.human import NO_CHANGES, no_changes_against, render_left, render_plan
-from schemactl.settings import Settings, shadow_server_url, version_warning
-from schemactl.spec.load import SCHEMA_SUFFIXES
+from schemactl.render.texts import EMPTY_PLAN, NO_CHANGES
+
+if TYPE_CHECKING:
+    from schemactl.plan.build import Plan
+    from schemactl.settings import Settings
+
+# A plan of files known to plan to "No changes." (diff/noop_cache.py) answers from this
+# module alone: SQLAlchemy, Alembic, psycopg, pydantic and sqlglot are imported below, by
+# the plans that compare.
 
 # What `init` writes, from the package's templates/ (copies of this repository's own files).
 _SCAFFOLD = {
@@ -93,6 +97,8 @@ def _append_line(files: FileTransaction, path: Path, marker: str, text: str) -> 
 
 
 def _yaml_files(directory: Path) -> list[Path]:
+    from schemactl.spec.load import SCHEMA_SUFFIXES  # here: it loads PyYAML
+
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.rglob("*") if p.suffix in SCHEMA_SUFFIXES and p.is_file())
@@ -151,10 +157,19 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     4 destructive steps without --allow-destructive, or steps over the --max-lock budget.
     """
     project = ctx.project()
+    _budget(max_lock)  # a bad flag is refused, also when there is nothing to plan
+    if against is None and not no_cache and _known_empty(project, as_json):
+        return
+    from schemactl.db.urls import display, normalize
+    from schemactl.pipeline import make_plan, planned_from
+    from schemactl.render.human import no_changes_against, render_left, render_plan
+    from schemactl.settings import shadow_server_url, version_warning
+
     settings = ctx.settings(max_lock=max_lock, atomic=atomic)
     budget = _budget(settings.max_lock)
     output.detail(f"schema: {_shown(project.root, project.schema_dir)}; shadow server: "
                   f"{display(shadow_server_url(settings, project.root))}")
+    made_from = planned_from(project) if against is None else None
     result = make_plan(project, settings, normalize(against) if against is not None else None,
                        cache=not no_cache)
     warning = version_warning(settings) if against is None else None
@@ -169,7 +184,8 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
     echo(output.plan_text(render_plan(result, NO_CHANGES if against is None
                                       else no_changes_against(result.left))))
     exit_code, written = _write_or_refuse(project, settings, result, message, check,
-                                          allow_destructive, against is not None, budget)
+                                          allow_destructive, against is not None, budget,
+                                          made_from)
     if as_json:
         output.emit_json("plan", {**result.as_dict(), "written": written,
                                   "warnings": ([warning] if warning else [])
@@ -179,9 +195,27 @@ def plan(ctx: Context, message: str | None, check: bool, as_json: bool,
         sys.exit(exit_code)
 
 
+def _known_empty(project: Project, as_json: bool) -> bool:
+    """Say "No changes." when the files are known to plan to it (diff/noop_cache.py): no
+    settings read, no database connected to, no YAML loaded (the same bytes were valid when
+    it became known). The same output as the plan that compares."""
+    how = noop_cache.known_empty(project, noop_cache.key(project))
+    if how is None:
+        return False
+    output.detail({noop_cache.MARKER: "no changes: an earlier plan compared these very files",
+                   noop_cache.PLANNED: "no changes: head was planned from this very YAML "
+                   f"({_shown(project.root, project.sum_file)} verifies)"}[how])
+    echo(output.plan_text(NO_CHANGES))
+    if as_json:
+        output.emit_json("plan", {**EMPTY_PLAN, "written": None, "warnings": []})
+    return True
+
+
 def _write_or_refuse(project: Project, settings: Settings, result: Plan, message: str | None,
                      check: bool, allow_destructive: bool, against: bool,
-                     budget: Lock | None = None) -> tuple[int, dict[str, str] | None]:
+                     budget: Lock | None = None,
+                     made_from: tuple[str, str | None] | None = None,
+                     ) -> tuple[int, dict[str, str] | None]:
     """(exit code, the files written)."""
     if not result.has_changes:
         return 0, None
@@ -202,7 +236,10 @@ def _write_or_refuse(project: Project, settings: Settings, result: Plan, message
         echo("Check the steps (a rename needs `renamed_from`), then run again with "
              "--allow-destructive to write them.", err=True)
         return EXIT_HAZARD, None
-    path = write_revision(project, result, message or _default_message(result), settings)
+    from schemactl.pipeline import write_revision
+
+    path = write_revision(project, result, message or _default_message(result), settings,
+                          made_from)
     sql = project.sql_dir / (path.stem + ".sql")
     echo(f"\nWrote {_shown(project.root, path)}\n  and {_shown(project.root, sql)}")
     return 0, {"revision": _shown(project.root, path), "sql": _shown(project.root, sql),
@@ -219,6 +256,8 @@ def _budget(level: str | None) -> Lock | None:
 
 
 def _within_budget(result: Plan, budget: Lock) -> bool:
+    from schemactl.plan.analyze import budget_violations
+
     over = budget_violations(result.steps, budget)
     if over:
         echo(f"\nRefused: {len(over)} step(s) over the lock budget {budget.label}:", err=True)

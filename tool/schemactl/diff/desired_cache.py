@@ -5,7 +5,7 @@ Input: the project, the server's version and a Catalog read from a desired datab
 Output: that Catalog again on the next plan, from <project>/.schemactl/cache/desired/.
 
 The key hashes everything the catalog depends on: every file under schema/ (path and
-content), schemactl's own code (diff/shadow_cache.code_fingerprint) and the server's version
+content), schemactl's own code (diff/content_keys.py) and the server's version
 (PostgreSQL's printed forms of expressions change between versions). A changed file gives
 another key; an entry that cannot be read is rebuilt. The files are written by this user's
 own runs of schemactl into the project's private .schemactl/ directory (like the embedded
@@ -14,13 +14,12 @@ server's data) and read back with pickle, which must only ever read such files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from pathlib import Path
 
 from schemactl.diff.catalog import Catalog
-from schemactl.diff.shadow_cache import code_fingerprint
+from schemactl.diff.content_keys import schema_key
 from schemactl.project import Project
 
 
@@ -29,11 +28,7 @@ def cache_dir(project: Project) -> Path:
 
 
 def key(project: Project, server_version: int) -> str:
-    digest = hashlib.sha256(f"{code_fingerprint()} {server_version}\n".encode())
-    for path in sorted(p for p in project.schema_dir.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(project.schema_dir).as_posix()}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return schema_key(project, server_version)
 
 
 def load(project: Project, key_: str) -> Catalog | None:

@@ -5,55 +5,28 @@ holding the shadow at head, which diff/shadow.py copies (CREATE DATABASE ... TEM
 file copy on the server) instead of replaying the whole history again.
 
 The key is a hash of what the replay depends on: every revision file's name and content,
-migrations/env.py and schemactl's own code. A changed history has another key, so a stale
-entry is never used; it stays until `schemactl cache clear`. A missing entry is built by
-the next plan. Nobody connects to an entry (copying needs it idle), so it is only written
-once, whole, by CREATE DATABASE from a finished shadow.
+migrations/env.py, alembic.ini and schemactl's own code (diff/content_keys.py). A changed
+history has another key, so a stale entry is never used; it stays until `schemactl cache
+clear`. A missing entry is built by the next plan. Nobody connects to an entry (copying
+needs it idle), so it is only written once, whole, by CREATE DATABASE from a finished shadow.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-import schemactl
 from schemactl.db.throwaway import admin
-from schemactl.project import Project
+from schemactl.diff.content_keys import code_fingerprint as code_fingerprint  # the keys live
+from schemactl.diff.content_keys import history_key as history_key  # there (no database needed)
 
 _KIND = "cache"
 # Entries kept per prefix (the newest): a history that moved on leaves its old entries.
 KEEP = 8
-_PACKAGE = Path(schemactl.__file__).parent
-
-
-@functools.cache  # the code does not change while it runs
-def code_fingerprint() -> str:
-    """A hash of schemactl's own code: what it builds and reads depends on it (a few ms)."""
-    digest = hashlib.sha256(schemactl.__version__.encode())
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def history_key(project: Project) -> str | None:
-    """The history's content hash; None for an empty history (nothing to keep)."""
-    revisions = sorted(project.versions_dir.glob("*.py"))
-    if not revisions:
-        return None
-    digest = hashlib.sha256(f"{code_fingerprint()}\n".encode())
-    env = project.migrations_dir / "env.py"
-    for path in [env, *revisions] if env.exists() else revisions:
-        digest.update(f"{path.name}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def entry_name(prefix: str, key: str) -> str:

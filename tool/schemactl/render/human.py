@@ -6,9 +6,8 @@ from schemactl.diff.catalog import display_table
 from schemactl.ignore import FILE_NAME, Sorted
 from schemactl.plan.build import Plan, Step
 from schemactl.plan.locks import describe
-
-NO_CHANGES = "No changes. The schema matches the migrations."
-NO_CHANGES_AGAINST = "No changes. The schema matches the database."
+from schemactl.render.texts import NO_CHANGES as NO_CHANGES
+from schemactl.render.texts import NO_CHANGES_AGAINST as NO_CHANGES_AGAINST
 
 
 def render_left(left: Sorted) -> str:
