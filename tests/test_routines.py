@@ -201,3 +201,16 @@ def test_a_schema_of_only_functions_and_views_is_written() -> None:
     files = render(spec)
     assert list(files) == ["public.yaml"]
     assert validate([load_text(files["public.yaml"], "public.yaml")]) == spec
+
+
+def test_a_body_ending_in_blank_lines_keeps_them_and_the_file_goes_on() -> None:
+    from schemactl.render.yaml_spec import render
+
+    body = "BEGIN\n  RETURN 1;\nEND;\n\n"  # as pg_dump keeps a body written with a blank line
+    source = ("functions:\n  one:\n    returns: integer\n    language: plpgsql\n    body: "
+              + repr(body).replace("'", '"') + "\nviews:\n  v:\n    query: SELECT one()\n")
+    spec = validate([load_text(source, "a.yaml")])
+    text = render(spec)["public.yaml"]
+    assert "\n...\n" not in text
+    again = validate([load_text(text, "public.yaml")])
+    assert again == spec and again.functions[0].body == body

@@ -31,7 +31,12 @@ _Dumper.add_representer(str, _represent_str)
 def dump(value: Any, indent: int) -> list[str]:
     text = yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100)
-    return [" " * indent + line if line else line for line in text.splitlines()]
+    lines = text.splitlines()
+    # A text ending in blank lines is kept with `|+`; when it is the last value, PyYAML ends
+    # the document with `...`, which in the middle of a file would end it there.
+    if lines and lines[-1] == "...":
+        lines.pop()
+    return [" " * indent + line if line else line for line in lines]
 
 
 def routine_sections(functions: list[FunctionSpec], views: list[ViewSpec],
