@@ -271,6 +271,28 @@ def _defer_forward_foreign_keys(
     return deferred
 
 
+def foreign_keys_to_new_keys(result: list[ops.MigrateOperation],
+                             gaining: set[tuple[str, str]]) -> list[ops.MigrateOperation]:
+    """Take out of each create_table the foreign keys to existing tables that gain a key or
+    unique index in the same revision (PostgreSQL needs the key first); return them as
+    create_foreign_key steps, to run after those keys are made."""
+    deferred: list[ops.MigrateOperation] = []
+    for op in result:
+        if not isinstance(op, ops.CreateTableOp):
+            continue
+        later = [item for item in op.columns if isinstance(item, ForeignKeyConstraint)
+                 and _qualified_target(item) in gaining]
+        moved = {id(fk) for fk in later}  # by identity: == on SQLAlchemy objects builds SQL
+        op.columns = [item for item in op.columns if id(item) not in moved]
+        deferred += [ops.CreateForeignKeyOp.from_constraint(fk) for fk in later]
+    return deferred
+
+
+def _qualified_target(fk: ForeignKeyConstraint) -> tuple[str, str]:
+    schema, table = _target(fk)
+    return schema or DEFAULT_SCHEMA, table
+
+
 def _target(fk: ForeignKeyConstraint) -> tuple[str | None, str]:
     table = fk.elements[0].column.table
     return table.schema, table.name

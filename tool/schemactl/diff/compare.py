@@ -17,7 +17,12 @@ from alembic.operations import ops
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from schemactl.diff.autogen import autogenerate, is_empty_op, without_foreign_keys
+from schemactl.diff.autogen import (
+    autogenerate,
+    foreign_keys_to_new_keys,
+    is_empty_op,
+    without_foreign_keys,
+)
 from schemactl.diff.catalog import Catalog, read_catalog, settled_definition
 from schemactl.diff.comparators import Steps
 from schemactl.diff.comparators.columns import compare_columns
@@ -71,10 +76,19 @@ def diff(metadata: MetaData, spec: SchemaSpec, baseline: Connection,
     steps.after += constraints.after + routines.creates
     alembic_ops = autogenerate(metadata, baseline, current, desired)
     without_foreign_keys(alembic_ops, early_foreign_key_drops(current, desired))
+    # A new table's foreign key to a key an existing table gains now: after that key.
+    late_foreign_keys = foreign_keys_to_new_keys(alembic_ops, _gaining_keys(constraints.after))
     # Schemas left empty go after everything else, their types and routines included.
     return ops.UpgradeOps(ops=[*renames, *moves, *steps.before, *alembic_ops, *steps.after,
-                               *routines.retired, *steps.last,
+                               *late_foreign_keys, *routines.retired, *steps.last,
                                *drop_schemas(current, desired)])
+
+
+def _gaining_keys(adds: list[SqlStepOp]) -> set[tuple[str, str]]:
+    """The existing tables that get a primary key, unique constraint or index."""
+    return {(op.step.schema, op.step.table) for op in adds
+            if op.step is not None and op.step.table is not None
+            and op.step.kind in ("primary key", "unique", "index")}
 
 
 def without_renames(upgrade_ops: ops.UpgradeOps) -> ops.UpgradeOps:
