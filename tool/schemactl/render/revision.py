@@ -15,6 +15,9 @@ from schemactl.diff.groups import in_groups
 from schemactl.plan.analyze import statement_facts
 from schemactl.plan.build import Plan, build_plan
 
+# Alembic writes a table without columns but with options (UNLOGGED, WITH) as
+# `op.create_table('t',\n,\nprefixes=[...])`: the comma of an empty argument list.
+_EMPTY_ARGUMENT = re.compile(r"^(\s*op\.create_table\(.*,)\n\s*,\n", re.M)
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic commands).*\n?",
                               re.MULTILINE)
 
@@ -60,7 +63,7 @@ def python_body(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
                                          dialect_opts={"paramstyle": "named"})
     code = _verbatim_sql(render_python_code(container, migration_context=context,
                                             render_item=_render_item))
-    return _ALEMBIC_MARKERS.sub("", code).strip() or "pass"
+    return _EMPTY_ARGUMENT.sub(r"\1\n", _ALEMBIC_MARKERS.sub("", code)).strip() or "pass"
 
 
 def _hazard_list(plan: Plan) -> str:
