@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql
+from functools import cache
+from typing import Any
 
 from schemactl.spec.types import DEFAULT_SCHEMA
 
-_PREPARER = postgresql.dialect().identifier_preparer
+
+@cache
+def _preparer() -> Any:
+    # Loaded on first use: validate quotes literals only, and must not load SQLAlchemy.
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect().identifier_preparer
 
 
 def quote_ident(name: str) -> str:
     """Quote an identifier exactly when PostgreSQL needs it (reserved words, case, symbols)."""
-    return _PREPARER.quote(name)
+    return str(_preparer().quote(name))
 
 
 def qualified(schema: str | None, name: str) -> str:
