@@ -1,4 +1,5 @@
-"""Quoting for SQL we write ourselves: identifiers and literals, never pasted raw."""
+"""Quoting for SQL we write ourselves (identifiers and literals, never pasted raw), and the
+small text facts about SQL that several stages need."""
 
 from __future__ import annotations
 
@@ -37,3 +38,14 @@ def quote_literal(value: str) -> str:
     if "\\" in value:
         return "E'" + body.replace("\\", "\\\\") + "'"
     return "'" + body + "'"
+
+
+def balanced(text: str) -> bool:
+    """Whether the parentheses of `text` close in order: `(a) + (b)` yes, `a) + (b` no (so
+    outer parentheses around it may be taken off)."""
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0

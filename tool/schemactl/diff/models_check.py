@@ -27,6 +27,7 @@ from sqlalchemy.exc import CompileError
 
 from schemactl.compile import compile_spec, server_default_sql
 from schemactl.spec.types import DEFAULT_SCHEMA, NO_MARK, ColumnSpec, Mark, SchemaSpec, TableSpec
+from schemactl.sqltext import balanced
 
 # The base dialect with named parameters: a pyformat driver dialect would print % as %%.
 _DIALECT = PGDialect(paramstyle="named")
@@ -167,18 +168,10 @@ def _normal_sql(text: str | None) -> str | None:
     if text is None:
         return None
     text = _CAST.sub("", text).strip()
-    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+    while text.startswith("(") and text.endswith(")") and balanced(text[1:-1]):
         text = text[1:-1].strip()
     return " ".join(text.lower().split())
 
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 # --- keys and indexes ------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from schemactl.spec.types import (
     TypeRef,
     UniqueSpec,
 )
+from schemactl.sqltext import balanced
 
 # Tables of schemactl and Alembic themselves: never part of the user's schema.
 INTERNAL_TABLES = frozenset({"alembic_version", "schemactl_history"})
@@ -705,7 +706,7 @@ def partition_key(text: str | None, columns: list[str]) -> PartitionKey | None:
         elif re.fullmatch(r"[\w\"]+ [\w.\"]+( COLLATE .*)?", part) or " COLLATE " in part:
             return None  # a column with an operator class or a collation
         else:
-            inner = part[1:-1] if part.startswith("(") and _balanced(part[1:-1]) else part
+            inner = part[1:-1] if part.startswith("(") and balanced(part[1:-1]) else part
             elements.append(IndexElement(expression=inner))
     strategy = m[1].lower()
     return PartitionKey(strategy, tuple(elements))  # type: ignore[arg-type]
@@ -728,11 +729,3 @@ def _top_level_split(text: str) -> list[str]:
     parts.append(text[start:].strip())
     return parts
 
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth < 0:
-            return False
-    return depth == 0

@@ -340,6 +340,10 @@ def _columnless(table: TableSpec, names: ModelNames) -> list[str]:
         args.append(f"schema={py(table.schema)}")
     if table.comment is not None:
         args.append(f"comment={py(table.comment)}")
+    if table.unlogged:
+        args.append('prefixes=["UNLOGGED"]')
+    if table.storage:
+        args.append(f"postgresql_with={_storage(table.storage)}")
     return [f"# {table.qualified_name} has no columns: no ORM class can map it, only a Table.",
             call("sa.Table", args, "", f"{names.cls(table)} = ")]
 
