@@ -263,8 +263,8 @@ def _defer_forward_foreign_keys(
     deferred: list[ops.MigrateOperation] = []
     for op in creates:
         created.add((op.schema, op.table_name))
-        later = [item for item in op.columns if isinstance(item, ForeignKeyConstraint)
-                 and _target(item) in new_tables - created]
+        later = sorted((item for item in op.columns if isinstance(item, ForeignKeyConstraint)
+                        and _target(item) in new_tables - created), key=_fk_order)
         moved = {id(fk) for fk in later}  # by identity: == on SQLAlchemy objects builds SQL
         op.columns = [item for item in op.columns if id(item) not in moved]
         deferred += [ops.CreateForeignKeyOp.from_constraint(fk) for fk in later]
@@ -280,12 +280,18 @@ def foreign_keys_to_new_keys(result: list[ops.MigrateOperation],
     for op in result:
         if not isinstance(op, ops.CreateTableOp):
             continue
-        later = [item for item in op.columns if isinstance(item, ForeignKeyConstraint)
-                 and _qualified_target(item) in gaining]
+        later = sorted((item for item in op.columns if isinstance(item, ForeignKeyConstraint)
+                        and _qualified_target(item) in gaining), key=_fk_order)
         moved = {id(fk) for fk in later}  # by identity: == on SQLAlchemy objects builds SQL
         op.columns = [item for item in op.columns if id(item) not in moved]
         deferred += [ops.CreateForeignKeyOp.from_constraint(fk) for fk in later]
     return deferred
+
+
+def _fk_order(fk: ForeignKeyConstraint) -> tuple[str, list[str]]:
+    """A table's constraints are a set: the steps made from them are sorted, so that the same
+    schema always gives the same plan."""
+    return str(fk.name or ""), [column.name for column in fk.columns]
 
 
 def _qualified_target(fk: ForeignKeyConstraint) -> tuple[str, str]:
