@@ -100,7 +100,7 @@ class Analyzer:
 
 # -- destructive ----------------------------------------------------------------------------
 
-_TARGET = r"((?:[^\s(,]+))"
+_TARGET = r"([^\s(,]+)"
 DROPS: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
     (re.compile(rf"^DROP TABLE (?:IF EXISTS )?{_TARGET}"), "table", "DS101",
      "drops the table and all its rows"),
@@ -126,8 +126,7 @@ def _destructive(change: Change) -> Iterator[Hazard]:
             match = pattern.match(normalized)
             if match is None or _spared(kind, match.group(1), before, facts):
                 continue
-            where = change.where or _named(kind, match)
-            yield Hazard(code, where, message)
+            yield Hazard(code, change.where or _named(kind, match), message)
     for value in facts.removed_values:
         yield Hazard("DS104", f"{where}, value {value}",
                      "removes the value; rows holding it make the migration fail")

@@ -375,21 +375,6 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def kind_of_statements(statements: Sequence[str], rewrites: bool | None = None,
-                       last_only: bool = False) -> StatementKind | None:
-    """The row that describes a step made of these statements: its costliest statement
-    (with last_only: the row of the last one, in the context of those before it).
-
-    `rewrites` is what the typed change knows and the SQL does not: whether a type change
-    rewrites (the old type decides; see type_change_rewrites)."""
-    kinds = [kind for kind in classify_all(statements)[-1 if last_only else 0:]
-             if kind is not None]
-    if rewrites is not None:
-        type_row = by_key("alter column type" if rewrites else "alter column type, binary coercible")
-        kinds = [type_row if kind.key.startswith("alter column type") else kind for kind in kinds]
-    return strongest(kinds)
-
-
 _TEXT_LIKE = ("VARCHAR", "TEXT", "STRING", "UNICODE", "UNICODETEXT")
 
 
